@@ -1,0 +1,66 @@
+#pragma once
+// Change: one edit of one field group of one entity, as DESIGN.md's change model defines it.
+// `device_id:device_seq` identifies it forever; device sequences run 1, 2, 3... without gaps.
+// Plain value types; thread-compatible.
+
+#include <compare>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "shared/core/hybrid_clock.h"
+#include "shared/core/ids.h"
+#include "shared/model/fields.h"
+
+namespace ergon::changelog {
+
+/// A server revision: the epoch (new at every restore) and the global log sequence of the
+/// accepted change that set the group.
+struct Revision {
+  std::uint64_t epoch = 0;
+  std::uint64_t seq = 0;
+  friend auto operator<=>(const Revision&, const Revision&) = default;
+};
+
+/// What the editor had seen of the group when editing it.
+struct Base {
+  enum class Kind : std::uint8_t {
+    kNone = 0,       // the group did not exist for the editor (a creation)
+    kRevision = 1,   // the server revision the editor last synced
+    kOwnChange = 2,  // the device's own earlier, not yet acknowledged change to the group
+  };
+  Kind kind = Kind::kNone;
+  Revision revision;        // when kRevision
+  std::uint64_t own_seq = 0;  // when kOwnChange: that change's device_seq
+  friend bool operator==(const Base&, const Base&) = default;
+};
+
+enum class EntityKind : std::uint8_t { kProposal = 0, kEnvelope = 1, kStage = 2 };
+std::string_view to_string(EntityKind kind);
+
+struct EntityRef {
+  EntityKind kind = EntityKind::kProposal;
+  std::string key;  // proposal id (hex); `2024:1099` for an envelope; `2024:draft` for a stage
+  friend bool operator==(const EntityRef&, const EntityRef&) = default;
+};
+
+/// The pseudo-group of a change that creates a proposal with all its groups.
+inline constexpr std::string_view kCreateGroup = "create";
+
+struct Change {
+  core::DeviceId device_id;
+  std::uint64_t device_seq = 0;
+  EntityRef entity;
+  std::string group;           // a field group of model/fields.h, or kCreateGroup
+  model::FieldValues values;   // canonical text per field
+  Base base;
+  core::Hlc client_time;
+  std::string user;            // as stated by the person; the server records it as stated
+
+  friend bool operator==(const Change&, const Change&) = default;
+};
+
+/// `<device hex>:<seq>`, the change id everywhere (wire, SQL, log lines).
+std::string change_id(const Change& c);
+
+}  // namespace ergon::changelog

@@ -1,0 +1,17 @@
+#pragma once
+// Compact on-disk encoding of a change's field values (outbox and log columns) with cereal's
+// portable binary archive, versioned; golden files pin the bytes. Not for hashing (see
+// canonical.h) and not for the wire (Protobuf). Pure; thread-safe.
+
+#include <string>
+#include <string_view>
+
+#include "shared/core/result.h"
+#include "shared/model/fields.h"
+
+namespace ergon::changelog {
+
+std::string encode_values(const model::FieldValues& values);
+core::Result<model::FieldValues> decode_values(std::string_view bytes);
+
+}  // namespace ergon::changelog

@@ -1,0 +1,40 @@
+#pragma once
+// Clock: the one seam through which code reads the time, so tests can set it. SystemClock is
+// thread-safe; FakeClock is not (a test owns it).
+
+#include <cstdint>
+#include <string>
+
+namespace ergon::core {
+
+class Clock {
+ public:
+  virtual ~Clock() = default;
+  /// Milliseconds since the Unix epoch (UTC).
+  virtual std::int64_t now_ms() const = 0;
+};
+
+class SystemClock final : public Clock {
+ public:
+  std::int64_t now_ms() const override;
+};
+
+/// A clock that moves only when told to.
+class FakeClock final : public Clock {
+ public:
+  explicit FakeClock(std::int64_t start_ms) : now_(start_ms) {}
+  std::int64_t now_ms() const override { return now_; }
+  void advance(std::int64_t ms) { now_ += ms; }
+  void set(std::int64_t ms) { now_ = ms; }
+
+ private:
+  std::int64_t now_;
+};
+
+/// The process's system clock.
+const Clock& system_clock();
+
+/// "2026-11-25T19:46:17.123Z": UTC with milliseconds, for display and JSON.
+std::string format_utc(std::int64_t ms);
+
+}  // namespace ergon::core

@@ -1,0 +1,31 @@
+#pragma once
+// Result<T>: a value or an Error. Fallible functions return it instead of throwing; the alias
+// moves to std::expected in one line once the toolchain has C++23.
+
+#include <string>
+#include <utility>
+
+#include <tl/expected.hpp>
+
+#include "shared/core/error.h"
+
+namespace ergon::core {
+
+template <class T>
+using Result = tl::expected<T, Error>;
+using Status = Result<void>;
+
+/// The error branch of a Result: `return fail(ErrorCode::kNotFound, "no proposal " + id);`
+inline tl::unexpected<Error> fail(ErrorCode code, std::string message) {
+  return tl::unexpected<Error>(Error{code, std::move(message)});
+}
+inline tl::unexpected<Error> fail(Error error) { return tl::unexpected<Error>(std::move(error)); }
+
+}  // namespace ergon::core
+
+// Propagate an error from an expression returning Result/Status, else continue.
+#define ERGON_TRY(expr)                                                  \
+  do {                                                                   \
+    if (auto ergon_try_result_ = (expr); !ergon_try_result_)             \
+      return ::tl::unexpected(std::move(ergon_try_result_).error());    \
+  } while (false)

@@ -1,0 +1,134 @@
+#pragma once
+// The RAII SQLite wrapper: Database owns a connection, Statement a prepared statement,
+// Transaction rolls back in its destructor unless committed. Every SQLite failure becomes an
+// Error value. The only code that includes <sqlite3.h>.
+// Thread-safety: one Database per thread; its Statements belong to the same thread.
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "shared/core/result.h"
+
+struct sqlite3;
+struct sqlite3_stmt;
+
+namespace ergon::storage {
+
+enum class Durability {
+  kNormal,  // WAL + synchronous=NORMAL: a client; a power cut may lose the last commits
+  kFull,    // WAL + synchronous=FULL: the server acknowledges only what survives a power cut
+};
+
+struct Blob {
+  std::string_view bytes;
+};
+struct Null {};
+
+enum class StepResult { kRow, kDone };
+
+class Database;
+
+class Statement {
+ public:
+  Statement(Statement&&) noexcept = default;
+  Statement& operator=(Statement&&) noexcept = default;
+  Statement(const Statement&) = delete;
+  Statement& operator=(const Statement&) = delete;
+  ~Statement() = default;
+
+  /// Binds parameter `index` (1-based). Text and blobs are copied by SQLite.
+  Statement& bind(int index, std::int64_t value);
+  Statement& bind(int index, std::string_view text);
+  Statement& bind(int index, Blob blob);
+  Statement& bind(int index, Null);
+  Statement& bind(int index, const std::optional<std::string>& text);
+
+  /// Runs one step. Binding errors from above surface here.
+  [[nodiscard]] core::Result<StepResult> step();
+  /// Steps to the end, for statements that return no rows.
+  [[nodiscard]] core::Status run();
+  /// Resets the statement and clears every binding, ready for reuse.
+  void reset();
+
+  std::int64_t column_int64(int index) const;
+  std::string column_text(int index) const;
+  std::string column_blob(int index) const;
+  bool column_is_null(int index) const;
+
+ private:
+  friend class Database;
+  struct Finalize {
+    void operator()(sqlite3_stmt* s) const;
+  };
+  Statement(sqlite3* db, sqlite3_stmt* stmt) : db_(db), stmt_(stmt) {}
+  void note_bind(int rc);
+
+  sqlite3* db_ = nullptr;
+  std::unique_ptr<sqlite3_stmt, Finalize> stmt_;
+  int bind_error_ = 0;
+};
+
+class Transaction;
+
+class Database {
+ public:
+  Database(Database&&) noexcept = default;
+  Database& operator=(Database&&) noexcept = default;
+  Database(const Database&) = delete;
+  Database& operator=(const Database&) = delete;
+  ~Database() = default;
+
+  /// Opens (creating if needed) the file with WAL, foreign keys and a busy timeout.
+  static core::Result<Database> open(const std::filesystem::path& path, Durability durability);
+
+  /// Prepares a statement meant to be kept and reused (SQLITE_PREPARE_PERSISTENT).
+  [[nodiscard]] core::Result<Statement> prepare(std::string_view sql);
+  /// Runs one or more statements without results.
+  [[nodiscard]] core::Status exec(std::string_view sql);
+  /// BEGIN IMMEDIATE: takes the write lock now, so the reads inside see what the write commits.
+  [[nodiscard]] core::Result<Transaction> begin_immediate();
+
+  std::int64_t last_insert_id() const;
+  int changes() const;
+
+ private:
+  struct Close {
+    void operator()(sqlite3* db) const;
+  };
+  explicit Database(sqlite3* db) : db_(db) {}
+  std::unique_ptr<sqlite3, Close> db_;
+};
+
+class Transaction {
+ public:
+  Transaction(Transaction&& other) noexcept : db_(other.db_) { other.db_ = nullptr; }
+  Transaction& operator=(Transaction&&) = delete;
+  Transaction(const Transaction&) = delete;
+  Transaction& operator=(const Transaction&) = delete;
+  /// Rolls back unless commit() succeeded.
+  ~Transaction();
+
+  [[nodiscard]] core::Status commit();
+
+ private:
+  friend class Database;
+  explicit Transaction(Database* db) : db_(db) {}
+  Database* db_;
+};
+
+/// One schema step: PRAGMA user_version becomes `version` once `sql` has run.
+struct Migration {
+  int version;
+  std::string_view sql;
+};
+
+/// Applies the steps above the database's user_version, each in its own transaction. A
+/// database newer than every step is refused (kVersionMismatch).
+[[nodiscard]] core::Status migrate(Database& db, const std::vector<Migration>& steps);
+
+}  // namespace ergon::storage
