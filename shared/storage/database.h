@@ -35,6 +35,8 @@ class Database;
 
 class Statement {
  public:
+  /// An empty statement; assign a prepared one before use.
+  Statement() = default;
   Statement(Statement&&) noexcept = default;
   Statement& operator=(Statement&&) noexcept = default;
   Statement(const Statement&) = delete;
@@ -44,6 +46,8 @@ class Statement {
   /// Binds parameter `index` (1-based). Text and blobs are copied by SQLite.
   Statement& bind(int index, std::int64_t value);
   Statement& bind(int index, std::string_view text);
+  Statement& bind(int index, const std::string& text) { return bind(index, std::string_view(text)); }
+  Statement& bind(int index, const char* text) { return bind(index, std::string_view(text)); }
   Statement& bind(int index, Blob blob);
   Statement& bind(int index, Null);
   Statement& bind(int index, const std::optional<std::string>& text);

@@ -1,0 +1,38 @@
+#pragma once
+// The `ergon` commands. Each file registers its subcommands on the app; parsing and help text
+// live here, the work is done by client/store and client/report. A command's action runs after
+// parsing and returns a Status that main() turns into a message and an exit code.
+
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+
+#include "client/store/local_store.h"
+#include "shared/core/result.h"
+#include "shared/model/fields.h"
+
+namespace ergon::client::cli {
+
+struct Context {
+  std::string home_flag;                 // --home, accepted before or after the command
+  std::function<core::Status()> action;  // set by the chosen subcommand
+  std::filesystem::path home() const { return resolve_home(home_flag); }
+  core::Result<LocalStore> open_store() const { return LocalStore::open(home()); }
+};
+
+void add_init_command(CLI::App& app, Context& ctx);
+void add_edit_commands(CLI::App& app, Context& ctx);      // add, edit, submit, withdraw
+void add_read_commands(CLI::App& app, Context& ctx);      // show, list, status
+void add_transfer_commands(CLI::App& app, Context& ctx);  // import, export
+void add_report_command(CLI::App& app, Context& ctx);
+
+/// FIELD=VALUE arguments, split at the first '='. A usage error names the bad argument.
+core::Result<model::FieldValues> parse_assignments(const std::vector<std::string>& args);
+
+/// Writes `bytes` to `path` through a temporary file and a rename, or to stdout for "-".
+core::Status write_output(const std::string& path, std::string_view bytes);
+
+}  // namespace ergon::client::cli

@@ -1,0 +1,49 @@
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+
+#include "client/cli/commands.h"
+
+namespace ergon::client::cli {
+
+core::Result<model::FieldValues> parse_assignments(const std::vector<std::string>& args) {
+  model::FieldValues values;
+  for (const auto& arg : args) {
+    auto eq = arg.find('=');
+    if (eq == std::string::npos || eq == 0)
+      return core::fail(core::ErrorCode::kUsage,
+                        "'" + arg + "' is not FIELD=VALUE; e.g. title='Ανάπλαση πλατείας' or "
+                                    "allocation=800.000,00");
+    auto name = arg.substr(0, eq);
+    if (!model::find_field(name)) {
+      std::string names;
+      for (const auto& f : model::all_fields())
+        if (f.is_user_settable) names += (names.empty() ? "" : ", ") + std::string(f.name);
+      return core::fail(core::ErrorCode::kUsage,
+                        "'" + name + "' is not a field; the fields are " + names);
+    }
+    if (!values.emplace(name, arg.substr(eq + 1)).second)
+      return core::fail(core::ErrorCode::kUsage, "field '" + name + "' is given twice");
+  }
+  return values;
+}
+
+core::Status write_output(const std::string& path, std::string_view bytes) {
+  if (path == "-") {
+    std::cout << bytes << std::flush;
+    return {};
+  }
+  std::string temp = path + ".tmp";
+  {
+    std::ofstream out(temp, std::ios::binary | std::ios::trunc);
+    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    out.flush();
+    if (!out)
+      return core::fail(core::ErrorCode::kStorage, "cannot write " + temp + "; check the folder exists and is writable");
+  }
+  if (std::rename(temp.c_str(), path.c_str()) != 0)
+    return core::fail(core::ErrorCode::kStorage, "cannot rename " + temp + " to " + path);
+  return {};
+}
+
+}  // namespace ergon::client::cli

@@ -1,0 +1,41 @@
+#include <iostream>
+
+#include "client/cli/commands.h"
+#include "client/report/programme_table.h"
+#include "client/store/importer.h"
+
+namespace ergon::client::cli {
+
+void add_report_command(CLI::App& app, Context& ctx) {
+  struct Options {
+    int year = 0;
+    std::string format = "text", out = "-";
+    bool include_withdrawn = false;
+  };
+  auto opts = std::make_shared<Options>();
+  auto* cmd = app.add_subcommand("report", "Print the programme as the official Greek table, with totals");
+  cmd->add_option("--year", opts->year, "the programme year (default: this client's)");
+  cmd->add_option("--format", opts->format, "text (default) or csv")->check(CLI::IsMember({"text", "csv"}));
+  cmd->add_option("--out", opts->out, "write to this file instead of standard output");
+  cmd->add_flag("--include-withdrawn", opts->include_withdrawn, "also list withdrawn proposals");
+  cmd->footer("Example:  ergon report --year 2024 --out programme-2024.txt");
+  cmd->callback([&ctx, opts] {
+    ctx.action = [&ctx, opts]() -> core::Status {
+      auto store = ctx.open_store();
+      if (!store) return core::fail(store.error());
+      ReportOptions options;
+      options.year = opts->year != 0 ? opts->year : store->device().year;
+      options.include_withdrawn = opts->include_withdrawn;
+      ListFilter filter;
+      filter.year = options.year;
+      auto proposals = store->list(filter);
+      if (!proposals) return core::fail(proposals.error());
+      std::string bytes = opts->format == "csv"
+                              ? export_csv(*proposals)
+                              : render_programme_text(*proposals, store->reference(), options);
+      return write_output(opts->out, bytes);
+    };
+  });
+}
+
+}  // namespace ergon::client::cli

@@ -1,0 +1,26 @@
+#pragma once
+// The programme as the table planning hands to the committees, in Greek: grouped by
+// directorate and category, numbered, with totals per group, per funding source and overall.
+// Pure functions of their inputs; thread-safe.
+
+#include <string>
+#include <vector>
+
+#include "shared/model/proposal.h"
+#include "shared/model/reference.h"
+
+namespace ergon::client {
+
+struct ReportOptions {
+  int year = 0;
+  bool include_withdrawn = false;
+};
+
+/// A fixed-width terminal table (UTF-8, padded by characters, not bytes).
+std::string render_programme_text(const std::vector<model::Proposal>& proposals,
+                                  const model::ReferenceData& ref, const ReportOptions& options);
+
+/// Pads or cuts `text` to `width` characters; numbers are right-aligned when `right` is set.
+std::string fit(std::string_view text, std::size_t width, bool right = false);
+
+}  // namespace ergon::client

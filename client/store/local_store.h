@@ -1,0 +1,150 @@
+#pragma once
+// LocalStore: a directorate client's SQLite home. It keeps the last synced server state, the
+// outbox of the device's own changes (gap-free sequence, field groups, bases) and the view the
+// user sees (server state + pending outbox). Every edit writes its outbox rows and the view in
+// one transaction, so a killed process never leaves half an edit.
+// Owns its Database; one thread at a time. Fails with Error values, never throws.
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "shared/changelog/change.h"
+#include "shared/core/clock.h"
+#include "shared/core/hybrid_clock.h"
+#include "shared/core/ids.h"
+#include "shared/core/result.h"
+#include "shared/model/fields.h"
+#include "shared/model/proposal.h"
+#include "shared/model/reference.h"
+#include "shared/storage/database.h"
+
+namespace ergon::client {
+
+struct DeviceInfo {
+  core::DeviceId device_id;
+  std::string directorate;  // the directorate this client works for (may be empty)
+  std::string user;         // the person's stated name
+  std::string role = "directorate";  // assumed until a server says otherwise
+  int year = 0;             // the programme year new proposals belong to
+};
+
+struct InitOptions {
+  std::string directorate;
+  std::string user;
+  std::optional<int> year;
+  std::filesystem::path reference_dir;  // copied into the home
+};
+
+struct ListFilter {
+  std::string search;       // words that must all appear in title or remarks (folded)
+  std::string directorate;  // empty: all
+  std::optional<model::State> state;
+  std::optional<int> year;
+};
+
+struct OutboxEntry {
+  changelog::Change change;
+  std::string status;  // "pending" or "rejected"
+  std::string reason;  // why it was rejected
+};
+
+/// What an edit did: the changes it queued (none when nothing differed).
+struct EditResult {
+  model::Proposal proposal;
+  std::vector<std::uint64_t> queued_seqs;
+};
+
+class LocalStore {
+ public:
+  /// Creates the home (folder, database, device id, reference data). Re-running on an
+  /// existing home keeps its device id and edits and only updates the given settings.
+  static core::Result<LocalStore> init(const std::filesystem::path& home, const InitOptions& options,
+                                       const core::Clock& clock = core::system_clock());
+  /// Opens an existing home; kNotFound with advice when there is none.
+  static core::Result<LocalStore> open(const std::filesystem::path& home,
+                                       const core::Clock& clock = core::system_clock());
+
+  LocalStore(LocalStore&&) noexcept;
+  LocalStore& operator=(LocalStore&&) = delete;
+  LocalStore(const LocalStore&) = delete;
+  LocalStore& operator=(const LocalStore&) = delete;
+  ~LocalStore();
+
+  const DeviceInfo& device() const { return device_; }
+  const model::ReferenceData& reference() const { return reference_; }
+  const std::filesystem::path& home() const { return home_; }
+
+  /// Creates a draft from user text values (CSV forms); `directorate` defaults to the
+  /// client's, `year` to the programme year. Returns the new proposal.
+  core::Result<model::Proposal> create(const model::FieldValues& values,
+                                       std::optional<int> year = std::nullopt);
+  /// Sets user fields; one change per field group that differs. Validation mirrors the server.
+  core::Result<EditResult> edit(const core::ProposalId& id, const model::FieldValues& values);
+  core::Result<EditResult> submit(const core::ProposalId& id);
+  core::Result<EditResult> withdraw(const core::ProposalId& id);
+
+  /// The proposal whose id is `text` or starts with it (8 or more hex digits).
+  core::Result<core::ProposalId> resolve_id(std::string_view text);
+  core::Result<model::Proposal> get(const core::ProposalId& id);
+  core::Result<std::vector<model::Proposal>> list(const ListFilter& filter);
+
+  /// Every outbox entry in sequence order.
+  core::Result<std::vector<OutboxEntry>> outbox();
+  /// The last sync's time (ms) and error, as recorded by sync.
+  std::optional<std::int64_t> last_sync_ms();
+  std::string last_sync_error();
+
+  /// Runs `work` inside one write transaction; commits only if it succeeds. Used by the
+  /// importer so a whole file lands or none of it.
+  template <class F>
+  core::Status in_transaction(F&& work);
+
+  /// Finds an existing proposal of `year` for an imported row without id: by ΚΑ code when that
+  /// code is unique in the year, else by directorate and normalised title.
+  core::Result<std::optional<core::ProposalId>> match(int year, const std::string& ka_code,
+                                                      const std::string& directorate,
+                                                      const std::string& title);
+  /// create/edit without their own transaction, for use inside in_transaction.
+  core::Result<model::Proposal> create_in_tx(const model::FieldValues& values,
+                                             std::optional<int> year,
+                                             std::optional<core::ProposalId> id = std::nullopt);
+  core::Result<EditResult> edit_in_tx(const core::ProposalId& id, const model::FieldValues& values,
+                                      bool user_fields_only = true);
+
+ private:
+  struct Statements;
+  LocalStore(std::filesystem::path home, storage::Database db, const core::Clock& clock);
+  core::Status load_settings();
+  core::Result<std::string> meta(std::string_view key);
+  core::Status set_meta(std::string_view key, std::string_view value);
+  core::Result<changelog::Base> base_for(const std::string& entity, std::string_view group);
+  core::Result<std::uint64_t> queue_change(const std::string& entity, std::string group,
+                                           model::FieldValues values, changelog::Base base);
+  core::Status write_view(const model::Proposal& p);
+  core::Result<EditResult> change_state(const core::ProposalId& id, model::State to);
+  core::Status check_editable(const model::Proposal& current, std::string_view group);
+
+  std::filesystem::path home_;
+  storage::Database db_;
+  core::HybridClock hlc_;
+  DeviceInfo device_;
+  model::ReferenceData reference_;
+  std::unique_ptr<Statements> stmts_;
+};
+
+template <class F>
+core::Status LocalStore::in_transaction(F&& work) {
+  auto tx = db_.begin_immediate();
+  if (!tx) return core::fail(tx.error());
+  ERGON_TRY(work());
+  return tx->commit();
+}
+
+/// The home folder: `--home`, else $ERGON_HOME, else $XDG_DATA_HOME/ergon, else
+/// ~/.local/share/ergon.
+std::filesystem::path resolve_home(const std::string& from_flag);
+
+}  // namespace ergon::client
