@@ -12,7 +12,7 @@ using core::ErrorCode;
 using core::fail;
 
 constexpr std::array<FieldSpec, 19> kFields = {{
-    {"id", "Α/Α", "id", false, false},
+    {"id", "Κωδικός πρότασης", "id", false, false},
     {"year", "Έτος", "year", false, false},
     {"directorate", "Αρμόδια Διεύθυνση", "directorate", true, true},
     {"ka_code", "Κ.Α.", kClassificationGroup, true, false},

@@ -1,0 +1,148 @@
+#include "shared/model/text.h"
+
+#include <string>
+
+#include <catch2/catch.hpp>
+
+#include "shared/core/error.h"
+
+using Catch::Matchers::Contains;
+using ergon::core::ErrorCode;
+using ergon::model::count_characters;
+using ergon::model::fold_for_search;
+using ergon::model::is_valid_utf8;
+using ergon::model::normalise_text;
+using ergon::model::trim;
+
+namespace {
+
+std::string normal(std::string_view text) {
+  auto out = normalise_text(text);
+  INFO((out ? std::string() : out.error().message));
+  REQUIRE(out.has_value());
+  return *out;
+}
+
+}  // namespace
+
+TEST_CASE("trim removes ASCII spaces, tabs and line breaks at both ends only", "[text]") {
+  CHECK(trim("  a b \t\r\n") == "a b");
+  CHECK(trim("\n\tΠλατεία ") == "Πλατεία");
+  CHECK(trim("   ").empty());
+  CHECK(trim("").empty());
+  CHECK(trim("x") == "x");
+}
+
+TEST_CASE("well-formed UTF-8 is told apart from broken bytes", "[text]") {
+  CHECK(is_valid_utf8(""));
+  CHECK(is_valid_utf8("plain ascii"));
+  CHECK(is_valid_utf8("Οδοποιία €"));
+  auto bad = GENERATE(as<std::string>{}, "\xFF", "abc\xC3", "\xC0\xAF", "\xCE", "\x80",
+                      "\xED\xA0\x80", "\xF8\x88\x80\x80\x80");
+  CAPTURE(bad);
+  CHECK_FALSE(is_valid_utf8(bad));
+}
+
+TEST_CASE("characters are counted as code points, not bytes", "[text]") {
+  CHECK(count_characters("") == 0);
+  CHECK(count_characters("abc") == 3);
+  CHECK(count_characters("Οδοποιία") == 8);
+  CHECK(count_characters("1.500 €") == 7);
+}
+
+TEST_CASE("a decomposed accent is composed to NFC", "[text]") {
+  // ι (U+03B9) followed by the combining acute U+0301 becomes ί (U+03AF).
+  std::string decomposed = "\xCE\xB9\xCC\x81";
+  CHECK(normal(decomposed) == "\xCE\xAF");
+  CHECK(normal("\xCE\x9F\xCE\xB4\xCE\xBF\xCF\x80\xCE\xBF\xCE\xB9\xCE\xB9\xCC\x81\xCE\xB1") ==
+        "Οδοποιία");
+  // ι + combining diaeresis + combining acute becomes ΐ (U+0390).
+  CHECK(normal("\xCE\xB9\xCC\x88\xCC\x81") == "\xCE\x90");
+}
+
+TEST_CASE("text is trimmed and inner whitespace collapses to one space", "[text]") {
+  auto [text, expected] = GENERATE(table<std::string, std::string>({
+      {"  Πλατεία Ελευθερίας  ", "Πλατεία Ελευθερίας"},
+      {"Πλατεία   Ελευθερίας", "Πλατεία Ελευθερίας"},
+      {"Πλατεία\tΕλευθερίας", "Πλατεία Ελευθερίας"},
+      {"Πλατεία\r\n\r\nΕλευθερίας", "Πλατεία Ελευθερίας"},
+      {"Πλατεία\xC2\xA0\xC2\xA0Ελευθερίας", "Πλατεία Ελευθερίας"},  // no-break spaces
+      {"\xC2\xA0Πλατεία\xE2\x80\xAF", "Πλατεία"},                  // leading NBSP, trailing NNBSP
+      {"a \t\n\v\f b", "a b"},
+      {"\xE3\x80\x80" "a\xE3\x80\x80" "b", "a b"},  // ideographic space (category Zs)
+      {"", ""},
+      {" \t\n ", ""},
+  }));
+  CAPTURE(text);
+  CHECK(normal(text) == expected);
+}
+
+TEST_CASE("zero-width characters and soft hyphens are dropped", "[text]") {
+  auto [text, expected] = GENERATE(table<std::string, std::string>({
+      {"Οδο\xE2\x80\x8Bποιία", "Οδοποιία"},  // U+200B zero-width space
+      {"Οδο\xC2\xADποιία", "Οδοποιία"},      // U+00AD soft hyphen
+      {"Οδο\xE2\x80\x8Cποιία", "Οδοποιία"},  // U+200C zero-width non-joiner
+      {"Οδο\xE2\x80\x8Dποιία", "Οδοποιία"},  // U+200D zero-width joiner
+      {"Οδο\xE2\x81\xA0ποιία", "Οδοποιία"},  // U+2060 word joiner
+      {"\xEF\xBB\xBFΟδοποιία", "Οδοποιία"},  // U+FEFF byte order mark
+      {"a \xE2\x80\x8B b", "a b"},           // between spaces: still one space
+      {"\xE2\x80\x8B", ""},
+  }));
+  CAPTURE(text);
+  CHECK(normal(text) == expected);
+}
+
+TEST_CASE("normalising twice changes nothing", "[text]") {
+  auto text = GENERATE(as<std::string>{}, "  Ανάπλαση \t πλατείας\xC2\xAD  ",
+                       "\xCE\xB9\xCC\x81 \xE2\x80\x8B x", "Ασφαλτοστρώσεις οδών");
+  auto once = normal(text);
+  CHECK(normal(once) == once);
+}
+
+TEST_CASE("a control character is refused naming it and its position", "[text]") {
+  auto [text, position, hex] = GENERATE(table<std::string, int, std::string>({
+      {"ab\x01" "c", 3, "U+0001"},
+      {"\x7F", 1, "U+007F"},
+      {"Οδός\x1B", 5, "U+001B"},
+      {"a\xC2\x85", 2, "U+0085"},  // NEL, a C1 control
+  }));
+  CAPTURE(text);
+  auto out = normalise_text(text);
+  REQUIRE_FALSE(out.has_value());
+  CHECK(out.error().code == ErrorCode::kInvalidArgument);
+  CHECK_THAT(out.error().message,
+             Contains("control character") && Contains(hex) &&
+                 Contains("at character " + std::to_string(position)));
+}
+
+TEST_CASE("invalid UTF-8 is refused with a message that says so", "[text]") {
+  auto bad = GENERATE(as<std::string>{}, "Οδοποι\xFF", "\xC3", "abc\xC0\xAF");
+  auto out = normalise_text(bad);
+  REQUIRE_FALSE(out.has_value());
+  CHECK(out.error().code == ErrorCode::kInvalidArgument);
+  CHECK_THAT(out.error().message, Contains("UTF-8"));
+}
+
+TEST_CASE("search folding removes case, tonos, dialytika and the final sigma", "[text]") {
+  CHECK(fold_for_search("ΠΛΑΤΕΙΑΣ Ελευθερίας") == fold_for_search("πλατειας ελευθεριας"));
+  CHECK(fold_for_search("Πλατείας") == fold_for_search("ΠΛΑΤΕΊΑΣ"));
+  CHECK_THAT(fold_for_search("Αγροτική Οδοποιία"), Contains(fold_for_search("οδοποιια")));
+  CHECK(fold_for_search("Οδοποιία") == "οδοποιια");
+  CHECK(fold_for_search("ϊ") == "ι");
+  CHECK(fold_for_search("ΐ") == "ι");
+  CHECK(fold_for_search("Ϊ") == "ι");
+  CHECK(fold_for_search("ΰ") == "υ");
+  CHECK(fold_for_search("ς") == "σ");
+  CHECK(fold_for_search("Ά Έ Ή Ί Ό Ύ Ώ") == "α ε η ι ο υ ω");
+  CHECK(fold_for_search("Café") == "cafe");
+}
+
+TEST_CASE("search folding also normalises the text first", "[text]") {
+  CHECK(fold_for_search("  ΠΛΑΤΕΙΑ\t\xE2\x80\x8B Ελευθερίας ") == "πλατεια ελευθεριασ");
+  CHECK(fold_for_search("\xCE\x99\xCC\x81") == "ι");  // decomposed Ί
+}
+
+TEST_CASE("text that cannot be normalised folds to the empty string", "[text]") {
+  CHECK(fold_for_search("abc\xFF").empty());
+  CHECK(fold_for_search("ab\x01").empty());
+}
