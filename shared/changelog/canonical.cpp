@@ -110,6 +110,9 @@ core::Result<Change> parse_canonical(std::string_view bytes) {
   auto count = r.u32();
   for (std::uint32_t i = 0; i < count && r.ok(); ++i) {
     auto name = r.bytes();
+    // canonical_bytes writes names strictly ascending; anything else was not made by it.
+    if (!c.values.empty() && !(c.values.rbegin()->first < name))
+      return fail(ErrorCode::kCorrupt, "canonical change: field names repeated or out of order");
     c.values.emplace(std::move(name), r.bytes());
   }
   auto base_kind = r.u8();

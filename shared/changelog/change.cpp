@@ -16,3 +16,24 @@ std::string change_id(const Change& c) {
 }
 
 }  // namespace ergon::changelog
+
+#include "shared/changelog/outcome.h"
+
+namespace ergon::changelog {
+
+std::string_view to_string(OutcomeKind kind) {
+  switch (kind) {
+    case OutcomeKind::kAccepted: return "accepted";
+    case OutcomeKind::kConflict: return "conflict";
+    case OutcomeKind::kRejected: return "rejected";
+  }
+  return "rejected";
+}
+
+core::Result<OutcomeKind> parse_outcome_kind(std::string_view text) {
+  for (auto kind : {OutcomeKind::kAccepted, OutcomeKind::kConflict, OutcomeKind::kRejected})
+    if (to_string(kind) == text) return kind;
+  return core::fail(core::ErrorCode::kCorrupt, "unknown outcome '" + std::string(text) + "'");
+}
+
+}  // namespace ergon::changelog

@@ -31,6 +31,17 @@ std::vector<std::string_view> split(std::string_view s, char sep) {
   }
 }
 
+// Spreadsheets put a no-break space (U+00A0) or a narrow one (U+202F) before the euro sign.
+std::string_view trim_money(std::string_view s) {
+  for (;;) {
+    s = trim(s);
+    if (s.ends_with("\xC2\xA0")) s.remove_suffix(2);
+    else if (s.ends_with("\xE2\x80\xAF")) s.remove_suffix(3);
+    else if (s.starts_with("\xC2\xA0")) s.remove_prefix(2);
+    else return s;
+  }
+}
+
 core::Error not_money(std::string_view text, std::string_view why) {
   return core::Error{ErrorCode::kInvalidArgument,
                      "'" + std::string(text) + "' is not an amount of money (" + std::string(why) +
@@ -57,8 +68,8 @@ std::string two_digits(std::int64_t cents) {
 }  // namespace
 
 core::Result<Money> Money::parse(std::string_view text) {
-  std::string_view s = trim(text);
-  if (s.size() >= 3 && s.substr(s.size() - 3) == "\xE2\x82\xAC") s = trim(s.substr(0, s.size() - 3));
+  std::string_view s = trim_money(text);
+  if (s.size() >= 3 && s.substr(s.size() - 3) == "\xE2\x82\xAC") s = trim_money(s.substr(0, s.size() - 3));
   if (s.empty()) return fail(not_money(text, "it is empty"));
   if (s.front() == '-') return fail(ErrorCode::kInvalidArgument,
                                     "'" + std::string(text) + "' is negative: amounts must be 0 or more");
@@ -105,6 +116,10 @@ core::Result<Money> Money::parse(std::string_view text) {
   }
   std::int64_t cents = 0;
   if (!fraction.empty()) cents = std::stoll(std::string(fraction)) * (fraction.size() == 1 ? 10 : 1);
+  if (euros > (kMaxCents - cents) / 100)
+    return fail(ErrorCode::kInvalidArgument, "'" + std::string(text) +
+                                                 "' is too large: the largest amount is " +
+                                                 Money(kMaxCents).greek());
   return Money(euros * 100 + cents);
 }
 

@@ -12,14 +12,16 @@ using core::ErrorCode;
 using core::fail;
 
 bool is_zero_width(utf8proc_int32_t cp) {
-  return cp == 0x200B || cp == 0x200C || cp == 0x200D || cp == 0x2060 || cp == 0xFEFF ||
-         cp == 0x00AD;
+  return cp == 0x200B || cp == 0x200C || cp == 0x200D || cp == 0x200E || cp == 0x200F ||
+         cp == 0x2060 || cp == 0xFEFF || cp == 0x00AD;
 }
 
 bool is_space(utf8proc_int32_t cp) {
   return cp == ' ' || cp == '\t' || cp == '\n' || cp == '\r' || cp == '\v' || cp == '\f' ||
-         cp == 0x00A0 || cp == 0x2007 || cp == 0x202F ||
-         utf8proc_category(cp) == UTF8PROC_CATEGORY_ZS;
+         cp == 0x0085 || cp == 0x00A0 || cp == 0x2007 || cp == 0x202F ||
+         utf8proc_category(cp) == UTF8PROC_CATEGORY_ZS ||
+         utf8proc_category(cp) == UTF8PROC_CATEGORY_ZL ||
+         utf8proc_category(cp) == UTF8PROC_CATEGORY_ZP;
 }
 
 bool is_control(utf8proc_int32_t cp) { return cp < 0x20 || (cp >= 0x7F && cp < 0xA0); }

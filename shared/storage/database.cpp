@@ -174,9 +174,16 @@ core::Status migrate(Database& db, const std::vector<Migration>& steps) {
     if (step.version <= current) continue;
     auto tx = db.begin_immediate();
     if (!tx) return fail(tx.error());
+    // Another process may have migrated while we waited for the write lock: read again.
+    auto again = version_stmt->step();
+    if (!again) return fail(again.error());
+    current = static_cast<int>(version_stmt->column_int64(0));
+    version_stmt->reset();
+    if (step.version <= current) continue;
     ERGON_TRY(db.exec(step.sql));
     ERGON_TRY(db.exec("PRAGMA user_version = " + std::to_string(step.version)));
     ERGON_TRY(tx->commit());
+    current = step.version;
   }
   return {};
 }

@@ -404,10 +404,13 @@ TEST_CASE("an id is resolved from 8 or more hex digits; short, unknown and ambig
   }
   SECTION("a prefix shared by two proposals lists both") {
     std::string csv =
-        "id;title;category;new_or_continuing;area;total_budget;status;priority\n"
-        "aaaaaaaa000000000000000000000001;Πρώτη πρόταση;work;new;ALL;1.000,00;maturing;A\n"
-        "aaaaaaaa000000000000000000000002;Δεύτερη πρόταση;work;new;ALL;2.000,00;maturing;B\n";
+        "id;ka_code;title;category;new_or_continuing;area;total_budget;status;priority\n"
+        "aaaaaaaa000000000000000000000001;30-7323.901;Πρώτη πρόταση;work;new;ALL;1.000,00;"
+        "maturing;A\n"
+        "aaaaaaaa000000000000000000000002;30-7323.902;Δεύτερη πρόταση;work;new;ALL;2.000,00;"
+        "maturing;B\n";
     auto report = ergon::client::import_csv(store, csv, std::nullopt);
+    INFO((report ? std::string() : report.error().message));
     REQUIRE(report);
     REQUIRE(report->created == 2u);
 
@@ -542,4 +545,34 @@ TEST_CASE("opening a folder without a home fails with advice", "[store]") {
   REQUIRE_FALSE(store);
   CHECK(store.error().code == ErrorCode::kNotFound);
   CHECK_THAT(store.error().message, Contains("ergon init"));
+}
+
+// Bug: LocalStore::write_view (client/store/local_store.cpp:321) binds a missing ΚΑ code as a
+// default std::string_view, whose data() is null; Statement::bind (shared/storage/database.cpp:42)
+// passes it to sqlite3_bind_text64, which binds SQL NULL, and proposals.ka_code is NOT NULL. So a
+// proposal without a ΚΑ code (optional, "often assigned late by Budget") cannot be created, and
+// a code cannot be cleared: "running SQL: NOT NULL constraint failed: proposals.ka_code".
+TEST_CASE("a proposal without a ΚΑ code can be created, and a ΚΑ code can be cleared",
+          "[store][.bug]") {
+  TempDir dir;
+  auto store = init_store(dir);
+
+  SECTION("created without a code") {
+    auto values = square_values();
+    values.erase("ka_code");
+    auto created = store.create(values);
+    INFO((created ? std::string() : created.error().message));
+    REQUIRE(created);
+    CHECK_FALSE(created->ka_code.has_value());
+    CHECK(outbox_of(store).size() == 1u);
+    CHECK_FALSE(get_of(store, created->id).ka_code.has_value());
+  }
+  SECTION("the code of a draft cleared") {
+    auto p = create_square(store);
+    auto cleared = store.edit(p.id, {{"ka_code", ""}});
+    INFO((cleared ? std::string() : cleared.error().message));
+    REQUIRE(cleared);
+    CHECK(cleared->queued_seqs == std::vector<std::uint64_t>{2});
+    CHECK_FALSE(get_of(store, p.id).ka_code.has_value());
+  }
 }

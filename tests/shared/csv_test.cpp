@@ -37,10 +37,10 @@ TEST_CASE("the delimiter is detected from the header line", "[csv]") {
   auto [text, delimiter] = GENERATE(table<std::string, char>({
       {"a;b;c\n1;2;3\n", ';'},
       {"a,b,c\n1,2,3\n", ','},
-      {"a;b,c;d\n1;2,5;3\n", ';'},          // more semicolons than commas
-      {"\"x;y\",b,c\n1,2,3\n", ','},        // a quoted delimiter does not count
-      {"only\n1,2,3,4\n", ';'},             // no delimiter in the header: semicolon
-      {"a,b\n1;2;3;4;5\n", ','},            // only the header line counts
+      {"a;b,c;d\n1;2,5;3\n", ';'},    // more semicolons than commas
+      {"\"x;y\",b,c\n1,2,3\n", ','},  // a quoted delimiter does not count
+      {"only\n1,2,3,4\n", ';'},       // no delimiter in the header: semicolon
+      {"a,b\n1;2;3;4;5\n", ','},      // only the header line counts
   }));
   CAPTURE(text);
   CHECK(parse(text).delimiter == delimiter);
@@ -115,14 +115,14 @@ TEST_CASE("blank lines are skipped and rows keep the line they start on", "[csv]
 
 TEST_CASE("a row after a multi-line quoted cell has the right line number", "[csv]") {
   auto table = parse(
-      "title;remarks\n"          // line 1
-      "x;\"first\n"              // line 2, the row starts here
-      "second\n"                 // line 3
-      "third\"\n"                // line 4
-      "y;z\n"                    // line 5
-      "\n"                       // line 6
-      "\"a\r\nb\";w\r\n"         // lines 7-8
-      "v;u\n");                  // line 9
+      "title;remarks\n"   // line 1
+      "x;\"first\n"       // line 2, the row starts here
+      "second\n"          // line 3
+      "third\"\n"         // line 4
+      "y;z\n"             // line 5
+      "\n"                // line 6
+      "\"a\r\nb\";w\r\n"  // lines 7-8
+      "v;u\n");           // line 9
   REQUIRE(table.rows.size() == 4);
   CHECK(table.rows[0].cells == Cells{"x", "first\nsecond\nthird"});
   CHECK(table.rows[2].cells == Cells{"a\r\nb", "w"});
@@ -208,15 +208,14 @@ TEST_CASE("cells written with csv_cell parse back unchanged", "[csv]") {
 }
 
 TEST_CASE("the shipped sample programme parses to 20 rows of 14 columns", "[csv]") {
-  auto text = ergon::testing::read_file(ergon::testing::reference_dir() /
-                                        "sample-programme-2024.csv");
+  auto text =
+      ergon::testing::read_file(ergon::testing::reference_dir() / "sample-programme-2024.csv");
   REQUIRE_FALSE(text.empty());
   auto table = parse(text);
   CHECK(table.delimiter == ';');
-  CHECK(table.header == Cells{"ka_code", "title", "category", "new_or_continuing",
-                              "directorate", "area", "total_budget", "paid_to_date",
-                              "allocation", "funding", "status", "strategic_plans", "priority",
-                              "remarks"});
+  CHECK(table.header == Cells{"ka_code", "title", "category", "new_or_continuing", "directorate",
+                              "area", "total_budget", "paid_to_date", "allocation", "funding",
+                              "status", "strategic_plans", "priority", "remarks"});
   REQUIRE(table.rows.size() == 20);
   for (const auto& row : table.rows) {
     CAPTURE(row.line);

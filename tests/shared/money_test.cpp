@@ -51,11 +51,10 @@ TEST_CASE("every accepted form of an amount parses to the right number of cents"
   CHECK(money->cents() == cents);
 }
 
-TEST_CASE("text that is not an amount is refused with a message that names the text",
-          "[money]") {
-  auto text = GENERATE(as<std::string>{}, "abc", "1,2,3", "1.2345", "12,345", "", "   ",
-                       "1,234.56", "1.500,", ",5", ".", "1..500", "12.345.6", "1234.567",
-                       "1 500", "+5", "5x", "1,5a", "\xE2\x82\xAC");
+TEST_CASE("text that is not an amount is refused with a message that names the text", "[money]") {
+  auto text = GENERATE(as<std::string>{}, "abc", "1,2,3", "1.2345", "12,345", "", "   ", "1,234.56",
+                       "1.500,", ",5", ".", "1..500", "12.345.6", "1234.567", "1 500", "+5", "5x",
+                       "1,5a", "\xE2\x82\xAC");
   CAPTURE(text);
   auto money = Money::parse(text);
   REQUIRE_FALSE(money.has_value());
@@ -85,7 +84,7 @@ TEST_CASE("an amount beyond the int64 range of cents is refused, not wrapped", "
 
 // Bug: money.cpp computes `euros * 100 + cents` after checking only the euros, so the cents of
 // the largest euro amount overflow int64 (undefined behaviour; in practice a negative amount).
-TEST_CASE("cents that push the largest euro amount past int64 are refused", "[money][.bug]") {
+TEST_CASE("cents that push the largest euro amount past int64 are refused", "[money]") {
   auto text = GENERATE(as<std::string>{}, "92233720368547758,08", "92.233.720.368.547.758,99");
   CAPTURE(text);
   auto money = Money::parse(text);
@@ -143,8 +142,8 @@ TEST_CASE("plus adds amounts and refuses a sum beyond int64", "[money]") {
   auto over = Money::from_cents(kMaxCents).plus(Money::from_cents(1));
   REQUIRE_FALSE(over.has_value());
   CHECK(over.error().code == ErrorCode::kInvalidArgument);
-  CHECK_THAT(over.error().message, Contains("92.233.720.368.547.758,07") &&
-                                       Contains("0,01") && Contains("too large"));
+  CHECK_THAT(over.error().message,
+             Contains("92.233.720.368.547.758,07") && Contains("0,01") && Contains("too large"));
 }
 
 TEST_CASE("amounts compare by their cents", "[money]") {

@@ -1,14 +1,15 @@
-#include "shared/storage/database.h"
-
+#include <chrono>
 #include <cstdint>
 #include <limits>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <catch2/catch.hpp>
 
 #include "shared/core/error.h"
+#include "shared/storage/database.h"
 #include "tests/support/paths.h"
 #include "tests/support/temp_dir.h"
 
@@ -58,8 +59,9 @@ bool table_exists(Database& db, std::string_view name) {
 
 const std::vector<Migration> kSteps = {
     {1, "CREATE TABLE proposal(id TEXT PRIMARY KEY, title TEXT NOT NULL);"},
-    {2, "CREATE TABLE note(proposal TEXT NOT NULL, body TEXT);"
-        "CREATE INDEX note_by_proposal ON note(proposal);"},
+    {2,
+     "CREATE TABLE note(proposal TEXT NOT NULL, body TEXT);"
+     "CREATE INDEX note_by_proposal ON note(proposal);"},
 };
 
 }  // namespace
@@ -155,6 +157,35 @@ TEST_CASE("a failing migration step leaves nothing of itself behind", "[storage]
   CHECK_FALSE(table_exists(db, "half"));
 }
 
+// Bug: migrate (database.cpp) reads user_version before BEGIN IMMEDIATE and never again, so
+// when another process migrates the same new file meanwhile, it re-runs the steps that process
+// already applied and fails ("table proposal already exists").
+TEST_CASE("a connection that waited for another one's migration skips the applied steps",
+          "[storage]") {
+  TempDir dir;
+  auto first = open_db(dir);
+  auto tx = first.begin_immediate();  // the first process starts migrating
+  REQUIRE(tx.has_value());
+
+  ergon::core::Status second_result;
+  std::thread second([&] {
+    auto db = Database::open(dir / "test.db", Durability::kNormal);
+    if (!db) {
+      second_result = ergon::core::fail(db.error());
+      return;
+    }
+    second_result = migrate(*db, kSteps);  // reads version 0, then waits for the write lock
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  for (const auto& step : kSteps) exec(first, step.sql);
+  exec(first, "PRAGMA user_version = 2");
+  auto committed = tx->commit();
+  second.join();
+  REQUIRE(committed.has_value());
+  INFO((second_result ? std::string() : second_result.error().message));
+  CHECK(second_result.has_value());
+}
+
 TEST_CASE("a transaction that is not committed rolls back when it is destroyed", "[storage]") {
   TempDir dir;
   auto db = open_db(dir);
@@ -189,8 +220,7 @@ TEST_CASE("a committed transaction stays, also for another connection", "[storag
   CHECK(query_int(other, "SELECT count(*) FROM proposal") == 1);
 }
 
-TEST_CASE("a moved-from transaction does not roll back what its new owner commits",
-          "[storage]") {
+TEST_CASE("a moved-from transaction does not roll back what its new owner commits", "[storage]") {
   TempDir dir;
   auto db = open_db(dir);
   REQUIRE(migrate(db, kSteps).has_value());

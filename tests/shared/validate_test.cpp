@@ -100,7 +100,8 @@ TEST_CASE("the shipped reference data loads with its codes and years", "[validat
   CHECK(ref.funding_source("0518") != nullptr);
   CHECK(ref.directorate("NOPE") == nullptr);
   REQUIRE(ref.allowed_categories.count(2024) == 1);
-  CHECK(ref.allowed_categories.at(2024) == std::vector<Category>{Category::kWork, Category::kStudy});
+  CHECK(ref.allowed_categories.at(2024) ==
+        std::vector<Category>{Category::kWork, Category::kStudy});
   CHECK(ref.allowed_categories.at(2022).size() == 4);
 }
 
@@ -123,19 +124,23 @@ TEST_CASE("the valid proposal passes when built from its text fields", "[validat
   Proposal p;
   p.year = 2024;
   FieldValues values = {
-      {"directorate", "DTE"},         {"area", "HER-CITY"},
-      {"category", "work"},           {"ka_code", "30.7323.1"},
-      {"title", "Ανάπλαση οδού"},     {"new_or_continuing", "new"},
-      {"total_budget", "1.500.000"},  {"allocation", "800.000"},
+      {"directorate", "DTE"},
+      {"area", "HER-CITY"},
+      {"category", "work"},
+      {"ka_code", "30.7323.1"},
+      {"title", "Ανάπλαση οδού"},
+      {"new_or_continuing", "new"},
+      {"total_budget", "1.500.000"},
+      {"allocation", "800.000"},
       {"funding", "1099=300.000|0518=500.000"},
-      {"status", "maturing"},         {"priority", "A"},
+      {"status", "maturing"},
+      {"priority", "A"},
   };
   auto applied = apply_values(p, values);
   INFO((applied ? std::string() : applied.error().message));
   REQUIRE(applied.has_value());
   CHECK(p.ka_code->canonical() == "30-7323.001");
-  CHECK(p.funding ==
-        std::vector<FundingLine>{{"0518", euros(500'000)}, {"1099", euros(300'000)}});
+  CHECK(p.funding == std::vector<FundingLine>{{"0518", euros(500'000)}, {"1099", euros(300'000)}});
   auto errors = check_proposal(p, reference());
   INFO(all_messages(errors));
   CHECK(errors.empty());
@@ -159,8 +164,7 @@ TEST_CASE("an unknown or missing area is refused naming it", "[validate]") {
   CHECK(check_proposal(p, reference()).empty());
 }
 
-TEST_CASE("a title must have 3 to 500 characters, counted as characters not bytes",
-          "[validate]") {
+TEST_CASE("a title must have 3 to 500 characters, counted as characters not bytes", "[validate]") {
   auto p = valid_proposal();
   SECTION("two characters are too few") {
     p.title = "Αβ";
@@ -194,15 +198,13 @@ TEST_CASE("a category the year's programme does not allow is refused naming it",
   CHECK(check_proposal(p, reference()).empty());
 }
 
-TEST_CASE("a year without a programme in the reference data is refused naming it",
-          "[validate]") {
+TEST_CASE("a year without a programme in the reference data is refused naming it", "[validate]") {
   auto p = valid_proposal();
   p.year = 1999;
   require_one_error(p, {"year: 1999", "2022, 2023, 2024, 2025"});
 }
 
-TEST_CASE("a ΚΑ code whose class does not fit the category is refused naming both",
-          "[validate]") {
+TEST_CASE("a ΚΑ code whose class does not fit the category is refused naming both", "[validate]") {
   auto p = valid_proposal();
   p.category = Category::kStudy;
   require_one_error(p, {"ka_code: '30-7323.001'", "category 'study'"});
@@ -252,13 +254,12 @@ TEST_CASE("a funding amount of zero is refused naming the source", "[validate]")
   require_one_error(p, {"funding: the amount of '1099', 0,00", "more than 0"});
 }
 
-TEST_CASE("funding that does not add up to the allocation to the cent is refused",
-          "[validate]") {
+TEST_CASE("funding that does not add up to the allocation to the cent is refused", "[validate]") {
   auto p = valid_proposal();
   p.funding = {FundingLine{"0518", Money::from_cents(49'999'999)},
                FundingLine{"1099", euros(300'000)}};
-  require_one_error(p, {"funding: the sources add up to 799.999,99",
-                        "the allocation is 800.000,00"});
+  require_one_error(p,
+                    {"funding: the sources add up to 799.999,99", "the allocation is 800.000,00"});
   p.allocation = euros(0);
   p.funding = {FundingLine{"1099", euros(1)}};
   require_one_error(p, {"add up to 1,00", "the allocation is 0,00"});
@@ -280,8 +281,7 @@ TEST_CASE("remarks longer than 2000 characters are refused", "[validate]") {
   CHECK(check_proposal(p, reference()).empty());
 }
 
-TEST_CASE("every broken rule is reported, and validate joins them first to last",
-          "[validate]") {
+TEST_CASE("every broken rule is reported, and validate joins them first to last", "[validate]") {
   auto p = valid_proposal();
   p.directorate = "XYZ";
   p.area = "ATLANTIS";
@@ -291,13 +291,12 @@ TEST_CASE("every broken rule is reported, and validate joins them first to last"
   auto status = validate_proposal(p, reference());
   REQUIRE_FALSE(status.has_value());
   CHECK(status.error().code == ErrorCode::kInvalidArgument);
-  CHECK(status.error().message == errors[0].message + "; " + errors[1].message + "; " +
-                                      errors[2].message);
+  CHECK(status.error().message ==
+        errors[0].message + "; " + errors[1].message + "; " + errors[2].message);
   CHECK_THAT(status.error().message, StartsWith("directorate: 'XYZ'"));
 }
 
-TEST_CASE("check_required lists every required field missing from a new proposal",
-          "[validate]") {
+TEST_CASE("check_required lists every required field missing from a new proposal", "[validate]") {
   auto errors = check_required(FieldValues{});
   std::vector<std::string> messages;
   for (const auto& e : errors) {
@@ -316,8 +315,7 @@ TEST_CASE("check_required lists every required field missing from a new proposal
                     });
 }
 
-TEST_CASE("check_required accepts complete values and counts blank text as missing",
-          "[validate]") {
+TEST_CASE("check_required accepts complete values and counts blank text as missing", "[validate]") {
   FieldValues values = {{"directorate", "DTE"}, {"title", "Ανάπλαση"},
                         {"category", "work"},   {"new_or_continuing", "new"},
                         {"area", "ALL"},        {"total_budget", "1.000"},
@@ -348,8 +346,7 @@ TEST_CASE("an enum field refuses a value outside its set and lists what is allow
   CHECK(ok.error().message == field + ": '" + bad + "' is not allowed; use one of " + allowed);
 }
 
-TEST_CASE("enum values are read ignoring ASCII case and surrounding spaces",
-          "[validate][fields]") {
+TEST_CASE("enum values are read ignoring ASCII case and surrounding spaces", "[validate][fields]") {
   Proposal p;
   REQUIRE(set_field(p, "status", " Contracted ").has_value());
   CHECK(p.status == ergon::model::WorkStatus::kContracted);
@@ -391,14 +388,15 @@ TEST_CASE("an unknown field name is a usage error listing the fields", "[validat
   auto ok = set_field(p, "colour", "red");
   REQUIRE_FALSE(ok.has_value());
   CHECK(ok.error().code == ErrorCode::kUsage);
-  CHECK_THAT(ok.error().message, Contains("'colour' is not a field") &&
-                                     Contains("directorate, ka_code, title"));
+  CHECK_THAT(ok.error().message,
+             Contains("'colour' is not a field") && Contains("directorate, ka_code, title"));
 }
 
 TEST_CASE("a lone funding source takes the whole allocation, applied after it",
           "[validate][fields]") {
   Proposal p;
-  FieldValues values = {{"funding", "1099"}, {"allocation", "800.000"}, {"total_budget", "1.500.000"}};
+  FieldValues values = {
+      {"funding", "1099"}, {"allocation", "800.000"}, {"total_budget", "1.500.000"}};
   REQUIRE(apply_values(p, values).has_value());
   CHECK(p.allocation == euros(800'000));
   CHECK(p.funding == std::vector<FundingLine>{{"1099", euros(800'000)}});
@@ -408,8 +406,7 @@ TEST_CASE("funding lines are sorted by source and an empty text clears them",
           "[validate][fields]") {
   Proposal p;
   REQUIRE(set_field(p, "funding", " 1099 = 300.000 | 0518=500.000,00 ").has_value());
-  CHECK(p.funding ==
-        std::vector<FundingLine>{{"0518", euros(500'000)}, {"1099", euros(300'000)}});
+  CHECK(p.funding == std::vector<FundingLine>{{"0518", euros(500'000)}, {"1099", euros(300'000)}});
   REQUIRE(set_field(p, "funding", "").has_value());
   CHECK(p.funding.empty());
 }
