@@ -1,19 +1,155 @@
-// ergond: the central server. This build has the administration entry point only; serving,
-// enrolment and the master store arrive with their issues.
+// ergond: the central server's administration commands: create a store, enrol devices, list
+// them, verify the audit chain. Each command opens the store in --data and writes through
+// server/store, so it works while a server runs on the same folder.
 
 #include <iostream>
 
 #include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include "server/store/master_store.h"
+#include "shared/model/reference.h"
+
+namespace {
+
+using namespace ergon;
+using nlohmann::json;
+
+constexpr const char* kFooter = R"(Exit codes: 0 success, 1 other failure, 2 usage error, 3 validation error,
+4 server unreachable or refused, 5 integrity error.
+
+Start with:  ergond init --data /var/lib/ergon --year 2024
+Then:        ergond enrol --data /var/lib/ergon --role directorate --directorate DTE --name 'Laptop Τεχνικών Έργων')";
+
+struct Options {
+  std::string data, reference, role, directorate, name;
+  int year = 0;
+  bool json = false;
+};
+
+core::Status run_init(const Options& o) {
+  std::optional<int> year;
+  if (o.year != 0) year = o.year;
+  auto store = server::MasterStore::create(o.data, o.reference.empty() ? model::default_reference_dir() : std::filesystem::path(o.reference), year);
+  if (!store) return core::fail(store.error());
+  const auto& info = store->info();
+  if (o.json) {
+    std::cout << json{{"server_id", info.server_id}, {"epoch", info.epoch}, {"year", info.year}}.dump(2) << "\n";
+  } else {
+    std::cout << "created the server store in " << o.data << "\n"
+              << "server id: " << info.server_id << "\n"
+              << "epoch:     " << info.epoch << "\n"
+              << "year:      " << info.year << "\n";
+  }
+  return {};
+}
+
+core::Status run_enrol(const Options& o) {
+  auto role = merge::parse_role(o.role);
+  if (!role) return core::fail(core::ErrorCode::kUsage, role.error().message);
+  auto store = server::MasterStore::open(o.data);
+  if (!store) return core::fail(store.error());
+  auto enrolment = store->enrol(*role, o.directorate, o.name);
+  if (!enrolment) return core::fail(enrolment.error());
+  if (o.json)
+    std::cout << json{{"device_id", enrolment->device_id}, {"token", enrolment->token}}.dump(2) << "\n";
+  else
+    std::cout << enrolment->token << "\n";
+  return {};
+}
+
+core::Status run_devices(const Options& o) {
+  auto store = server::MasterStore::open(o.data);
+  if (!store) return core::fail(store.error());
+  auto devices = store->devices();
+  if (!devices) return core::fail(devices.error());
+  json out = json::array();
+  for (const auto& d : *devices) {
+    out.push_back({{"device_id", d.device_id},
+                   {"client_device_id", d.client_device_id ? json(d.client_device_id->hex()) : json(nullptr)},
+                   {"role", merge::to_string(d.role)},
+                   {"directorate", d.directorate},
+                   {"name", d.name},
+                   {"revoked", d.is_revoked},
+                   {"high_water_mark", d.high_water_mark}});
+    if (!o.json)
+      std::cout << d.device_id << "  " << merge::to_string(d.role) << " " << d.directorate << "  " << d.name
+                << (d.is_revoked ? "  (revoked)" : "") << "  changes: " << d.high_water_mark << "\n";
+  }
+  if (o.json) std::cout << out.dump(2) << "\n";
+  return {};
+}
+
+core::Status run_verify(const Options& o) {
+  auto store = server::MasterStore::open(o.data);
+  if (!store) return core::fail(store.error());
+  auto rows = store->verify_chain();
+  if (!rows) return core::fail(rows.error());
+  auto digest = store->digest();
+  if (!digest) return core::fail(digest.error());
+  if (o.json)
+    std::cout << json{{"rows", *rows}, {"digest", digest->hex()}}.dump(2) << "\n";
+  else
+    std::cout << "the change log is intact: " << *rows << " rows, every hash chained\n"
+              << "state digest: " << digest->hex() << "\n";
+  return {};
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"ergond — the Ergon server: holds the master Technical Programme"};
+  CLI::App app{"ergond — the Ergon server: holds the master Technical Programme, merges the "
+               "directorates' changes, keeps the audit chain"};
   app.set_version_flag("--version", std::string("ergond ") + ERGON_VERSION);
-  app.require_subcommand(0);
+  app.footer(kFooter);
+  app.require_subcommand(1);
+  Options o;
+  std::function<core::Status()> action;
+
+  auto* init = app.add_subcommand("init", "Create a server store: new server id, epoch 1, the reference lists");
+  init->add_option("--data", o.data, "the server's data folder")->required();
+  init->add_option("--reference", o.reference, "folder with directorates.csv, areas.csv, funding-sources.csv, years.csv (default: the shipped data/)");
+  init->add_option("--year", o.year, "the programme year (default: the latest in years.csv)");
+  init->add_flag("--json", o.json, "print server id, epoch and year as JSON");
+  init->footer("Example:  ergond init --data /var/lib/ergon --year 2024");
+  init->callback([&] { action = [&] { return run_init(o); }; });
+
+  auto* enrol = app.add_subcommand("enrol", "Enrol a device; prints only its token (DEVICE.SECRET)");
+  enrol->add_option("--data", o.data, "the server's data folder")->required();
+  enrol->add_option("--role", o.role, "directorate, planning, budget or auditor")->required();
+  enrol->add_option("--directorate", o.directorate, "for the directorate role: its code (e.g. DTE)");
+  enrol->add_option("--name", o.name, "who or what the device is")->required();
+  enrol->add_flag("--json", o.json, R"(print {"device_id", "token"})");
+  enrol->footer(R"(The token is shown once; the server keeps only a hash of its secret.
+Example:  ergond enrol --data /var/lib/ergon --role directorate --directorate DTE --name 'Μαρία, laptop')");
+  enrol->callback([&] { action = [&] { return run_enrol(o); }; });
+
+  auto* devices = app.add_subcommand("devices", "List the enrolled devices");
+  devices->add_option("--data", o.data, "the server's data folder")->required();
+  devices->add_flag("--json", o.json, "print a JSON array");
+  devices->callback([&] { action = [&] { return run_devices(o); }; });
+
+  auto* verify = app.add_subcommand("verify", "Recompute the audit chain over every log row");
+  verify->add_option("--data", o.data, "the server's data folder")->required();
+  verify->add_flag("--json", o.json, "print rows and digest as JSON");
+  verify->callback([&] { action = [&] { return run_verify(o); }; });
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e) == 0 ? 0 : 2;
+    if (e.get_exit_code() == 0) return app.exit(e);
+    std::cerr << "ergond: " << e.what() << "\n(see 'ergond --help' or 'ergond COMMAND --help')\n";
+    return 2;
   }
-  std::cout << app.help();
+  try {
+    auto status = action();
+    if (!status) {
+      std::cerr << "ergond: " << status.error().message << "\n";
+      return core::exit_code_for(status.error().code);
+    }
+  } catch (const std::exception& e) {
+    std::cerr << "ergond: internal error: " << e.what() << "\n";
+    return 1;
+  }
   return 0;
 }

@@ -16,24 +16,24 @@ namespace {
 using core::ErrorCode;
 using core::fail;
 
-core::Result<CsvTable> read_table(const std::filesystem::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  if (!in)
-    return fail(ErrorCode::kNotFound, "cannot read reference file " + file.string() +
+using Files = std::map<std::string, std::string>;
+
+core::Result<CsvTable> read_table(const Files& files, const std::string& file) {
+  auto it = files.find(file);
+  if (it == files.end())
+    return fail(ErrorCode::kNotFound, "the reference data has no " + file +
                                           "; pass --reference DIR with the municipality's lists");
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  auto table = parse_csv(buffer.str(), ';');
-  if (!table) return fail(table.error().code, file.string() + ": " + table.error().message);
+  auto table = parse_csv(it->second, ';');
+  if (!table) return fail(table.error().code, file + ": " + table.error().message);
   return table;
 }
 
-core::Result<std::vector<CodeName>> read_codes(const std::filesystem::path& file) {
-  auto table = read_table(file);
+core::Result<std::vector<CodeName>> read_codes(const Files& files, const std::string& file) {
+  auto table = read_table(files, file);
   if (!table) return tl::unexpected(table.error());
   int code = table->column("code"), el = table->column("name_el"), en = table->column("name_en");
   if (code < 0 || el < 0)
-    return fail(ErrorCode::kCorrupt, file.string() + ": needs the columns code and name_el");
+    return fail(ErrorCode::kCorrupt, file + ": needs the columns code and name_el");
   std::vector<CodeName> out;
   for (const auto& row : table->rows) {
     auto cell = [&](int i) {
@@ -54,19 +54,46 @@ const CodeName* find_code(const std::vector<CodeName>& list, std::string_view co
 
 }  // namespace
 
+const std::vector<std::string>& ReferenceData::file_names() {
+  static const std::vector<std::string> names = {"directorates.csv", "areas.csv",
+                                                 "funding-sources.csv", "years.csv"};
+  return names;
+}
+
+core::Result<std::map<std::string, std::string>> ReferenceData::read_files(
+    const std::filesystem::path& dir) {
+  Files files;
+  for (const auto& name : file_names()) {
+    std::ifstream in(dir / name, std::ios::binary);
+    if (!in)
+      return fail(ErrorCode::kNotFound, "cannot read reference file " + (dir / name).string() +
+                                            "; pass --reference DIR with the municipality's lists");
+    std::stringstream buffer;
+    buffer << in.rdbuf();
+    files[name] = buffer.str();
+  }
+  return files;
+}
+
 core::Result<ReferenceData> ReferenceData::load(const std::filesystem::path& dir) {
+  auto files = read_files(dir);
+  if (!files) return tl::unexpected(files.error());
+  return from_files(*files);
+}
+
+core::Result<ReferenceData> ReferenceData::from_files(const std::map<std::string, std::string>& files) {
   ReferenceData ref;
-  auto directorates = read_codes(dir / "directorates.csv");
+  auto directorates = read_codes(files, "directorates.csv");
   if (!directorates) return tl::unexpected(directorates.error());
-  auto areas = read_codes(dir / "areas.csv");
+  auto areas = read_codes(files, "areas.csv");
   if (!areas) return tl::unexpected(areas.error());
-  auto sources = read_codes(dir / "funding-sources.csv");
+  auto sources = read_codes(files, "funding-sources.csv");
   if (!sources) return tl::unexpected(sources.error());
   ref.directorates = std::move(*directorates);
   ref.areas = std::move(*areas);
   ref.funding_sources = std::move(*sources);
 
-  auto years = read_table(dir / "years.csv");
+  auto years = read_table(files, "years.csv");
   if (!years) return tl::unexpected(years.error());
   int year_col = years->column("year"), cats_col = years->column("allowed_categories");
   if (year_col < 0 || cats_col < 0)

@@ -26,8 +26,14 @@ struct ReferenceData {
   std::vector<CodeName> funding_sources;
   std::map<int, std::vector<Category>> allowed_categories;  // by year
 
+  /// The four files every reference folder has.
+  static const std::vector<std::string>& file_names();
   /// Reads directorates.csv, areas.csv, funding-sources.csv and years.csv from `dir`.
   static core::Result<ReferenceData> load(const std::filesystem::path& dir);
+  /// The same lists from the files' contents, by file name (as a server stores and ships them).
+  static core::Result<ReferenceData> from_files(const std::map<std::string, std::string>& files);
+  /// The contents of the four files in `dir`, by file name.
+  static core::Result<std::map<std::string, std::string>> read_files(const std::filesystem::path& dir);
 
   const CodeName* directorate(std::string_view code) const;
   const CodeName* area(std::string_view code) const;

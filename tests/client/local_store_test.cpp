@@ -576,3 +576,32 @@ TEST_CASE("a proposal without a ΚΑ code can be created, and a ΚΑ code can be
     CHECK_FALSE(get_of(store, p.id).ka_code.has_value());
   }
 }
+
+// Bug: the hybrid clock is read from the home only when a store is opened
+// (LocalStore::load_settings, client/store/local_store.cpp:189-192); queue_change
+// (client/store/local_store.cpp:363) then stamps changes from that in-memory copy, although it
+// reads next_seq inside the write transaction. Two `ergon` processes on one home (an import in
+// one terminal, an edit in another) therefore number a later change with an earlier or equal
+// client time. Seen for real by the concurrent rounds of crash_test.cpp.
+TEST_CASE("two stores open on one home still give later changes later client times",
+          "[store][.bug]") {
+  TempDir dir;
+  ergon::core::FakeClock clock(1'800'000'000'000);  // every change in the same millisecond
+  auto first = init_store(dir, clock);
+  auto p = create_square(first);
+  auto second = LocalStore::open(dir / "home", clock);
+  REQUIRE(second);
+  REQUIRE(first.edit(p.id, {{"remarks", "α"}}));
+  REQUIRE(first.edit(p.id, {{"remarks", "β"}}));
+  REQUIRE(first.edit(p.id, {{"remarks", "γ"}}));
+  REQUIRE(second->edit(p.id, {{"priority", "C"}}));
+
+  auto outbox = outbox_of(*second);
+  REQUIRE(outbox.size() == 5u);
+  require_gap_free(outbox);
+  for (std::size_t i = 1; i < outbox.size(); ++i) {
+    CAPTURE(i, outbox[i].change.client_time.wall_ms, outbox[i].change.client_time.logical,
+            outbox[i - 1].change.client_time.logical);
+    CHECK(outbox[i].change.client_time > outbox[i - 1].change.client_time);
+  }
+}

@@ -1,0 +1,61 @@
+#include "server/merge/merge_service.h"
+
+#include "shared/merge/decide.h"
+
+namespace ergon::server {
+
+using core::ErrorCode;
+using core::fail;
+
+core::Result<std::vector<changelog::Outcome>> MergeService::apply_batch(
+    const DeviceContext& device, std::span<const changelog::Change> batch) {
+  auto tx = store_.begin_batch();
+  if (!tx) return fail(tx.error());
+  // Read inside the write lock, never from a cache: another writer may have moved it.
+  auto record = store_.device_by_client(device.device_id);
+  if (!record) return fail(ErrorCode::kUnauthenticated, "this device is not bound to an enrolment");
+  std::uint64_t high_water = record->high_water_mark;
+
+  // The whole batch passes the envelope checks before anything is logged.
+  std::uint64_t expected = high_water;
+  for (const auto& change : batch) {
+    switch (merge::check_envelope(change, device.device_id, expected)) {
+      case merge::Envelope::kForeign:
+        return fail(ErrorCode::kPermissionDenied,
+                    "change " + changelog::change_id(change) +
+                        " belongs to another device; a device pushes only its own changes");
+      case merge::Envelope::kGap:
+        return fail(ErrorCode::kProtocol,
+                    "change " + changelog::change_id(change) + " leaves a gap: the server expected " +
+                        std::to_string(expected + 1) + " next; an outbox entry was lost");
+      case merge::Envelope::kNext: expected = change.device_seq; break;
+      case merge::Envelope::kDuplicate: break;
+    }
+  }
+
+  std::vector<changelog::Outcome> outcomes;
+  outcomes.reserve(batch.size());
+  for (const auto& change : batch) {
+    if (change.device_seq <= high_water) {
+      auto earlier = tx->outcome_of(change);
+      if (!earlier) return fail(earlier.error());
+      if (!*earlier)
+        return fail(ErrorCode::kCorrupt, "change " + changelog::change_id(change) +
+                                             " is below the high-water mark but not in the log");
+      outcomes.push_back(**earlier);
+      continue;
+    }
+    auto state = tx->group_state(change);
+    if (!state) return fail(state.error());
+    auto decision = merge::decide(change, *state, device.permission, store_.reference());
+    auto outcome = tx->append(change, decision);
+    if (!outcome) return fail(outcome.error());
+    outcomes.push_back(std::move(*outcome));
+    high_water = change.device_seq;
+  }
+  ERGON_TRY(tx->set_high_water_mark(device.device_id, high_water));
+  ERGON_TRY(tx->commit());
+  return outcomes;
+}
+
+}  // namespace ergon::server

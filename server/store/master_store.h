@@ -1,0 +1,167 @@
+#pragma once
+// MasterStore: the server's SQLite store (WAL, synchronous=FULL) and the only server code that
+// writes SQL: the master programme by field group with revisions, the append-only hash-chained
+// change log with an outcome row for every change, parked conflicts, flags, devices with their
+// high-water marks, and the incremental state digest. Writers (the server, admin commands in
+// other processes) read the next sequence and chain head inside their own BEGIN IMMEDIATE.
+// Owns its Database; one thread. A Batch refers to its store, which must outlive it.
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "shared/changelog/change.h"
+#include "shared/changelog/log_entry.h"
+#include "shared/changelog/outcome.h"
+#include "shared/core/clock.h"
+#include "shared/core/ids.h"
+#include "shared/core/result.h"
+#include "shared/merge/decide.h"
+#include "shared/merge/permission.h"
+#include "shared/model/money.h"
+#include "shared/model/proposal.h"
+#include "shared/model/reference.h"
+#include "shared/storage/database.h"
+
+namespace ergon::server {
+
+struct ServerInfo {
+  std::string server_id;  // fixed for the life of the installation, kept across restores
+  std::uint64_t epoch = 1;  // new at every restore from a backup
+  int year = 0;             // the current programme year
+  merge::StageLock stage;
+};
+
+struct DeviceRecord {
+  std::string device_id;  // the enrolled id the token names
+  std::optional<core::DeviceId> client_device_id;  // bound at the first hello
+  merge::Role role = merge::Role::kAuditor;
+  std::string directorate;
+  std::string name;
+  bool is_revoked = false;
+  std::uint64_t high_water_mark = 0;  // the last device_seq the server logged for it
+};
+
+struct Enrolment {
+  std::string device_id;
+  std::string token;  // DEVICE.SECRET; only a hash of SECRET is stored
+};
+
+struct RevisionRow {
+  std::string entity;
+  std::string group;
+  merge::GroupRevision revision;
+};
+
+/// The whole state at a log position: what a new client bootstraps from.
+struct Snapshot {
+  std::vector<model::Proposal> proposals;
+  std::map<std::string, model::Money> envelopes;  // by key `YEAR:SOURCE`
+  std::vector<RevisionRow> revisions;
+  std::uint64_t cursor = 0;  // the last log seq the snapshot includes
+  changelog::StateDigest digest;
+  crypto::Digest chain_head{};
+  std::map<std::string, std::string> reference_files;
+};
+
+struct ConflictRecord {
+  changelog::Revision id;  // the first parked change's log position
+  std::string entity;
+  std::string group;
+  std::string status;  // open, resolved
+};
+
+struct Flag {
+  std::string id;  // `envelope:1099`, `ka:30-7323.004`
+  int year = 0;
+  std::string status;  // open, acknowledged, cleared
+  std::string detail;
+};
+
+class MasterStore {
+ public:
+  static constexpr std::string_view kDatabaseFile = "ergond.db";
+
+  /// Creates the store in `dir` with a new server id and epoch 1, loading the reference files.
+  static core::Result<MasterStore> create(const std::filesystem::path& dir,
+                                          const std::filesystem::path& reference_dir,
+                                          std::optional<int> year,
+                                          const core::Clock& clock = core::system_clock());
+  static core::Result<MasterStore> open(const std::filesystem::path& dir,
+                                        const core::Clock& clock = core::system_clock());
+
+  MasterStore(MasterStore&&) noexcept;
+  MasterStore& operator=(MasterStore&&) = delete;
+  MasterStore(const MasterStore&) = delete;
+  MasterStore& operator=(const MasterStore&) = delete;
+  ~MasterStore();
+
+  const ServerInfo& info() const { return info_; }
+  const model::ReferenceData& reference() const { return reference_; }
+
+  // --- devices ---
+  core::Result<Enrolment> enrol(merge::Role role, const std::string& directorate,
+                                const std::string& name);
+  /// The device a token names, if its secret matches (compared in constant time).
+  core::Result<DeviceRecord> authenticate(std::string_view token);
+  core::Result<DeviceRecord> device(std::string_view enrolled_id);
+  /// Binds the client's own device id to an enrolment at its first hello. Refused when either
+  /// side is bound to something else already.
+  core::Status bind(std::string_view enrolled_id, const core::DeviceId& client_device_id);
+  /// The enrolment bound to a client device id.
+  core::Result<DeviceRecord> device_by_client(const core::DeviceId& client_device_id);
+
+  /// A write transaction over several changes: the unit of a pushed batch.
+  class Batch {
+   public:
+    Batch(Batch&&) noexcept;
+    Batch& operator=(Batch&&) = delete;
+    Batch(const Batch&) = delete;
+    Batch& operator=(const Batch&) = delete;
+    ~Batch();  // rolls back unless committed
+
+    /// The earlier outcome of a change id, flagged as a duplicate; nullopt if never seen.
+    core::Result<std::optional<changelog::Outcome>> outcome_of(const changelog::Change& change);
+    /// What decide() needs to know of the master for `change`.
+    core::Result<merge::GroupState> group_state(const changelog::Change& change);
+    /// Logs the change with its decision at the next position, chains it and applies it.
+    core::Result<changelog::Outcome> append(const changelog::Change& change,
+                                            const merge::Decision& decision);
+    core::Status set_high_water_mark(const core::DeviceId& client_device_id, std::uint64_t seq);
+    /// Recomputes the cross-row flags (envelopes, duplicate ΚΑ codes) of the touched years,
+    /// writes the digest and commits.
+    core::Status commit();
+
+   private:
+    friend class MasterStore;
+    struct State;
+    explicit Batch(std::unique_ptr<State> state);
+    std::unique_ptr<State> state_;
+  };
+  core::Result<Batch> begin_batch();
+
+  // --- reads ---
+  /// Log entries after `cursor`, at most `limit`.
+  core::Result<std::vector<changelog::LogEntry>> log_after(std::uint64_t cursor, std::size_t limit);
+  core::Result<Snapshot> snapshot();
+  core::Result<changelog::StateDigest> digest();
+  core::Result<std::uint64_t> last_seq();
+  core::Result<std::vector<ConflictRecord>> conflicts();
+  core::Result<std::vector<Flag>> flags();
+  core::Result<std::vector<DeviceRecord>> devices();
+  /// Recomputes every row's hash from its stored bytes; kCorrupt names the first broken row.
+  core::Result<std::uint64_t> verify_chain();
+
+ private:
+  struct Impl;
+  explicit MasterStore(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+  ServerInfo info_;
+  model::ReferenceData reference_;
+};
+
+}  // namespace ergon::server

@@ -1,0 +1,52 @@
+#include "server/store/schema.h"
+
+namespace ergon::server {
+
+const std::vector<storage::Migration>& master_migrations() {
+  static const std::vector<storage::Migration> steps = {
+      {1, R"sql(
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE reference_files (name TEXT PRIMARY KEY, content BLOB NOT NULL);
+CREATE TABLE devices (
+  device_id TEXT PRIMARY KEY, client_device_id TEXT UNIQUE, role TEXT NOT NULL,
+  directorate TEXT NOT NULL, name TEXT NOT NULL, secret_hash BLOB NOT NULL,
+  bundle_key BLOB NOT NULL, enrolled_ms INTEGER NOT NULL, revoked INTEGER NOT NULL DEFAULT 0,
+  high_water INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE proposals (
+  id TEXT PRIMARY KEY, year INTEGER NOT NULL, directorate TEXT NOT NULL, ka_code TEXT NOT NULL,
+  state TEXT NOT NULL, vals BLOB NOT NULL);
+CREATE INDEX proposals_by_year ON proposals (year, ka_code);
+CREATE TABLE envelopes (key TEXT PRIMARY KEY, year INTEGER NOT NULL, source TEXT NOT NULL,
+                        amount INTEGER NOT NULL);
+CREATE TABLE revisions (
+  entity TEXT NOT NULL, grp TEXT NOT NULL, epoch INTEGER NOT NULL, seq INTEGER NOT NULL,
+  device_id TEXT NOT NULL, device_seq INTEGER NOT NULL, PRIMARY KEY (entity, grp));
+CREATE TABLE log (
+  seq INTEGER PRIMARY KEY, epoch INTEGER NOT NULL, change_id TEXT NOT NULL UNIQUE,
+  device_id TEXT NOT NULL, device_seq INTEGER NOT NULL, entity_kind INTEGER NOT NULL,
+  entity TEXT NOT NULL, grp TEXT NOT NULL, vals BLOB NOT NULL, base_kind INTEGER NOT NULL,
+  base_epoch INTEGER NOT NULL, base_seq INTEGER NOT NULL, base_own_seq INTEGER NOT NULL,
+  hlc_wall INTEGER NOT NULL, hlc_logical INTEGER NOT NULL, user TEXT NOT NULL,
+  outcome TEXT NOT NULL, reason TEXT NOT NULL, new_revision INTEGER NOT NULL,
+  conflict_epoch INTEGER NOT NULL, conflict_seq INTEGER NOT NULL,
+  horizon_epoch INTEGER NOT NULL, horizon_seq INTEGER NOT NULL, received_ms INTEGER NOT NULL,
+  canonical BLOB NOT NULL, hash BLOB NOT NULL);
+CREATE INDEX log_by_device ON log (device_id, device_seq);
+CREATE TRIGGER log_is_append_only_update BEFORE UPDATE ON log
+  BEGIN SELECT RAISE(ABORT, 'the change log is append-only: rows are never updated'); END;
+CREATE TRIGGER log_is_append_only_delete BEFORE DELETE ON log
+  BEGIN SELECT RAISE(ABORT, 'the change log is append-only: rows are never deleted'); END;
+CREATE TABLE conflicts (
+  epoch INTEGER NOT NULL, seq INTEGER NOT NULL, entity TEXT NOT NULL, grp TEXT NOT NULL,
+  status TEXT NOT NULL DEFAULT 'open', PRIMARY KEY (epoch, seq));
+CREATE INDEX conflicts_by_group ON conflicts (entity, grp, status);
+CREATE TABLE flags (
+  id TEXT NOT NULL, year INTEGER NOT NULL, status TEXT NOT NULL, detail TEXT NOT NULL,
+  raised_seq INTEGER NOT NULL, acknowledged_by TEXT NOT NULL DEFAULT '',
+  reason TEXT NOT NULL DEFAULT '', PRIMARY KEY (id, year));
+)sql"},
+  };
+  return steps;
+}
+
+}  // namespace ergon::server

@@ -1,0 +1,40 @@
+#include "shared/changelog/log_entry.h"
+
+#include "shared/changelog/canonical.h"
+
+namespace ergon::changelog {
+namespace {
+
+void put_u64(std::string& out, std::uint64_t v) {
+  for (int shift = 56; shift >= 0; shift -= 8) out.push_back(static_cast<char>((v >> shift) & 0xff));
+}
+
+}  // namespace
+
+std::string entry_bytes(const Change& change, const Outcome& outcome) {
+  std::string out = canonical_bytes(change);
+  put_u64(out, outcome.position.epoch);
+  put_u64(out, outcome.position.seq);
+  out.push_back(static_cast<char>(outcome.kind));
+  out.push_back(outcome.is_new_revision ? 1 : 0);
+  auto conflict = outcome.conflict.value_or(Revision{});
+  put_u64(out, conflict.epoch);
+  put_u64(out, conflict.seq);
+  put_u64(out, outcome.reason.size());
+  out += outcome.reason;
+  return out;
+}
+
+crypto::Digest chain_hash(const crypto::Digest& previous, const Change& change,
+                          const Outcome& outcome) {
+  return crypto::sha256({crypto::as_bytes(previous), entry_bytes(change, outcome)});
+}
+
+void StateDigest::toggle(std::string_view entity, std::string_view field, std::string_view value) {
+  static constexpr char kZero = '\0';
+  auto h = crypto::sha256({entity, std::string_view(&kZero, 1), field,
+                           std::string_view(&kZero, 1), value});
+  for (std::size_t i = 0; i < value_.size(); ++i) value_[i] ^= h[i];
+}
+
+}  // namespace ergon::changelog

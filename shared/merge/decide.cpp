@@ -1,0 +1,291 @@
+#include "shared/merge/decide.h"
+
+#include "shared/model/fields.h"
+#include "shared/model/validate.h"
+
+namespace ergon::merge {
+namespace {
+
+using changelog::OutcomeKind;
+using core::ErrorCode;
+using model::State;
+
+Decision rejected(ErrorCode code, std::string reason) {
+  Decision d;
+  d.kind = OutcomeKind::kRejected;
+  d.code = code;
+  d.reason = std::move(reason);
+  return d;
+}
+
+Decision conflict(std::string reason, std::optional<changelog::Revision> joins = std::nullopt) {
+  Decision d;
+  d.kind = OutcomeKind::kConflict;
+  d.reason = std::move(reason);
+  d.joins = joins;
+  return d;
+}
+
+bool is_central(Role role) { return role == Role::kPlanning || role == Role::kBudget; }
+
+bool seen_or_own(const std::optional<GroupRevision>& g, const changelog::Change& change,
+                 const changelog::Revision& horizon) {
+  return !g || g->revision <= horizon || g->device_id == change.device_id;
+}
+
+// Stage locks come on top of the role table.
+std::optional<Decision> check_stage(const Permission& p) {
+  const auto& stage = p.stage.stage;
+  if (stage == "proposals" || stage.starts_with("draft")) return std::nullopt;
+  if (stage == "consultation" || stage == "committee") {
+    if (is_central(p.role)) return std::nullopt;
+    return rejected(ErrorCode::kStageLocked,
+                    "the programme is at stage '" + stage +
+                        "': only planning and budget change it until the council approves");
+  }
+  if (!is_central(p.role))
+    return rejected(ErrorCode::kStageLocked,
+                    "the programme is at stage '" + stage +
+                        "': after approval only planning and budget change it, inside an amendment");
+  if (!p.stage.is_amendment_open)
+    return rejected(ErrorCode::kStageLocked,
+                    "the programme is at stage '" + stage +
+                        "': changes need an open amendment; planning opens one");
+  return std::nullopt;
+}
+
+std::string state_target(const changelog::Change& change) {
+  auto it = change.values.find("state");
+  return it == change.values.end() ? std::string{} : it->second;
+}
+
+// The role table for proposals, given the row as it stands (DESIGN.md "Who may change what").
+std::optional<Decision> check_role(const changelog::Change& change, GroupKind kind,
+                                   const model::Proposal* current, const Permission& p) {
+  if (p.role == Role::kAuditor)
+    return rejected(ErrorCode::kPermissionDenied, "auditors read everything and change nothing");
+  if (kind == GroupKind::kFixed)
+    return rejected(ErrorCode::kPermissionDenied,
+                    "'" + change.group + "' is fixed when a proposal is created");
+  if (kind == GroupKind::kCreate) {
+    if (p.role == Role::kBudget)
+      return rejected(ErrorCode::kPermissionDenied, "budget does not create proposals");
+    auto directorate = change.values.find("directorate");
+    if (p.role == Role::kDirectorate &&
+        (directorate == change.values.end() || directorate->second != p.directorate))
+      return rejected(ErrorCode::kPermissionDenied,
+                      "a directorate creates proposals only for itself (" + p.directorate + ")");
+    return std::nullopt;
+  }
+  if (!current) return std::nullopt;  // "no such proposal" is reported by the caller
+  bool is_own = p.role == Role::kDirectorate && current->directorate == p.directorate;
+  if (p.role == Role::kDirectorate && !is_own)
+    return rejected(ErrorCode::kPermissionDenied,
+                    "proposal " + current->id.hex().substr(0, 8) + " belongs to " +
+                        current->directorate + "; a directorate changes only its own proposals");
+  switch (kind) {
+    case GroupKind::kOwner:
+      if (p.role != Role::kPlanning)
+        return rejected(ErrorCode::kPermissionDenied,
+                        "only planning moves a proposal to another directorate");
+      return std::nullopt;
+    case GroupKind::kDescriptive:
+      if (p.role == Role::kBudget)
+        return rejected(ErrorCode::kPermissionDenied,
+                        "budget changes money, funding and ΚΑ codes, not '" + change.group + "'");
+      return std::nullopt;
+    case GroupKind::kMoney:
+    case GroupKind::kClassification: return std::nullopt;
+    case GroupKind::kState: {
+      auto target = state_target(change);
+      if (p.role == Role::kBudget)
+        return rejected(ErrorCode::kPermissionDenied,
+                        "budget does not submit, withdraw or decide proposals");
+      if (p.role == Role::kDirectorate && target != "submitted" && target != "withdrawn")
+        return rejected(ErrorCode::kPermissionDenied,
+                        "only planning decides (included, deferred, rejected); a directorate "
+                        "submits or withdraws");
+      return std::nullopt;
+    }
+    default: return std::nullopt;
+  }
+}
+
+// The directorate's limits that depend on the proposal's life state.
+std::optional<Decision> check_life(GroupKind kind, const model::Proposal& current,
+                                   const Permission& p) {
+  if (p.role != Role::kDirectorate) return std::nullopt;
+  auto id = current.id.hex().substr(0, 8);
+  auto now = std::string(model::to_string(current.state));
+  bool undecided = current.state == State::kDraft || current.state == State::kSubmitted;
+  if ((kind == GroupKind::kDescriptive || kind == GroupKind::kMoney || kind == GroupKind::kState) &&
+      !undecided)
+    return rejected(ErrorCode::kPermissionDenied,
+                    "proposal " + id + " is " + now +
+                        "; a directorate changes it only while draft or submitted and undecided");
+  if (kind == GroupKind::kClassification && current.state != State::kDraft)
+    return rejected(ErrorCode::kPermissionDenied,
+                    "proposal " + id + " is " + now +
+                        "; a directorate changes category and ΚΑ code only while it is a draft");
+  return std::nullopt;
+}
+
+std::optional<Decision> check_transition(const model::Proposal& current, const changelog::Change& change) {
+  auto target = model::parse_enum<State>(state_target(change));
+  if (!target) return rejected(ErrorCode::kInvalidArgument, target.error().message);
+  auto id = current.id.hex().substr(0, 8);
+  auto now = std::string(model::to_string(current.state));
+  if (current.state == State::kWithdrawn && *target != State::kWithdrawn)
+    return rejected(ErrorCode::kInvalidArgument, "proposal " + id + " is withdrawn; it stays so");
+  if (*target == State::kSubmitted && current.state != State::kDraft &&
+      current.state != State::kSubmitted)
+    return rejected(ErrorCode::kInvalidArgument,
+                    "proposal " + id + " is " + now + "; only a draft can be submitted");
+  if (*target == State::kWithdrawn && model::is_decided(current.state))
+    return rejected(ErrorCode::kInvalidArgument,
+                    "proposal " + id + " is " + now + "; a decided proposal cannot be withdrawn");
+  auto reason = change.values.find("decision_reason");
+  if ((*target == State::kRejected || *target == State::kDeferred) &&
+      (reason == change.values.end() || reason->second.empty()))
+    return rejected(ErrorCode::kInvalidArgument,
+                    "decision_reason: a proposal is " + std::string(model::to_string(*target)) +
+                        " with a reason; give one");
+  return std::nullopt;
+}
+
+Decision decide_envelope(const changelog::Change& change, const GroupState& state,
+                         const Permission& p, const model::ReferenceData& reference) {
+  if (p.role != Role::kBudget)
+    return rejected(ErrorCode::kPermissionDenied, "only budget sets the envelopes");
+  if (auto locked = check_stage(p)) return *locked;
+  auto colon = change.entity.key.find(':');
+  auto source = colon == std::string::npos ? std::string{} : change.entity.key.substr(colon + 1);
+  if (!reference.funding_source(source))
+    return rejected(ErrorCode::kInvalidArgument,
+                    "envelope: '" + change.entity.key +
+                        "' does not name YEAR:SOURCE with a source of funding-sources.csv");
+  auto amount_text = change.values.find("amount");
+  if (amount_text == change.values.end())
+    return rejected(ErrorCode::kInvalidArgument, "envelope: the change sets no amount");
+  auto amount = model::Money::parse(amount_text->second);
+  if (!amount) return rejected(ErrorCode::kInvalidArgument, "envelope amount: " + amount.error().message);
+  if (state.envelope && *state.envelope == *amount) {
+    Decision d;
+    d.kind = OutcomeKind::kAccepted;
+    d.envelope = *amount;
+    return d;
+  }
+  if (!seen_or_own(state.group, change, state.horizon))
+    return conflict("the envelope " + change.entity.key + " was changed since you last saw it");
+  Decision d;
+  d.kind = OutcomeKind::kAccepted;
+  d.is_new_revision = true;
+  d.envelope = *amount;
+  return d;
+}
+
+}  // namespace
+
+GroupKind kind_of_group(std::string_view group) {
+  if (group == changelog::kCreateGroup) return GroupKind::kCreate;
+  if (group == model::kMoneyGroup) return GroupKind::kMoney;
+  if (group == model::kClassificationGroup) return GroupKind::kClassification;
+  if (group == model::kStateGroup) return GroupKind::kState;
+  if (group == "directorate") return GroupKind::kOwner;
+  if (group == "id" || group == "year") return GroupKind::kFixed;
+  return GroupKind::kDescriptive;
+}
+
+Envelope check_envelope(const changelog::Change& change, const core::DeviceId& authenticated,
+                        std::uint64_t high_water_mark) {
+  if (change.device_id != authenticated) return Envelope::kForeign;
+  if (change.device_seq != 0 && change.device_seq <= high_water_mark) return Envelope::kDuplicate;
+  if (change.device_seq != high_water_mark + 1) return Envelope::kGap;
+  return Envelope::kNext;
+}
+
+Decision decide(const changelog::Change& change, const GroupState& state, const Permission& p,
+                const model::ReferenceData& reference) {
+  if (change.entity.kind == changelog::EntityKind::kEnvelope)
+    return decide_envelope(change, state, p, reference);
+  if (change.entity.kind != changelog::EntityKind::kProposal)
+    return rejected(ErrorCode::kInvalidArgument,
+                    "stage changes are made with the stage commands, not as edits");
+
+  // 1. Not permitted, or invalid.
+  auto kind = kind_of_group(change.group);
+  bool is_known_group = kind != GroupKind::kDescriptive || !model::fields_of_group(change.group).empty();
+  if (!is_known_group)
+    return rejected(ErrorCode::kInvalidArgument, "'" + change.group + "' is not a field group");
+  const model::Proposal* current = state.current ? &*state.current : nullptr;
+  if (auto denied = check_role(change, kind, current, p)) return *denied;
+  if (auto locked = check_stage(p)) return *locked;
+
+  if (kind == GroupKind::kCreate) {
+    if (current)
+      return rejected(ErrorCode::kAlreadyExists,
+                      "a proposal with id " + change.entity.key + " exists already");
+    model::Proposal created;
+    if (auto ok = model::apply_values(created, change.values); !ok)
+      return rejected(ErrorCode::kInvalidArgument, ok.error().message);
+    if (created.id.hex() != change.entity.key)
+      return rejected(ErrorCode::kInvalidArgument, "the id in the values is not the entity's id");
+    if (created.state != State::kDraft && created.state != State::kSubmitted)
+      return rejected(ErrorCode::kInvalidArgument, "a new proposal starts as draft or submitted");
+    if (auto ok = model::validate_proposal(created, reference); !ok)
+      return rejected(ErrorCode::kInvalidArgument, ok.error().message);
+    Decision d;
+    d.kind = OutcomeKind::kAccepted;
+    d.is_new_revision = true;
+    d.merged = std::move(created);
+    return d;
+  }
+  if (!current)
+    return rejected(ErrorCode::kNotFound, "there is no proposal " + change.entity.key);
+
+  // A later change of the same device to a parked group joins that conflict.
+  if (state.parked)
+    return conflict("joins the open conflict on '" + change.group + "'", state.parked);
+
+  // Concurrent life changes: the editor did not see the withdrawal or decision, or the
+  // withdrawer did not see the latest edit. Both are for a person to settle.
+  bool is_withdrawal = kind == GroupKind::kState && state_target(change) == "withdrawn";
+  if (kind != GroupKind::kState &&
+      (current->state == State::kWithdrawn || model::is_decided(current->state)) &&
+      !seen_or_own(state.state, change, state.horizon))
+    return conflict("proposal was " + std::string(model::to_string(current->state)) +
+                    " after this edit's base");
+  if (is_withdrawal && !seen_or_own(state.latest, change, state.horizon))
+    return conflict("proposal changed after the withdrawal's base");
+
+  if (auto denied = check_life(kind, *current, p)) return *denied;
+  if (kind == GroupKind::kState)
+    if (auto bad = check_transition(*current, change)) return *bad;
+
+  model::Proposal merged = *current;
+  if (auto ok = model::apply_values(merged, change.values); !ok)
+    return rejected(ErrorCode::kInvalidArgument, ok.error().message);
+  merged.id = current->id;
+  merged.year = current->year;
+  if (auto ok = model::validate_proposal(merged, reference); !ok)
+    return rejected(ErrorCode::kInvalidArgument, ok.error().message);
+
+  // 2. Accepted: nothing new to the master, or the editor saw the group's current revision.
+  if (model::group_values(merged, change.group) == model::group_values(*current, change.group)) {
+    Decision d;
+    d.kind = OutcomeKind::kAccepted;
+    d.merged = std::move(merged);
+    return d;
+  }
+  if (seen_or_own(state.group, change, state.horizon)) {
+    Decision d;
+    d.kind = OutcomeKind::kAccepted;
+    d.is_new_revision = true;
+    d.merged = std::move(merged);
+    return d;
+  }
+  // 3. A concurrent edit of the same group.
+  return conflict("'" + change.group + "' was changed by another device after this edit's base");
+}
+
+}  // namespace ergon::merge

@@ -1,0 +1,62 @@
+#pragma once
+// The merge decision of DESIGN.md's change model, as a pure function: (change, the state of its
+// group on the master, the permission the device carries) → outcome. The server calls it once
+// per change, in arrival order, inside the batch's transaction; tests call it directly.
+// No I/O; thread-safe.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "shared/changelog/change.h"
+#include "shared/changelog/outcome.h"
+#include "shared/core/error.h"
+#include "shared/core/ids.h"
+#include "shared/merge/permission.h"
+#include "shared/model/proposal.h"
+#include "shared/model/reference.h"
+
+namespace ergon::merge {
+
+/// Who set a group last: its revision and the change that made it.
+struct GroupRevision {
+  changelog::Revision revision;
+  core::DeviceId device_id;
+  std::uint64_t device_seq = 0;
+};
+
+/// The master's side of one decision, read by the store inside the batch's transaction.
+struct GroupState {
+  std::optional<model::Proposal> current;   // the master row; nullopt: no such proposal
+  std::optional<model::Money> envelope;     // for envelope changes: the current amount
+  std::optional<GroupRevision> group;       // the change's group, if it was ever set
+  std::optional<GroupRevision> state;       // the proposal's state group
+  std::optional<GroupRevision> latest;      // the newest revision of any of its groups
+  changelog::Revision horizon;              // what the editor had seen (from the base)
+  std::optional<changelog::Revision> parked;  // an open conflict of this device on this group
+};
+
+struct Decision {
+  changelog::OutcomeKind kind = changelog::OutcomeKind::kRejected;
+  core::ErrorCode code = core::ErrorCode::kInvalidArgument;  // for rejections
+  std::string reason;                       // rejection reason, or what the conflict is about
+  bool is_new_revision = false;             // accepted and changed something
+  std::optional<changelog::Revision> joins; // conflict: the parked conflict it joins
+  std::optional<model::Proposal> merged;    // accepted proposal change: the row afterwards
+  std::optional<model::Money> envelope;     // accepted envelope change: the new amount
+};
+
+/// The envelope check a session makes before deciding: is this change the device's next one?
+enum class Envelope { kNext, kDuplicate, kForeign, kGap };
+Envelope check_envelope(const changelog::Change& change, const core::DeviceId& authenticated,
+                        std::uint64_t high_water_mark);
+
+/// The outcome of `change` (see docs/merge.md for the table).
+Decision decide(const changelog::Change& change, const GroupState& state,
+                const Permission& permission, const model::ReferenceData& reference);
+
+/// The field group a name belongs to as the permission table sees it.
+enum class GroupKind { kCreate, kDescriptive, kMoney, kClassification, kState, kOwner, kFixed };
+GroupKind kind_of_group(std::string_view group);
+
+}  // namespace ergon::merge
