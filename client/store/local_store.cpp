@@ -42,6 +42,16 @@ CREATE TABLE proposals (
 CREATE INDEX proposals_by_ka ON proposals (year, ka_code);
 CREATE INDEX proposals_by_title ON proposals (year, directorate, title_key);
 )sql"},
+    {2, R"sql(
+CREATE TABLE server_envelopes (key TEXT PRIMARY KEY, amount INTEGER NOT NULL);
+-- Conflicts parked on the server, and the incoming changes parked in each.
+CREATE TABLE conflicts (epoch INTEGER NOT NULL, seq INTEGER NOT NULL, entity TEXT NOT NULL,
+                        grp TEXT NOT NULL, status TEXT NOT NULL DEFAULT 'open',
+                        PRIMARY KEY (epoch, seq));
+CREATE TABLE conflict_changes (change_id TEXT PRIMARY KEY, conflict_epoch INTEGER NOT NULL,
+                               conflict_seq INTEGER NOT NULL, device_id TEXT NOT NULL,
+                               user TEXT NOT NULL, hlc_wall INTEGER NOT NULL, vals BLOB NOT NULL);
+)sql"},
 };
 
 }  // namespace

@@ -12,6 +12,8 @@
 #include <vector>
 
 #include "shared/changelog/change.h"
+#include "shared/changelog/log_entry.h"
+#include "shared/changelog/snapshot.h"
 #include "shared/core/clock.h"
 #include "shared/core/hybrid_clock.h"
 #include "shared/core/ids.h"
@@ -49,6 +51,30 @@ struct OutboxEntry {
   changelog::Change change;
   std::string status;  // "pending" or "rejected"
   std::string reason;  // why it was rejected
+};
+
+/// A conflict parked on the server that this client knows of, with the changes parked in it.
+struct ParkedChange {
+  std::string change_id;
+  core::DeviceId device_id;
+  std::string user;
+  std::int64_t client_time_ms = 0;
+  model::FieldValues values;
+};
+struct ClientConflict {
+  changelog::Revision id;
+  std::string entity;
+  std::string group;
+  std::string status;
+  std::vector<ParkedChange> incoming;
+};
+
+/// What applying one page of the server's log did.
+struct PullResult {
+  std::size_t entries = 0;
+  std::size_t own_accepted = 0;
+  std::size_t own_conflicts = 0;
+  std::size_t own_rejected = 0;
 };
 
 /// What an edit did: the changes it queued (none when nothing differed).
@@ -97,6 +123,27 @@ class LocalStore {
   std::optional<std::int64_t> last_sync_ms();
   std::string last_sync_error();
 
+  // --- the client side of the change model (used by sync) ---
+
+  /// Changes not yet decided by the server, in sequence order, at most `limit`.
+  core::Result<std::vector<changelog::Change>> pending_changes(std::size_t limit);
+  /// Replaces the last synced server state with a snapshot (bootstrap), keeping the outbox,
+  /// and rebuilds the view.
+  core::Status apply_snapshot(const changelog::Snapshot& snapshot);
+  /// Applies a page of the server's log after the cursor: accepted changes of every device to
+  /// the server state, outcomes of this device's own changes to its outbox, parked conflicts;
+  /// moves the cursor in the same transaction and rebuilds the view.
+  core::Result<PullResult> apply_log(const std::vector<changelog::LogEntry>& entries);
+  /// The last server log position applied.
+  std::uint64_t cursor();
+  /// The digest of the last synced server state, computed from it.
+  core::Result<changelog::StateDigest> server_digest();
+  core::Result<std::vector<ClientConflict>> conflicts();
+  /// Records what the server says this device is (role, directorate, programme year).
+  core::Status set_identity(const std::string& role, const std::string& directorate, int year);
+  /// View = server state + pending outbox replayed in order.
+  core::Status rebuild_view();
+
   /// Runs `work` inside one write transaction; commits only if it succeeds. Used by the
   /// importer so a whole file lands or none of it.
   template <class F>
@@ -126,6 +173,12 @@ class LocalStore {
   core::Status write_view(const model::Proposal& p);
   core::Result<EditResult> change_state(const core::ProposalId& id, model::State to);
   core::Status check_editable(const model::Proposal& current, std::string_view group);
+  core::Result<std::optional<model::Proposal>> server_proposal(const std::string& id);
+  core::Status put_server_proposal(const model::Proposal& p);
+  core::Status set_server_revision(const std::string& entity, std::string_view group,
+                                   const changelog::GroupRevision& revision);
+  core::Status apply_accepted(const changelog::LogEntry& entry);
+  core::Status record_entry(const changelog::LogEntry& entry, bool apply_state, PullResult& result);
 
   std::filesystem::path home_;
   storage::Database db_;

@@ -21,7 +21,7 @@ using storage::StepResult;
 std::int64_t i64(std::uint64_t v) { return static_cast<std::int64_t>(v); }
 std::uint64_t u64(std::int64_t v) { return static_cast<std::uint64_t>(v); }
 
-std::string envelope_entity(std::string_view key) { return "envelope:" + std::string(key); }
+using changelog::envelope_entity;
 
 }  // namespace
 
@@ -622,13 +622,17 @@ core::Status MasterStore::Batch::commit() {
 
 // --- reads ---
 
-core::Result<std::vector<changelog::LogEntry>> MasterStore::log_after(std::uint64_t cursor,
-                                                                      std::size_t limit) {
+namespace {
+
+// Reads log entries selected by `where` (with its parameters bound by `bind`).
+template <class Bind>
+core::Result<std::vector<changelog::LogEntry>> read_entries(MasterStore::Impl& impl,
+                                                            std::string_view where, Bind&& bind) {
   std::vector<changelog::LogEntry> out;
   core::Status bad;
-  ERGON_TRY(impl_->query(
-      "SELECT " + std::string(kOutcomeColumns) + ", change_id, canonical, hash FROM log WHERE seq > ?1 ORDER BY seq LIMIT ?2",
-      [&](storage::Statement& s) { s.bind(1, i64(cursor)).bind(2, static_cast<std::int64_t>(limit)); },
+  ERGON_TRY(impl.query(
+      "SELECT " + std::string(kOutcomeColumns) + ", change_id, canonical, hash FROM log " + std::string(where),
+      std::forward<Bind>(bind),
       [&](storage::Statement& s) {
         changelog::LogEntry e;
         e.outcome = outcome_from_row(s, 0);
@@ -642,6 +646,21 @@ core::Result<std::vector<changelog::LogEntry>> MasterStore::log_after(std::uint6
       }));
   ERGON_TRY(bad);
   return out;
+}
+
+}  // namespace
+
+core::Result<std::vector<changelog::LogEntry>> MasterStore::log_after(std::uint64_t cursor,
+                                                                      std::size_t limit) {
+  return read_entries(*impl_, "WHERE seq > ?1 ORDER BY seq LIMIT ?2", [&](storage::Statement& s) {
+    s.bind(1, i64(cursor)).bind(2, static_cast<std::int64_t>(limit));
+  });
+}
+
+core::Result<std::vector<changelog::LogEntry>> MasterStore::device_entries(
+    const core::DeviceId& device, std::uint64_t first_seq) {
+  return read_entries(*impl_, "WHERE device_id = ?1 AND device_seq >= ?2 ORDER BY seq",
+                      [&](storage::Statement& s) { s.bind(1, device.hex()).bind(2, i64(first_seq)); });
 }
 
 core::Result<std::uint64_t> MasterStore::last_seq() {
@@ -687,6 +706,13 @@ core::Result<Snapshot> MasterStore::snapshot() {
                          }));
   ERGON_TRY(impl_->query("SELECT name, content FROM reference_files", [](storage::Statement&) {},
                          [&](storage::Statement& s) { snap.reference_files[s.column_text(0)] = s.column_blob(1); }));
+  auto parked = read_entries(
+      *impl_,
+      "WHERE outcome = 'conflict' AND EXISTS (SELECT 1 FROM conflicts c WHERE c.epoch = "
+      "log.conflict_epoch AND c.seq = log.conflict_seq AND c.status = 'open') ORDER BY seq",
+      [](storage::Statement&) {});
+  if (!parked) return fail(parked.error());
+  snap.parked = std::move(*parked);
   return snap;  // the batch rolls back: nothing was written
 }
 

@@ -17,6 +17,7 @@
 #include "shared/changelog/change.h"
 #include "shared/changelog/log_entry.h"
 #include "shared/changelog/outcome.h"
+#include "shared/changelog/snapshot.h"
 #include "shared/core/clock.h"
 #include "shared/core/ids.h"
 #include "shared/core/result.h"
@@ -51,22 +52,8 @@ struct Enrolment {
   std::string token;  // DEVICE.SECRET; only a hash of SECRET is stored
 };
 
-struct RevisionRow {
-  std::string entity;
-  std::string group;
-  merge::GroupRevision revision;
-};
-
-/// The whole state at a log position: what a new client bootstraps from.
-struct Snapshot {
-  std::vector<model::Proposal> proposals;
-  std::map<std::string, model::Money> envelopes;  // by key `YEAR:SOURCE`
-  std::vector<RevisionRow> revisions;
-  std::uint64_t cursor = 0;  // the last log seq the snapshot includes
-  changelog::StateDigest digest;
-  crypto::Digest chain_head{};
-  std::map<std::string, std::string> reference_files;
-};
+using changelog::RevisionRow;
+using changelog::Snapshot;
 
 struct ConflictRecord {
   changelog::Revision id;  // the first parked change's log position
@@ -148,6 +135,10 @@ class MasterStore {
   /// Log entries after `cursor`, at most `limit`.
   core::Result<std::vector<changelog::LogEntry>> log_after(std::uint64_t cursor, std::size_t limit);
   core::Result<Snapshot> snapshot();
+  /// The log entries of one device's changes from `first_seq` on: how a client that bootstrapped
+  /// from a snapshot learns the outcomes of its own changes the snapshot already covers.
+  core::Result<std::vector<changelog::LogEntry>> device_entries(const core::DeviceId& device,
+                                                                std::uint64_t first_seq);
   core::Result<changelog::StateDigest> digest();
   core::Result<std::uint64_t> last_seq();
   core::Result<std::vector<ConflictRecord>> conflicts();
@@ -156,8 +147,9 @@ class MasterStore {
   /// Recomputes every row's hash from its stored bytes; kCorrupt names the first broken row.
   core::Result<std::uint64_t> verify_chain();
 
+  struct Impl;  // internal to master_store.cpp: the connection and its statements
+
  private:
-  struct Impl;
   explicit MasterStore(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
   ServerInfo info_;

@@ -23,9 +23,13 @@ inline tl::unexpected<Error> fail(Error error) { return tl::unexpected<Error>(st
 
 }  // namespace ergon::core
 
-// Propagate an error from an expression returning Result/Status, else continue.
-#define ERGON_TRY(expr)                                                  \
-  do {                                                                   \
-    if (auto ergon_try_result_ = (expr); !ergon_try_result_)             \
-      return ::tl::unexpected(std::move(ergon_try_result_).error());    \
+// Propagate an error from an expression returning Result/Status, else continue. The variable
+// name is unique per use, so ERGON_TRY nests (a lambda inside another ERGON_TRY).
+#define ERGON_TRY(expr) ERGON_TRY_IMPL(expr, ERGON_TRY_NAME(ergon_try_result_, __COUNTER__))
+#define ERGON_TRY_NAME(a, b) ERGON_TRY_CONCAT(a, b)
+#define ERGON_TRY_CONCAT(a, b) a##b
+#define ERGON_TRY_IMPL(expr, name)                                \
+  do {                                                            \
+    if (auto name = (expr); !name)                                \
+      return ::tl::unexpected(std::move(name).error());           \
   } while (false)

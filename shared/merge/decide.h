@@ -10,6 +10,7 @@
 
 #include "shared/changelog/change.h"
 #include "shared/changelog/outcome.h"
+#include "shared/changelog/snapshot.h"
 #include "shared/core/error.h"
 #include "shared/core/ids.h"
 #include "shared/merge/permission.h"
@@ -18,12 +19,7 @@
 
 namespace ergon::merge {
 
-/// Who set a group last: its revision and the change that made it.
-struct GroupRevision {
-  changelog::Revision revision;
-  core::DeviceId device_id;
-  std::uint64_t device_seq = 0;
-};
+using changelog::GroupRevision;
 
 /// The master's side of one decision, read by the store inside the batch's transaction.
 struct GroupState {

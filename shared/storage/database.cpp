@@ -39,13 +39,14 @@ Statement& Statement::bind(int index, std::int64_t value) {
   return *this;
 }
 Statement& Statement::bind(int index, std::string_view text) {
-  note_bind(sqlite3_bind_text64(stmt_.get(), index, text.data(), text.size(), SQLITE_TRANSIENT,
-                                SQLITE_UTF8));
+  // An empty view may have no data pointer; SQLite would store NULL for it, not ''.
+  note_bind(sqlite3_bind_text64(stmt_.get(), index, text.data() ? text.data() : "", text.size(),
+                                SQLITE_TRANSIENT, SQLITE_UTF8));
   return *this;
 }
 Statement& Statement::bind(int index, Blob blob) {
-  note_bind(sqlite3_bind_blob64(stmt_.get(), index, blob.bytes.data(), blob.bytes.size(),
-                                SQLITE_TRANSIENT));
+  note_bind(sqlite3_bind_blob64(stmt_.get(), index, blob.bytes.data() ? blob.bytes.data() : "",
+                                blob.bytes.size(), SQLITE_TRANSIENT));
   return *this;
 }
 Statement& Statement::bind(int index, Null) {

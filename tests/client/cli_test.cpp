@@ -22,7 +22,9 @@ using nlohmann::json;
 
 namespace {
 
-std::filesystem::path ergon_binary() { return ergon::testing::binary_dir() / "client" / "cli" / "ergon"; }
+std::filesystem::path ergon_binary() {
+  return ergon::testing::binary_dir() / "client" / "cli" / "ergon";
+}
 
 std::size_t count_lines(const std::string& text) {
   std::size_t n = 0;
@@ -47,7 +49,8 @@ class Client {
   const TempDir& dir() const { return dir_; }
 
   /// ergon ARGS with the cleaned environment (and `extra` changes).
-  ProcessResult run(const std::vector<std::string>& args, const ergon::testing::EnvChanges& extra = {}) const {
+  ProcessResult run(const std::vector<std::string>& args,
+                    const ergon::testing::EnvChanges& extra = {}) const {
     std::vector<std::string> argv{ergon_binary().string()};
     argv.insert(argv.end(), args.begin(), args.end());
     auto env = env_;
@@ -71,14 +74,14 @@ class Client {
   }
 
   void init() const {
-    ok({"init", "--directorate", "DTE", "--user", "Μαρία Παπαδάκη", "--year", "2024",
-        "--reference", ergon::testing::reference_dir().string()});
+    ok({"init", "--directorate", "DTE", "--user", "Μαρία Παπαδάκη", "--year", "2024", "--reference",
+        ergon::testing::reference_dir().string()});
   }
   std::string add_square() const {
-    auto result = ok({"add", "title=Ανάπλαση πλατείας Αγίου Τίτου", "category=work",
-                      "ka_code=30-7323.050", "area=HER-CITY", "total_budget=1.500.000,00",
-                      "allocation=300.000,00", "funding=1099", "new_or_continuing=new",
-                      "status=maturing", "priority=A", "strategic_plans=SVAA"});
+    auto result =
+        ok({"add", "title=Ανάπλαση πλατείας Αγίου Τίτου", "category=work", "ka_code=30-7323.050",
+            "area=HER-CITY", "total_budget=1.500.000,00", "allocation=300.000,00", "funding=1099",
+            "new_or_continuing=new", "status=maturing", "priority=A", "strategic_plans=SVAA"});
     return result.out.substr(0, 32);
   }
   json ok_json(std::vector<std::string> args) const {
@@ -144,10 +147,10 @@ TEST_CASE("show --json prints the domain's fields with money in cents", "[cli]")
 
   auto p = client.ok_json({"show", id.substr(0, 8), "--json"});
   REQUIRE(p.is_object());
-  for (const char* key : {"id", "year", "directorate", "ka_code", "title", "category",
-                          "new_or_continuing", "area", "total_budget", "paid_to_date", "allocation",
-                          "funding", "status", "strategic_plans", "predecessor_id", "priority",
-                          "remarks", "state"}) {
+  for (const char* key :
+       {"id", "year", "directorate", "ka_code", "title", "category", "new_or_continuing", "area",
+        "total_budget", "paid_to_date", "allocation", "funding", "status", "strategic_plans",
+        "predecessor_id", "priority", "remarks", "state"}) {
     CAPTURE(key);
     CHECK(p.contains(key));
   }
@@ -212,7 +215,8 @@ TEST_CASE("edit changes fields and says how many changes wait; nothing changed s
 TEST_CASE("list --json prints an array, filtered and searched", "[cli]") {
   Client client;
   client.init();
-  auto imported = client.ok({"import", (ergon::testing::reference_dir() / "sample-programme-2024.csv").string()});
+  auto imported = client.ok(
+      {"import", (ergon::testing::reference_dir() / "sample-programme-2024.csv").string()});
   CHECK_THAT(imported.out, StartsWith("imported 20 rows: 20 created, 0 updated, 0 unchanged"));
   client.add_square();
 
@@ -239,7 +243,8 @@ TEST_CASE("list --json prints an array, filtered and searched", "[cli]") {
 
   SECTION("import --json of the same file again changes nothing") {
     auto again = client.ok_json(
-        {"import", (ergon::testing::reference_dir() / "sample-programme-2024.csv").string(), "--json"});
+        {"import", (ergon::testing::reference_dir() / "sample-programme-2024.csv").string(),
+         "--json"});
     CHECK(again["created"] == 0);
     CHECK(again["unchanged"] == 20);
     CHECK(again["changes"] == 0);
@@ -284,7 +289,8 @@ TEST_CASE("a missing home fails with advice to run init", "[cli]") {
   SECTION("no --home and no $ERGON_HOME: the XDG data folder") {
     auto result = client.run({"status"});
     CHECK(result.exit_code() != 0);
-    CHECK_THAT(result.err, Contains("ergon init") && Contains((client.dir() / "xdg" / "ergon").string()));
+    CHECK_THAT(result.err,
+               Contains("ergon init") && Contains((client.dir() / "xdg" / "ergon").string()));
     CHECK_FALSE(std::filesystem::exists(client.dir() / "xdg" / "ergon" / "ergon.db"));
   }
 }
@@ -296,13 +302,13 @@ TEST_CASE("a malformed FIELD=VALUE is a usage error (exit 2) naming the argument
 
   // "ID" stands for the proposal's id: a generator outlives the run that made the proposal.
   auto [args, named] = GENERATE(table<std::vector<std::string>, std::string>({
-      {{"edit", "ID", "allocation"}, "allocation"},           // no '='
-      {{"edit", "ID", "=5"}, "=5"},                           // no field name
-      {{"edit", "ID", "colour=red"}, "colour"},               // not a field
+      {{"edit", "ID", "allocation"}, "allocation"},             // no '='
+      {{"edit", "ID", "=5"}, "=5"},                             // no field name
+      {{"edit", "ID", "colour=red"}, "colour"},                 // not a field
       {{"edit", "ID", "title=α β γ", "title=δ ε ζ"}, "title"},  // given twice
-      {{"edit", "ID", "state=submitted"}, "state"},           // not set by hand
-      {{"add", "title=Νέο έργο", "year=2025"}, "year"},     // not set by hand
-      {{"edit", "ID"}, "FIELD=VALUE"},                        // nothing to set
+      {{"edit", "ID", "state=submitted"}, "state"},             // not set by hand
+      {{"add", "title=Νέο έργο", "year=2025"}, "year"},         // not set by hand
+      {{"edit", "ID"}, "FIELD=VALUE"},                          // nothing to set
   }));
   for (auto& arg : args)
     if (arg == "ID") arg = id;
@@ -379,8 +385,10 @@ TEST_CASE("an id prefix that is unknown, too short or ambiguous is refused", "[c
   ergon::testing::write_file(
       csv,
       "id;ka_code;title;category;new_or_continuing;area;total_budget;status;priority\n"
-      "bbbbbbbb000000000000000000000001;30-7323.901;Πρώτη πρόταση;work;new;ALL;1.000,00;maturing;A\n"
-      "bbbbbbbb000000000000000000000002;30-7323.902;Δεύτερη πρόταση;work;new;ALL;1.000,00;maturing;A\n");
+      "bbbbbbbb000000000000000000000001;30-7323.901;Πρώτη "
+      "πρόταση;work;new;ALL;1.000,00;maturing;A\n"
+      "bbbbbbbb000000000000000000000002;30-7323.902;Δεύτερη "
+      "πρόταση;work;new;ALL;1.000,00;maturing;A\n");
   client.ok({"import", csv.string()});
   auto ambiguous = client.in_home({"show", "bbbbbbbb"});
   CHECK(ambiguous.exit_code() == 3);
@@ -424,7 +432,8 @@ TEST_CASE("a bad import file is refused with its line and column, and nothing is
           "[cli]") {
   Client client;
   client.init();
-  auto text = ergon::testing::read_file(ergon::testing::reference_dir() / "sample-programme-2024.csv");
+  auto text =
+      ergon::testing::read_file(ergon::testing::reference_dir() / "sample-programme-2024.csv");
   auto at = text.find("800.000,00;0,00;800.000,00");  // line 12
   REQUIRE(at != std::string::npos);
   text.replace(at, 10, "abc");

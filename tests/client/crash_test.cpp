@@ -2,8 +2,6 @@
 // home must then hold whole imports and whole edits only (client/store/local_store.h: "a killed
 // process never leaves half an edit"). Seeded; set ERGON_CRASH_SEED to replay a run.
 
-#include <signal.h>
-
 #include <chrono>
 #include <cstdint>
 #include <cstdlib>
@@ -16,6 +14,7 @@
 #include <vector>
 
 #include <catch2/catch.hpp>
+#include <signal.h>
 
 #include "client/store/local_store.h"
 #include "shared/model/money.h"
@@ -37,7 +36,9 @@ namespace {
 using Clock = std::chrono::steady_clock;
 using std::chrono::microseconds;
 
-std::string ergon_binary() { return (ergon::testing::binary_dir() / "client" / "cli" / "ergon").string(); }
+std::string ergon_binary() {
+  return (ergon::testing::binary_dir() / "client" / "cli" / "ergon").string();
+}
 
 std::uint64_t crash_seed() {
   if (const char* text = std::getenv("ERGON_CRASH_SEED"); text && *text)
@@ -100,7 +101,8 @@ std::string big_import(std::size_t rows) {
     auto n = std::to_string(i);
     text += "30-7323." + n + ";Έργο δοκιμής αντοχής αριθμός " + n +
             ";work;new;DTE;HER-CITY;100.000,00;0,00;50.000,00;0518=20.000,00|1099=30.000,00;"
-            "maturing;SVAA;B;Γραμμή " + n + "\n";
+            "maturing;SVAA;B;Γραμμή " +
+            n + "\n";
   }
   return text;
 }
@@ -144,7 +146,8 @@ TEST_CASE("an import killed at any moment leaves all of its rows or none", "[cra
     auto home = dir / "calibrate";
     prepare_home(home);
     auto start = Clock::now();
-    auto result = ergon::testing::run_process({ergon_binary(), "import", file.string(), "--home", home.string()});
+    auto result = ergon::testing::run_process(
+        {ergon_binary(), "import", file.string(), "--home", home.string()});
     full = elapsed_since(start);
     INFO(result.err);
     REQUIRE(result.exit_code() == 0);
@@ -160,55 +163,59 @@ TEST_CASE("an import killed at any moment leaves all of its rows or none", "[cra
     auto home = dir / ("home-" + std::to_string(round));
     prepare_home(home);
     auto output = dir / ("output-" + std::to_string(round));
-    auto delay = microseconds(std::uniform_int_distribution<std::int64_t>(0, full.count() * 6 / 5)(random));
+    auto delay =
+        microseconds(std::uniform_int_distribution<std::int64_t>(0, full.count() * 6 / 5)(random));
     CAPTURE(delay.count());
 
-    auto child = ChildProcess::spawn({ergon_binary(), "import", file.string(), "--home", home.string()},
-                                     output);
+    auto child = ChildProcess::spawn(
+        {ergon_binary(), "import", file.string(), "--home", home.string()}, output);
     std::this_thread::sleep_for(delay);
     ExitStatus status = child.kill_and_wait(SIGKILL);
     auto printed = ergon::testing::read_file(output);
     CAPTURE(printed);
     if (!status.exited) REQUIRE(status.signal == SIGKILL);
 
-    require_database_intact(home);
-    auto store = open_home(home);
-    auto proposals = store.list(ListFilter{});  // decodes every row
-    INFO((proposals ? std::string() : proposals.error().message));
-    REQUIRE(proposals);
-    auto outbox = outbox_of(store);
-    require_gap_free(outbox);
+    {  // the store closes before its folder is removed
+      require_database_intact(home);
+      auto store = open_home(home);
+      auto proposals = store.list(ListFilter{});  // decodes every row
+      INFO((proposals ? std::string() : proposals.error().message));
+      REQUIRE(proposals);
+      auto outbox = outbox_of(store);
+      require_gap_free(outbox);
 
-    // One transaction: all rows or none, the view and the outbox alike.
-    REQUIRE((proposals->size() == kBaseline || proposals->size() == kBaseline + kRows));
-    REQUIRE(outbox.size() == proposals->size());
-    for (const auto& entry : outbox) {
-      REQUIRE(entry.change.group == "create");
-      REQUIRE(store.get(*ergon::core::ProposalId::parse(entry.change.entity.key)));
-    }
-    if (status.exited) {
-      REQUIRE(status.code == 0);
-      REQUIRE(proposals->size() == kBaseline + kRows);
-      ++exited;
-    }
-    if (proposals->size() == kBaseline) {
-      ++none;
-      if (printed.find("importing:") != std::string::npos) ++mid_import;
-      // What was rolled back can be imported afterwards, continuing the sequence.
-      if (round % 4 == 0) {
-        auto again = ergon::testing::run_process({ergon_binary(), "import", file.string(), "--home", home.string()});
-        REQUIRE(again.exit_code() == 0);
-        REQUIRE(outbox_of(store).size() == kBaseline + kRows);
-        require_gap_free(outbox_of(store));
+      // One transaction: all rows or none, the view and the outbox alike.
+      REQUIRE((proposals->size() == kBaseline || proposals->size() == kBaseline + kRows));
+      REQUIRE(outbox.size() == proposals->size());
+      for (const auto& entry : outbox) {
+        REQUIRE(entry.change.group == "create");
+        REQUIRE(store.get(*ergon::core::ProposalId::parse(entry.change.entity.key)));
       }
-    } else {
-      ++all;
+      if (status.exited) {
+        REQUIRE(status.code == 0);
+        REQUIRE(proposals->size() == kBaseline + kRows);
+        ++exited;
+      }
+      if (proposals->size() == kBaseline) {
+        ++none;
+        if (printed.find("importing:") != std::string::npos) ++mid_import;
+        // What was rolled back can be imported afterwards, continuing the sequence.
+        if (round % 4 == 0) {
+          auto again = ergon::testing::run_process(
+              {ergon_binary(), "import", file.string(), "--home", home.string()});
+          REQUIRE(again.exit_code() == 0);
+          REQUIRE(outbox_of(store).size() == kBaseline + kRows);
+          require_gap_free(outbox_of(store));
+        }
+      } else {
+        ++all;
+      }
     }
     std::filesystem::remove_all(home);
   }
   auto seconds = std::chrono::duration<double>(Clock::now() - test_start).count();
-  INFO("full import " << full.count() / 1000 << " ms; rounds: " << none << " none ("
-                      << mid_import << " killed mid-import), " << all << " all (" << exited
+  INFO("full import " << full.count() / 1000 << " ms; rounds: " << none << " none (" << mid_import
+                      << " killed mid-import), " << all << " all (" << exited
                       << " exited before the kill); " << seconds << " s");
   // The rounds must have exercised a kill inside the transaction, or the test proved nothing.
   CHECK(mid_import > 0);
@@ -219,7 +226,7 @@ TEST_CASE("an import killed at any moment leaves all of its rows or none", "[cra
 
 TEST_CASE("edits killed at random moments keep every acknowledged edit and no half edit",
           "[crash]") {
-  constexpr int kRounds = 40;
+  constexpr int kRounds = 100;
   constexpr int kConcurrent = 3;  // edits running at the same time in the later rounds
   auto seed = crash_seed();
   INFO("ERGON_CRASH_SEED=" << seed);
@@ -243,8 +250,10 @@ TEST_CASE("edits killed at random moments keep every acknowledged edit and no ha
   }
   auto edit_args = [&](std::int64_t cents) {
     auto amount = ergon::model::Money::from_cents(cents).greek();
-    return std::vector<std::string>{ergon_binary(), "edit", id.substr(0, 8), "allocation=" + amount,
-                                    "funding=1099", "remarks=Έκδοση " + amount, "--home", home.string()};
+    return std::vector<std::string>{ergon_binary(),  "edit",
+                                    id.substr(0, 8), "allocation=" + amount,
+                                    "funding=1099",  "remarks=Έκδοση " + amount,
+                                    "--home",        home.string()};
   };
 
   // One edit run to the end, to learn how long one takes here.
@@ -326,8 +335,8 @@ TEST_CASE("edits killed at random moments keep every acknowledged edit and no ha
     if (committed.empty()) {
       REQUIRE(now->allocation.cents() == before_allocation);
     } else {
-      auto last = ergon::model::Money::parse(outbox.back().change.values.at("remarks").substr(
-          std::string("Έκδοση ").size()));
+      auto last = ergon::model::Money::parse(
+          outbox.back().change.values.at("remarks").substr(std::string("Έκδοση ").size()));
       REQUIRE(last);
       REQUIRE(now->allocation == *last);
       REQUIRE(committed.count(now->allocation.cents()) == 1);

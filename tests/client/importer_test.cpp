@@ -16,8 +16,8 @@
 using Catch::Matchers::Contains;
 using Catch::Matchers::StartsWith;
 using ergon::changelog::Base;
-using ergon::client::ImportReport;
 using ergon::client::import_csv;
+using ergon::client::ImportReport;
 using ergon::client::InitOptions;
 using ergon::client::ListFilter;
 using ergon::client::LocalStore;
@@ -126,7 +126,8 @@ std::string as_comma_plain_crlf_bom(const std::string& text) {
         auto lines = split(cell, '|');
         for (auto& line : lines) {
           auto eq = line.find('=');
-          if (eq != std::string::npos) line = line.substr(0, eq + 1) + plain_money(line.substr(eq + 1));
+          if (eq != std::string::npos)
+            line = line.substr(0, eq + 1) + plain_money(line.substr(eq + 1));
         }
         cell = join(lines, "|");
       }
@@ -182,9 +183,9 @@ TEST_CASE("importing the sample programme creates its 20 proposals as drafts", "
   CHECK(square.funding[1].amount.cents() == 40000000);
   CHECK(square.status == ergon::model::WorkStatus::kContracted);
   CHECK(square.new_or_continuing == ergon::model::Continuity::kContinuing);
-  CHECK(square.strategic_plans == std::vector<ergon::model::StrategicPlan>{
-                                      ergon::model::StrategicPlan::kSoap,
-                                      ergon::model::StrategicPlan::kSvaa});
+  CHECK(square.strategic_plans ==
+        std::vector<ergon::model::StrategicPlan>{ergon::model::StrategicPlan::kSoap,
+                                                 ergon::model::StrategicPlan::kSvaa});
   CHECK(square.priority == ergon::model::Priority::kA);
   CHECK(square.remarks == "Σύμβαση 31/10/2023");
 
@@ -213,8 +214,7 @@ TEST_CASE("importing the same file twice changes nothing", "[import]") {
   CHECK(all_of(store) == before);
 }
 
-TEST_CASE("an export imports back unchanged, and into a new home as equal proposals",
-          "[import]") {
+TEST_CASE("an export imports back unchanged, and into a new home as equal proposals", "[import]") {
   TempDir dir;
   auto store = init_store(dir / "home");
   import_ok(store, sample_text());
@@ -244,7 +244,8 @@ TEST_CASE("a comma-separated file with plain money, CRLF and a BOM imports to eq
   import_ok(greek, sample_text());
 
   auto converted = as_comma_plain_crlf_bom(sample_text());
-  REQUIRE_THAT(converted, StartsWith("\xEF\xBB\xBF" "ka_code,title,"));
+  REQUIRE_THAT(converted, StartsWith("\xEF\xBB\xBF"
+                                     "ka_code,title,"));
   REQUIRE_THAT(converted, Contains(",12400000.00,2100000.00,3000000.00,AT06,"));
   REQUIRE_THAT(converted, Contains("\r\n"));
 
@@ -279,7 +280,7 @@ TEST_CASE("a file with a bad row is refused naming line and column, and none of 
       {"funding", "9999", "9999"},
       {"category", "supply", "supply"},
       {"priority", "Z", "Z"},
-      {"ka_code", "30-7412.031", "ka_code"},  // a study code on a work
+      {"ka_code", "30-7412.031", "ka_code"},       // a study code on a work
       {"allocation", "900.000,00", "allocation"},  // above total minus paid
       {"status", "", "status"},
   }));
@@ -329,8 +330,8 @@ TEST_CASE("a file with an unknown column or a row of the wrong width is refused 
     auto report = import_csv(store, join(lines, "\n"), 2024);
     REQUIRE_FALSE(report);
     CHECK(report.error().code == ErrorCode::kInvalidArgument);
-    CHECK_THAT(report.error().message, Contains("line 1") && Contains("'budget'") &&
-                                           Contains("total_budget"));
+    CHECK_THAT(report.error().message,
+               Contains("line 1") && Contains("'budget'") && Contains("total_budget"));
   }
   SECTION("a row with a cell too many") {
     auto lines = split(text, '\n');
@@ -426,8 +427,9 @@ TEST_CASE("a large import reports progress every 500 rows", "[import]") {
             ";work;new;ALL;1.000,00;maturing;B\n";
   static std::vector<std::pair<std::size_t, std::size_t>> calls;
   calls.clear();
-  auto report = import_csv(store, text, 2024,
-                           [](std::size_t done, std::size_t total) { calls.emplace_back(done, total); });
+  auto report = import_csv(store, text, 2024, [](std::size_t done, std::size_t total) {
+    calls.emplace_back(done, total);
+  });
   REQUIRE(report);
   CHECK(report->created == 1200u);
   CHECK(calls == std::vector<std::pair<std::size_t, std::size_t>>{{500, 1200}, {1000, 1200}});

@@ -98,7 +98,8 @@ std::vector<Proposal> list_of(LocalStore& store, const ListFilter& filter) {
 }
 
 void import_sample(LocalStore& store) {
-  auto text = ergon::testing::read_file(ergon::testing::reference_dir() / "sample-programme-2024.csv");
+  auto text =
+      ergon::testing::read_file(ergon::testing::reference_dir() / "sample-programme-2024.csv");
   REQUIRE_FALSE(text.empty());
   auto report = ergon::client::import_csv(store, text, 2024);
   if (!report) FAIL("import: " << report.error().message);
@@ -162,8 +163,8 @@ TEST_CASE("an edit of allocation and funding queues one money change based on th
   auto store = init_store(dir);
   auto p = create_square(store);
 
-  auto edited = store.edit(p.id, {{"allocation", "900.000,00"},
-                                  {"funding", "1099=400.000,00|0518=500.000,00"}});
+  auto edited = store.edit(
+      p.id, {{"allocation", "900.000,00"}, {"funding", "1099=400.000,00|0518=500.000,00"}});
   REQUIRE(edited);
   REQUIRE(edited->queued_seqs == std::vector<std::uint64_t>{2});
   CHECK(edited->proposal.allocation.cents() == 90000000);
@@ -223,8 +224,7 @@ TEST_CASE("an edit that changes nothing visible queues nothing", "[store]") {
                        FieldValues{{"title", "  Ανάπλαση   πλατείας\tΑγίου Τίτου "}},
                        FieldValues{{"funding", "0518=500.000,00|1099=300.000,00"}},
                        FieldValues{{"strategic_plans", "SMART|SVAA|SMART"}},
-                       FieldValues{{"ka_code", "30.7323.50"}},
-                       FieldValues{{"priority", "a"}});
+                       FieldValues{{"ka_code", "30.7323.50"}}, FieldValues{{"priority", "a"}});
   auto edited = store.edit(p.id, same);
   REQUIRE(edited);
   CHECK(edited->queued_seqs.empty());
@@ -362,9 +362,10 @@ TEST_CASE("a withdrawn proposal is kept, cannot be edited and cannot be withdraw
   CHECK(list_of(store, {}).size() == 1u);  // kept, not deleted
 }
 
-TEST_CASE("an id is resolved from 8 or more hex digits; short, unknown and ambiguous prefixes "
-          "are refused",
-          "[store]") {
+TEST_CASE(
+    "an id is resolved from 8 or more hex digits; short, unknown and ambiguous prefixes "
+    "are refused",
+    "[store]") {
   TempDir dir;
   auto store = init_store(dir);
   auto p = create_square(store);
@@ -385,8 +386,8 @@ TEST_CASE("an id is resolved from 8 or more hex digits; short, unknown and ambig
     CHECK(*id == p.id);
   }
   SECTION("too short or not hex") {
-    for (std::string text : {hex.substr(0, 7), std::string(""), std::string("zzzzzzzz"),
-                             hex + "0"}) {
+    for (std::string text :
+         {hex.substr(0, 7), std::string(""), std::string("zzzzzzzz"), hex + "0"}) {
       CAPTURE(text);
       auto id = store.resolve_id(text);
       REQUIRE_FALSE(id);
@@ -427,9 +428,10 @@ TEST_CASE("an id is resolved from 8 or more hex digits; short, unknown and ambig
   }
 }
 
-TEST_CASE("list searches title and remarks ignoring case and accents, and filters by directorate "
-          "and state",
-          "[store]") {
+TEST_CASE(
+    "list searches title and remarks ignoring case and accents, and filters by directorate "
+    "and state",
+    "[store]") {
   TempDir dir;
   auto store = init_store(dir);
   import_sample(store);
@@ -446,7 +448,8 @@ TEST_CASE("list searches title and remarks ignoring case and accents, and filter
   CHECK(search("  ελευθεριας   πλατειας ") ==
         std::vector<std::string>{"Αναβάθμιση και εξωραϊσμός Πλατείας Ελευθερίας"});
   // Remarks are searched too.
-  CHECK(search("συμβαση") == std::vector<std::string>{"Αναβάθμιση και εξωραϊσμός Πλατείας Ελευθερίας"});
+  CHECK(search("συμβαση") ==
+        std::vector<std::string>{"Αναβάθμιση και εξωραϊσμός Πλατείας Ελευθερίας"});
   // Every word must appear.
   CHECK(search("πλατειας οδοποιια").empty());
   CHECK(search("").size() == 20u);
@@ -547,11 +550,12 @@ TEST_CASE("opening a folder without a home fails with advice", "[store]") {
   CHECK_THAT(store.error().message, Contains("ergon init"));
 }
 
-// Bug: LocalStore::write_view (client/store/local_store.cpp:321) binds a missing ΚΑ code as a
-// default std::string_view, whose data() is null; Statement::bind (shared/storage/database.cpp:42)
-// passes it to sqlite3_bind_text64, which binds SQL NULL, and proposals.ka_code is NOT NULL. So a
-// proposal without a ΚΑ code (optional, "often assigned late by Budget") cannot be created, and
-// a code cannot be cleared: "running SQL: NOT NULL constraint failed: proposals.ka_code".
+// Bug: LocalStore::write_view (client/store/local_store.cpp, the bind(4, ...) of ka_code) binds a
+// missing ΚΑ code as a default std::string_view, whose data() is null; Statement::bind
+// (shared/storage/database.cpp:42) passes it to sqlite3_bind_text64, which binds SQL NULL, and
+// proposals.ka_code is NOT NULL. So a proposal without a ΚΑ code (optional, "often assigned late by
+// Budget") cannot be created, and a code cannot be cleared: "running SQL: NOT NULL constraint
+// failed: proposals.ka_code".
 TEST_CASE("a proposal without a ΚΑ code can be created, and a ΚΑ code can be cleared",
           "[store][.bug]") {
   TempDir dir;
@@ -578,11 +582,11 @@ TEST_CASE("a proposal without a ΚΑ code can be created, and a ΚΑ code can be
 }
 
 // Bug: the hybrid clock is read from the home only when a store is opened
-// (LocalStore::load_settings, client/store/local_store.cpp:189-192); queue_change
-// (client/store/local_store.cpp:363) then stamps changes from that in-memory copy, although it
-// reads next_seq inside the write transaction. Two `ergon` processes on one home (an import in
-// one terminal, an edit in another) therefore number a later change with an earlier or equal
-// client time. Seen for real by the concurrent rounds of crash_test.cpp.
+// (LocalStore::load_settings, client/store/local_store.cpp); queue_change
+// (client/store/local_store.cpp, `hlc_.now()`) then stamps changes from that in-memory copy,
+// although it reads next_seq inside the write transaction. Two `ergon` processes on one home (an
+// import in one terminal, an edit in another) therefore number a later change with an earlier or
+// equal client time. Seen for real by the concurrent rounds of crash_test.cpp.
 TEST_CASE("two stores open on one home still give later changes later client times",
           "[store][.bug]") {
   TempDir dir;

@@ -4,14 +4,14 @@
 // background so a test can kill it at a moment of its choosing (crash tests). POSIX only
 // (fork/execve/waitpid). Not thread-safe: call from the test's thread.
 
-#include <sys/types.h>
-
 #include <chrono>
 #include <filesystem>
 #include <map>
 #include <optional>
 #include <string>
 #include <vector>
+
+#include <sys/types.h>
 
 namespace ergon::testing {
 
@@ -21,8 +21,8 @@ using EnvChanges = std::map<std::string, std::optional<std::string>>;
 /// How a process ended: exited with `code`, or was ended by `signal`.
 struct ExitStatus {
   bool exited = false;
-  int code = -1;    // when exited
-  int signal = 0;   // when killed by a signal
+  int code = -1;   // when exited
+  int signal = 0;  // when killed by a signal
   bool ok() const { return exited && code == 0; }
 };
 

@@ -1,0 +1,301 @@
+// Two-peer (and more) scenarios in one process: a master store and several client stores,
+// changes carried between them by function calls. Each ends by checking convergence.
+
+#include <catch2/catch.hpp>
+
+#include "shared/model/fields.h"
+#include "tests/server/sync_harness.h"
+
+using namespace ergon;
+using changelog::OutcomeKind;
+using merge::Role;
+using testing::field_of;
+using testing::SyncHarness;
+
+namespace {
+
+model::FieldValues a_proposal(const std::string& title, const std::string& directorate) {
+  return {{"title", title},          {"category", "work"},   {"new_or_continuing", "new"},
+          {"area", "HER-CITY"},      {"total_budget", "1.000.000,00"},
+          {"allocation", "400.000,00"}, {"funding", "1099"}, {"status", "maturing"},
+          {"priority", "B"},         {"directorate", directorate}};
+}
+
+core::ProposalId create(SyncHarness::Client& c, const std::string& title, const std::string& d) {
+  auto p = c.store->create(a_proposal(title, d));
+  INFO((p ? std::string() : p.error().message));
+  REQUIRE(p);
+  return p->id;
+}
+
+void edit(SyncHarness::Client& c, const core::ProposalId& id, model::FieldValues values) {
+  auto r = c.store->edit(id, values);
+  INFO((r ? std::string() : r.error().message));
+  REQUIRE(r);
+}
+
+std::size_t count(const std::vector<changelog::Outcome>& outcomes, OutcomeKind kind) {
+  return static_cast<std::size_t>(std::count_if(outcomes.begin(), outcomes.end(),
+                                                [&](const auto& o) { return o.kind == kind; }));
+}
+
+}  // namespace
+
+TEST_CASE("two directorates and planning editing the same and different groups converge",
+          "[merge][scenario]") {
+  SyncHarness h;
+  auto& dte = h.add_client(Role::kDirectorate, "DTE", "dte");
+  auto& dpol = h.add_client(Role::kDirectorate, "DPOL", "dpol");
+  auto& planning = h.add_client(Role::kPlanning, "", "planning");
+
+  auto roads = create(dte, "Ασφαλτοστρώσεις οδών", "DTE");
+  auto study = create(dpol, "Μελέτη κυκλοφορίας", "DPOL");
+  h.sync(dte);
+  h.sync(dpol);
+  h.sync(planning);
+  REQUIRE(planning.store->get(roads));
+  REQUIRE(planning.store->get(study));
+
+  // Offline: DTE edits title and money, planning edits the remarks of the same proposal (a
+  // different group) and the priority of DPOL's, DPOL edits its own remarks.
+  edit(dte, roads, {{"title", "Ασφαλτοστρώσεις οδών 2024"}});
+  edit(dte, roads, {{"allocation", "500.000,00"}, {"funding", "1099"}});
+  edit(planning, roads, {{"remarks", "Προτεραιότητα Δημάρχου"}});
+  edit(planning, study, {{"priority", "A"}});
+  edit(dpol, study, {{"remarks", "Με ΣΒΑΑ"}});
+
+  auto p = h.push(planning);
+  auto d1 = h.push(dte);
+  auto d2 = h.push(dpol);
+  CHECK(count(p, OutcomeKind::kAccepted) == 2);
+  CHECK(count(d1, OutcomeKind::kAccepted) == 2);
+  CHECK(count(d2, OutcomeKind::kAccepted) == 1);
+  for (auto* c : {&dte, &dpol, &planning}) {
+    h.pull(*c);
+    CHECK(h.converged(*c));
+    CHECK(field_of(*c->store, roads, "title") == "Ασφαλτοστρώσεις οδών 2024");
+    CHECK(field_of(*c->store, roads, "allocation") == "500000.00");
+    CHECK(field_of(*c->store, roads, "remarks") == "Προτεραιότητα Δημάρχου");
+    CHECK(field_of(*c->store, study, "priority") == "A");
+    CHECK(field_of(*c->store, study, "remarks") == "Με ΣΒΑΑ");
+  }
+}
+
+TEST_CASE("a directorate is refused on another directorate's proposal, with the reason",
+          "[merge][scenario]") {
+  SyncHarness h;
+  auto& dte = h.add_client(Role::kDirectorate, "DTE", "dte");
+  auto& dpol = h.add_client(Role::kDirectorate, "DPOL", "dpol");
+  auto roads = create(dte, "Ασφαλτοστρώσεις οδών", "DTE");
+  h.sync(dte);
+  h.pull(dpol);
+  // The client mirrors only its own directorate's rules for its own rows; the server decides.
+  edit(dpol, roads, {{"remarks", "ξένη αλλαγή"}});
+  auto outcomes = h.push(dpol);
+  REQUIRE(outcomes.size() == 1);
+  CHECK(outcomes[0].kind == OutcomeKind::kRejected);
+  CHECK_THAT(outcomes[0].reason, Catch::Contains("belongs to DTE"));
+  auto pulled = h.pull(dpol);
+  CHECK(pulled.own_rejected == 1);
+  CHECK(field_of(*dpol.store, roads, "remarks").empty());  // the view drops the rejected edit
+  auto outbox = dpol.store->outbox();
+  REQUIRE(outbox);
+  CHECK(outbox->back().status == "rejected");
+  CHECK_THAT(outbox->back().reason, Catch::Contains("belongs to DTE"));
+  CHECK(h.converged(dpol));
+}
+
+TEST_CASE("three devices on one field: the first wins, the others park in one conflict",
+          "[merge][scenario]") {
+  SyncHarness h;
+  auto& dte = h.add_client(Role::kDirectorate, "DTE", "dte");
+  auto& planning = h.add_client(Role::kPlanning, "", "planning");
+  auto& budget = h.add_client(Role::kBudget, "", "budget");
+  auto id = create(dte, "Ανάπλαση πάρκου", "DTE");
+  h.sync(dte);
+  h.pull(planning);
+  h.pull(budget);
+
+  edit(dte, id, {{"allocation", "300.000,00"}, {"funding", "1099"}});
+  edit(planning, id, {{"allocation", "350.000,00"}, {"funding", "1099"}});
+  edit(budget, id, {{"allocation", "200.000,00"}, {"funding", "1099"}});
+  auto first = h.push(planning);
+  auto second = h.push(dte);
+  auto third = h.push(budget);
+  REQUIRE(first.size() == 1);
+  CHECK(first[0].kind == OutcomeKind::kAccepted);
+  REQUIRE(second.size() == 1);
+  REQUIRE(third.size() == 1);
+  CHECK(second[0].kind == OutcomeKind::kConflict);
+  CHECK(third[0].kind == OutcomeKind::kConflict);
+  CHECK(second[0].conflict == third[0].conflict);  // one conflict, two incoming values
+
+  for (auto* c : {&dte, &planning, &budget}) {
+    h.pull(*c);
+    CHECK(h.converged(*c));
+    CHECK(field_of(*c->store, id, "allocation") == "350000.00");
+    auto conflicts = c->store->conflicts();
+    REQUIRE(conflicts);
+    REQUIRE(conflicts->size() == 1);
+    CHECK(conflicts->front().group == "money");
+    CHECK(conflicts->front().incoming.size() == 2);
+  }
+  auto open = h.master().conflicts();
+  REQUIRE(open);
+  CHECK(open->size() == 1);
+}
+
+TEST_CASE("a withdrawal racing an edit it did not see is a conflict, and so is the edit after it",
+          "[merge][scenario]") {
+  SyncHarness h;
+  auto& dte = h.add_client(Role::kDirectorate, "DTE", "dte");
+  auto& planning = h.add_client(Role::kPlanning, "", "planning");
+  auto id = create(dte, "Πεζόδρομος", "DTE");
+  h.sync(dte);
+  h.pull(planning);
+
+  SECTION("withdraw after an unseen edit") {
+    edit(planning, id, {{"remarks", "ενέκρινε ο Αντιδήμαρχος"}});
+    REQUIRE(dte.store->withdraw(id));
+    CHECK(h.push(planning)[0].kind == OutcomeKind::kAccepted);
+    auto w = h.push(dte);
+    REQUIRE(w.size() == 1);
+    CHECK(w[0].kind == OutcomeKind::kConflict);
+    h.pull(dte);
+    CHECK(field_of(*dte.store, id, "state") == "draft");  // the master kept its state
+  }
+  SECTION("edit after an unseen withdrawal") {
+    REQUIRE(dte.store->withdraw(id));
+    edit(planning, id, {{"remarks", "νέα παρατήρηση"}});
+    CHECK(h.push(dte)[0].kind == OutcomeKind::kAccepted);
+    auto e = h.push(planning);
+    REQUIRE(e.size() == 1);
+    CHECK(e[0].kind == OutcomeKind::kConflict);
+    CHECK_THAT(e[0].reason, Catch::Contains("withdrawn"));
+  }
+  h.pull(dte);
+  h.pull(planning);
+  CHECK(h.converged(dte));
+  CHECK(h.converged(planning));
+}
+
+TEST_CASE("the money group changed on two sides is one conflict; the master keeps its values",
+          "[merge][scenario]") {
+  SyncHarness h;
+  auto& dte = h.add_client(Role::kDirectorate, "DTE", "dte");
+  auto& budget = h.add_client(Role::kBudget, "", "budget");
+  auto id = create(dte, "Σχολικό συγκρότημα", "DTE");
+  h.sync(dte);
+  h.pull(budget);
+  // Different fields of the same group still conflict: the group must agree as a whole.
+  edit(dte, id, {{"total_budget", "1.200.000,00"}});
+  edit(budget, id, {{"allocation", "300.000,00"}, {"funding", "1099=100.000,00|0518=200.000,00"}});
+  CHECK(h.push(budget)[0].kind == OutcomeKind::kAccepted);
+  auto d = h.push(dte);
+  CHECK(d[0].kind == OutcomeKind::kConflict);
+  h.pull(dte);
+  h.pull(budget);
+  CHECK(field_of(*dte.store, id, "total_budget") == "1000000.00");
+  CHECK(field_of(*dte.store, id, "funding") == "0518=200000.00|1099=100000.00");
+  CHECK(h.converged(dte));
+
+  SECTION("a later change of the same device to the parked group joins that conflict") {
+    edit(dte, id, {{"total_budget", "1.300.000,00"}});
+    auto later = h.push(dte);
+    REQUIRE(later.size() == 1);
+    CHECK(later[0].kind == OutcomeKind::kConflict);
+    CHECK(later[0].conflict == d[0].conflict);
+  }
+}
+
+TEST_CASE("a long offline session of one device lands whole and in order", "[merge][scenario]") {
+  SyncHarness h;
+  auto& dte = h.add_client(Role::kDirectorate, "DTE", "dte");
+  auto& planning = h.add_client(Role::kPlanning, "", "planning");
+  std::vector<core::ProposalId> ids;
+  for (int i = 0; i < 20; ++i) ids.push_back(create(dte, "Έργο αρ. " + std::to_string(i), "DTE"));
+  for (int round = 0; round < 10; ++round)
+    for (std::size_t i = 0; i < ids.size(); ++i)
+      edit(dte, ids[i], {{"remarks", "γύρος " + std::to_string(round)}});
+  auto pending = dte.store->pending_changes(100000);
+  REQUIRE(pending);
+  CHECK(pending->size() == 220);
+  auto outcomes = h.push(dte, 37);
+  CHECK(count(outcomes, OutcomeKind::kAccepted) == 220);
+  h.pull(dte);
+  h.pull(planning);
+  CHECK(h.converged(dte));
+  CHECK(h.converged(planning));
+  CHECK(field_of(*planning.store, ids[7], "remarks") == "γύρος 9");
+  auto left = dte.store->pending_changes(100000);
+  REQUIRE(left);
+  CHECK(left->empty());
+}
+
+TEST_CASE("a batch with a gap or another device's change is refused and nothing is logged",
+          "[merge][scenario]") {
+  SyncHarness h;
+  auto& dte = h.add_client(Role::kDirectorate, "DTE", "dte");
+  auto& dpol = h.add_client(Role::kDirectorate, "DPOL", "dpol");
+  create(dte, "Πρώτο", "DTE");
+  create(dte, "Δεύτερο", "DTE");
+  create(dte, "Τρίτο", "DTE");
+  auto pending = dte.store->pending_changes(10);
+  REQUIRE(pending);
+  REQUIRE(pending->size() == 3);
+
+  SECTION("a lost outbox entry") {
+    std::vector<changelog::Change> gap = {(*pending)[0], (*pending)[2]};
+    auto refused = h.merge().apply_batch(dte.context, gap);
+    REQUIRE_FALSE(refused);
+    CHECK(refused.error().code == core::ErrorCode::kProtocol);
+    CHECK_THAT(refused.error().message, Catch::Contains("gap"));
+  }
+  SECTION("another device's change") {
+    auto refused = h.merge().apply_batch(dpol.context, *pending);
+    REQUIRE_FALSE(refused);
+    CHECK(refused.error().code == core::ErrorCode::kPermissionDenied);
+  }
+  auto seq = h.master().last_seq();
+  REQUIRE(seq);
+  CHECK(*seq == 0);
+  // The honest batch still goes through afterwards, and a retry is answered from the log.
+  auto first = h.push(dte);
+  auto again = h.merge().apply_batch(dte.context, *pending);
+  REQUIRE(again);
+  REQUIRE(again->size() == 3);
+  for (std::size_t i = 0; i < 3; ++i) {
+    CHECK((*again)[i].is_duplicate);
+    CHECK((*again)[i].position == first[i].position);
+  }
+  CHECK(*h.master().last_seq() == 3);
+  CHECK(h.master().verify_chain().value_or(0) == 3);
+}
+
+TEST_CASE("the log refuses updates and deletes, and verification finds a forged row",
+          "[merge][audit]") {
+  SyncHarness h;
+  auto& dte = h.add_client(Role::kDirectorate, "DTE", "dte");
+  create(dte, "Πρώτο", "DTE");
+  create(dte, "Δεύτερο", "DTE");
+  h.push(dte);
+  REQUIRE(h.master().verify_chain().value_or(0) == 2);
+
+  auto db = storage::Database::open(h.server_dir() / server::MasterStore::kDatabaseFile,
+                                    storage::Durability::kNormal);
+  REQUIRE(db);
+  auto update = db->exec("UPDATE log SET reason = 'forged' WHERE seq = 1");
+  REQUIRE_FALSE(update);
+  CHECK_THAT(update.error().message, Catch::Contains("append-only"));
+  auto remove = db->exec("DELETE FROM log WHERE seq = 2");
+  REQUIRE_FALSE(remove);
+  CHECK_THAT(remove.error().message, Catch::Contains("append-only"));
+
+  // Someone with the file and a SQL shell can drop the trigger; the chain still tells.
+  REQUIRE(db->exec("DROP TRIGGER log_is_append_only_update"));
+  REQUIRE(db->exec("UPDATE log SET reason = 'forged' WHERE seq = 1"));
+  auto verified = h.master().verify_chain();
+  REQUIRE_FALSE(verified);
+  CHECK(verified.error().code == core::ErrorCode::kCorrupt);
+  CHECK_THAT(verified.error().message, Catch::Contains("log row 1"));
+}
