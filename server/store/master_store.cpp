@@ -137,7 +137,8 @@ MasterStore::~MasterStore() = default;
 
 core::Result<MasterStore> MasterStore::create(const std::filesystem::path& dir,
                                               const std::filesystem::path& reference_dir,
-                                              std::optional<int> year, const core::Clock& clock) {
+                                              std::optional<int> year, const core::Clock& clock,
+                                              storage::Durability durability) {
   std::error_code ec;
   if (std::filesystem::exists(dir / kDatabaseFile, ec))
     return fail(ErrorCode::kAlreadyExists,
@@ -156,7 +157,7 @@ core::Result<MasterStore> MasterStore::create(const std::filesystem::path& dir,
     return fail(ErrorCode::kInvalidArgument, "year: " + std::to_string(programme_year) +
                                                  " is not in the reference years.csv");
   {
-    auto db = storage::Database::open(dir / kDatabaseFile, storage::Durability::kFull);
+    auto db = storage::Database::open(dir / kDatabaseFile, durability);
     if (!db) return fail(db.error());
     ERGON_TRY(storage::migrate(*db, master_migrations()));
     Impl impl{std::move(*db), &clock, {}};
@@ -173,15 +174,16 @@ core::Result<MasterStore> MasterStore::create(const std::filesystem::path& dir,
                          [&](storage::Statement& s) { s.bind(1, name).bind(2, storage::Blob{content}); }));
     ERGON_TRY(tx->commit());
   }
-  return open(dir, clock);
+  return open(dir, clock, durability);
 }
 
-core::Result<MasterStore> MasterStore::open(const std::filesystem::path& dir, const core::Clock& clock) {
+core::Result<MasterStore> MasterStore::open(const std::filesystem::path& dir, const core::Clock& clock,
+                                            storage::Durability durability) {
   std::error_code ec;
   if (!std::filesystem::exists(dir / kDatabaseFile, ec))
     return fail(ErrorCode::kNotFound, "no server store in " + dir.string() +
                                           "; create one with 'ergond init --data " + dir.string() + "'");
-  auto db = storage::Database::open(dir / kDatabaseFile, storage::Durability::kFull);
+  auto db = storage::Database::open(dir / kDatabaseFile, durability);
   if (!db) return fail(db.error());
   ERGON_TRY(storage::migrate(*db, master_migrations()));
   MasterStore store(std::make_unique<Impl>(Impl{std::move(*db), &clock, {}}));

@@ -74,12 +74,15 @@ class MasterStore {
   static constexpr std::string_view kDatabaseFile = "ergond.db";
 
   /// Creates the store in `dir` with a new server id and epoch 1, loading the reference files.
+  /// `durability` is kFull for every real server; in-process logic tests may trade it away.
   static core::Result<MasterStore> create(const std::filesystem::path& dir,
                                           const std::filesystem::path& reference_dir,
                                           std::optional<int> year,
-                                          const core::Clock& clock = core::system_clock());
+                                          const core::Clock& clock = core::system_clock(),
+                                          storage::Durability durability = storage::Durability::kFull);
   static core::Result<MasterStore> open(const std::filesystem::path& dir,
-                                        const core::Clock& clock = core::system_clock());
+                                        const core::Clock& clock = core::system_clock(),
+                                        storage::Durability durability = storage::Durability::kFull);
 
   MasterStore(MasterStore&&) noexcept;
   MasterStore& operator=(MasterStore&&) = delete;

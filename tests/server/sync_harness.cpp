@@ -20,9 +20,10 @@ void must(core::Status s, const char* what) {
 
 }  // namespace
 
-SyncHarness::SyncHarness() {
-  master_ = std::make_unique<server::MasterStore>(
-      must(server::MasterStore::create(dir_ / "server", reference_dir(), 2024), "create master"));
+SyncHarness::SyncHarness(storage::Durability durability) {
+  master_ = std::make_unique<server::MasterStore>(must(
+      server::MasterStore::create(dir_ / "server", reference_dir(), 2024, core::system_clock(), durability),
+      "create master"));
   merge_ = std::make_unique<server::MergeService>(*master_);
 }
 

@@ -22,7 +22,9 @@ class SyncHarness {
     server::DeviceContext context;
   };
 
-  SyncHarness();
+  /// Property tests pass kNormal: they test the merge logic, not power-cut durability, and
+  /// run thousands of cases.
+  explicit SyncHarness(storage::Durability durability = storage::Durability::kFull);
 
   /// Enrols a device with `role` and binds a fresh client home to it.
   Client& add_client(merge::Role role, const std::string& directorate, const std::string& name);
