@@ -225,6 +225,8 @@ Decision decide(const changelog::Change& change, const GroupState& state, const 
     if (current)
       return rejected(ErrorCode::kAlreadyExists,
                       "a proposal with id " + change.entity.key + " exists already");
+    auto missing = model::check_required(change.values);
+    if (!missing.empty()) return rejected(ErrorCode::kInvalidArgument, missing.front().message);
     model::Proposal created;
     if (auto ok = model::apply_values(created, change.values); !ok)
       return rejected(ErrorCode::kInvalidArgument, ok.error().message);
@@ -242,10 +244,6 @@ Decision decide(const changelog::Change& change, const GroupState& state, const 
   }
   if (!current)
     return rejected(ErrorCode::kNotFound, "there is no proposal " + change.entity.key);
-
-  // A later change of the same device to a parked group joins that conflict.
-  if (state.parked)
-    return conflict("joins the open conflict on '" + change.group + "'", state.parked);
 
   // Concurrent life changes: the editor did not see the withdrawal or decision, or the
   // withdrawer did not see the latest edit. Both are for a person to settle.
@@ -269,6 +267,11 @@ Decision decide(const changelog::Change& change, const GroupState& state, const 
   merged.year = current->year;
   if (auto ok = model::validate_proposal(merged, reference); !ok)
     return rejected(ErrorCode::kInvalidArgument, ok.error().message);
+
+  // A later change of the same device to a parked group joins that conflict rather than
+  // landing beside it — once it has passed every rule above.
+  if (state.parked)
+    return conflict("joins the open conflict on '" + change.group + "'", state.parked);
 
   // 2. Accepted: nothing new to the master, or the editor saw the group's current revision.
   if (model::group_values(merged, change.group) == model::group_values(*current, change.group)) {

@@ -116,7 +116,7 @@ microseconds elapsed_since(Clock::time_point start) {
 TEST_CASE("an import killed at any moment leaves all of its rows or none", "[crash]") {
   constexpr std::size_t kRows = 3000;
   constexpr std::size_t kBaseline = 2;  // proposals in the home before the import
-  constexpr int kRounds = 16;
+  constexpr int kRounds = 15;
   auto seed = crash_seed();
   INFO("ERGON_CRASH_SEED=" << seed);
   std::mt19937_64 random(seed);
@@ -226,7 +226,7 @@ TEST_CASE("an import killed at any moment leaves all of its rows or none", "[cra
 
 TEST_CASE("edits killed at random moments keep every acknowledged edit and no half edit",
           "[crash]") {
-  constexpr int kRounds = 100;
+  constexpr int kRounds = 50;
   constexpr int kConcurrent = 3;  // edits running at the same time in the later rounds
   auto seed = crash_seed();
   INFO("ERGON_CRASH_SEED=" << seed);

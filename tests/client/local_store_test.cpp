@@ -550,14 +550,11 @@ TEST_CASE("opening a folder without a home fails with advice", "[store]") {
   CHECK_THAT(store.error().message, Contains("ergon init"));
 }
 
-// Bug: LocalStore::write_view (client/store/local_store.cpp, the bind(4, ...) of ka_code) binds a
-// missing ΚΑ code as a default std::string_view, whose data() is null; Statement::bind
-// (shared/storage/database.cpp:42) passes it to sqlite3_bind_text64, which binds SQL NULL, and
-// proposals.ka_code is NOT NULL. So a proposal without a ΚΑ code (optional, "often assigned late by
-// Budget") cannot be created, and a code cannot be cleared: "running SQL: NOT NULL constraint
-// failed: proposals.ka_code".
+// Regression: Statement::bind (shared/storage/database.cpp) bound the default std::string_view
+// that LocalStore::write_view passes for a missing ΚΑ code as SQL NULL, and proposals.ka_code is
+// NOT NULL: "running SQL: NOT NULL constraint failed: proposals.ka_code". Fixed in 96fe902.
 TEST_CASE("a proposal without a ΚΑ code can be created, and a ΚΑ code can be cleared",
-          "[store][.bug]") {
+          "[store]") {
   TempDir dir;
   auto store = init_store(dir);
 
