@@ -7,8 +7,10 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include "server/net/server.h"
 #include "server/store/master_store.h"
 #include "shared/model/reference.h"
+#include "shared/net/tls.h"
 
 namespace {
 
@@ -22,9 +24,10 @@ Start with:  ergond init --data /var/lib/ergon --year 2024
 Then:        ergond enrol --data /var/lib/ergon --role directorate --directorate DTE --name 'Laptop Τεχνικών Έργων')";
 
 struct Options {
-  std::string data, reference, role, directorate, name;
+  std::string data, reference, role, directorate, name, listen = "127.0.0.1:7400";
   int year = 0;
   bool json = false;
+  bool insecure = false;
 };
 
 core::Status run_init(const Options& o) {
@@ -32,14 +35,19 @@ core::Status run_init(const Options& o) {
   if (o.year != 0) year = o.year;
   auto store = server::MasterStore::create(o.data, o.reference.empty() ? model::default_reference_dir() : std::filesystem::path(o.reference), year);
   if (!store) return core::fail(store.error());
+  ERGON_TRY(net::create_server_identity(o.data));
+  auto fingerprint = net::server_fingerprint(o.data);
+  if (!fingerprint) return core::fail(fingerprint.error());
   const auto& info = store->info();
   if (o.json) {
-    std::cout << json{{"server_id", info.server_id}, {"epoch", info.epoch}, {"year", info.year}}.dump(2) << "\n";
+    std::cout << json{{"server_id", info.server_id}, {"epoch", info.epoch}, {"year", info.year},
+                      {"fingerprint", *fingerprint}}.dump(2) << "\n";
   } else {
     std::cout << "created the server store in " << o.data << "\n"
-              << "server id: " << info.server_id << "\n"
-              << "epoch:     " << info.epoch << "\n"
-              << "year:      " << info.year << "\n";
+              << "server id:   " << info.server_id << "\n"
+              << "epoch:       " << info.epoch << "\n"
+              << "year:        " << info.year << "\n"
+              << "fingerprint: " << *fingerprint << "  (clients pin this key)\n";
   }
   return {};
 }
@@ -51,8 +59,10 @@ core::Status run_enrol(const Options& o) {
   if (!store) return core::fail(store.error());
   auto enrolment = store->enrol(*role, o.directorate, o.name);
   if (!enrolment) return core::fail(enrolment.error());
+  auto fingerprint = net::server_fingerprint(o.data);
   if (o.json)
-    std::cout << json{{"device_id", enrolment->device_id}, {"token", enrolment->token}}.dump(2) << "\n";
+    std::cout << json{{"device_id", enrolment->device_id}, {"token", enrolment->token},
+                      {"fingerprint", fingerprint ? json(*fingerprint) : json(nullptr)}}.dump(2) << "\n";
   else
     std::cout << enrolment->token << "\n";
   return {};
@@ -77,6 +87,42 @@ core::Status run_devices(const Options& o) {
                 << (d.is_revoked ? "  (revoked)" : "") << "  changes: " << d.high_water_mark << "\n";
   }
   if (o.json) std::cout << out.dump(2) << "\n";
+  return {};
+}
+
+core::Status run_fingerprint(const Options& o) {
+  auto fingerprint = net::server_fingerprint(o.data);
+  if (!fingerprint) return core::fail(fingerprint.error());
+  std::cout << *fingerprint << "\n";
+  return {};
+}
+
+core::Status run_serve(const Options& o) {
+  auto where = server::parse_host_port(o.listen);
+  if (!where) return core::fail(where.error());
+  auto reader = server::MasterStore::open(o.data);
+  if (!reader) return core::fail(reader.error());
+  auto writer = server::StoreWriter::start(o.data);
+  if (!writer) return core::fail(writer.error());
+  std::optional<boost::asio::ssl::context> tls;
+  if (!o.insecure) {
+    auto context = net::server_context(o.data);
+    if (!context) return core::fail(context.error());
+    tls.emplace(std::move(*context));
+  }
+  boost::asio::io_context io(1);
+  server::Server server(io, *reader, **writer, tls, server::ServerOptions{});
+  auto endpoint = server.listen(where->first, where->second);
+  if (!endpoint) return core::fail(endpoint.error());
+  auto address = endpoint->address().to_string();
+  if (endpoint->address().is_v6()) address = "[" + address + "]";
+  std::cout << "listening on " << address << ":" << endpoint->port() << std::endl;
+  std::cerr << "ergond: serving " << o.data << (o.insecure ? " over plain TCP (--insecure)" : " over TLS")
+            << ", programme year " << reader->info().year << "\n";
+  server.start();
+  io.run();
+  (*writer)->stop();
+  std::cerr << "ergond: stopped\n";
   return {};
 }
 
@@ -123,6 +169,18 @@ int main(int argc, char** argv) {
   enrol->footer(R"(The token is shown once; the server keeps only a hash of its secret.
 Example:  ergond enrol --data /var/lib/ergon --role directorate --directorate DTE --name 'Μαρία, laptop')");
   enrol->callback([&] { action = [&] { return run_enrol(o); }; });
+
+  auto* serve = app.add_subcommand("serve", "Serve the programme to clients (TLS unless --insecure)");
+  serve->add_option("--data", o.data, "the server's data folder")->required();
+  serve->add_option("--listen", o.listen, "HOST:PORT to listen on; port 0 picks a free one (default 127.0.0.1:7400)");
+  serve->add_flag("--insecure", o.insecure, "plain TCP without TLS: for tests on one machine only");
+  serve->footer(R"(Prints 'listening on HOST:PORT' once bound. Stops cleanly on SIGINT or SIGTERM.
+Example:  ergond serve --data /var/lib/ergon --listen 0.0.0.0:7400)");
+  serve->callback([&] { action = [&] { return run_serve(o); }; });
+
+  auto* fingerprint = app.add_subcommand("fingerprint", "Print the server key's fingerprint (SHA256:…) for clients to pin");
+  fingerprint->add_option("--data", o.data, "the server's data folder")->required();
+  fingerprint->callback([&] { action = [&] { return run_fingerprint(o); }; });
 
   auto* devices = app.add_subcommand("devices", "List the enrolled devices");
   devices->add_option("--data", o.data, "the server's data folder")->required();

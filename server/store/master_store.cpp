@@ -23,6 +23,16 @@ std::uint64_t u64(std::int64_t v) { return static_cast<std::uint64_t>(v); }
 
 using changelog::envelope_entity;
 
+core::Result<crypto::Digest> parse_digest(const std::string& hex) {
+  auto first = core::parse_hex16(hex.substr(0, 32));
+  auto second = core::parse_hex16(hex.size() == 64 ? hex.substr(32) : "");
+  if (!first || !second) return fail(ErrorCode::kCorrupt, "the stored state digest is damaged");
+  crypto::Digest value{};
+  std::copy(first->begin(), first->end(), value.begin());
+  std::copy(second->begin(), second->end(), value.begin() + 16);
+  return value;
+}
+
 }  // namespace
 
 // The connection and its statements, each prepared once on first use and kept.
@@ -336,13 +346,9 @@ core::Result<MasterStore::Batch> MasterStore::begin_batch() {
                          }));
   auto digest = impl_->meta("digest");
   if (!digest) return fail(digest.error());
-  auto bytes = core::parse_hex16(digest->substr(0, 32));
-  auto bytes2 = core::parse_hex16(digest->size() == 64 ? digest->substr(32) : "");
-  if (!bytes || !bytes2) return fail(ErrorCode::kCorrupt, "the stored state digest is damaged");
-  crypto::Digest value{};
-  std::copy(bytes->begin(), bytes->end(), value.begin());
-  std::copy(bytes2->begin(), bytes2->end(), value.begin() + 16);
-  state->digest = changelog::StateDigest(value);
+  auto value = parse_digest(*digest);
+  if (!value) return fail(value.error());
+  state->digest = changelog::StateDigest(*value);
   return Batch(std::move(state));
 }
 
@@ -673,18 +679,30 @@ core::Result<std::uint64_t> MasterStore::last_seq() {
 }
 
 core::Result<changelog::StateDigest> MasterStore::digest() {
-  auto batch = begin_batch();  // reads the digest under the same rules as a writer
-  if (!batch) return fail(batch.error());
-  return batch->state_->digest;
+  auto hex = impl_->meta("digest");
+  if (!hex) return fail(hex.error());
+  auto value = parse_digest(*hex);
+  if (!value) return fail(value.error());
+  return changelog::StateDigest(*value);
 }
 
 core::Result<Snapshot> MasterStore::snapshot() {
-  auto batch = begin_batch();  // one consistent read under the write lock
-  if (!batch) return fail(batch.error());
+  auto tx = impl_->db.begin_read();
+  if (!tx) return fail(tx.error());
+  return snapshot_in_read();
+}
+
+core::Result<Snapshot> MasterStore::snapshot_in_read() {
   Snapshot snap;
-  snap.cursor = batch->state_->last_seq;
-  snap.chain_head = batch->state_->head;
-  snap.digest = batch->state_->digest;
+  ERGON_TRY(impl_->query("SELECT seq, hash FROM log ORDER BY seq DESC LIMIT 1", [](storage::Statement&) {},
+                         [&](storage::Statement& s) {
+                           snap.cursor = u64(s.column_int64(0));
+                           auto hash = s.column_blob(1);
+                           std::copy_n(hash.begin(), std::min<std::size_t>(hash.size(), 32), snap.chain_head.begin());
+                         }));
+  auto digest_now = digest();
+  if (!digest_now) return fail(digest_now.error());
+  snap.digest = *digest_now;
   std::vector<std::string> ids;
   ERGON_TRY(impl_->query("SELECT id FROM proposals ORDER BY id", [](storage::Statement&) {},
                          [&](storage::Statement& s) { ids.push_back(s.column_text(0)); }));
@@ -715,7 +733,38 @@ core::Result<Snapshot> MasterStore::snapshot() {
       [](storage::Statement&) {});
   if (!parked) return fail(parked.error());
   snap.parked = std::move(*parked);
-  return snap;  // the batch rolls back: nothing was written
+  return snap;
+}
+
+core::Result<PullPage> MasterStore::read_page(const core::DeviceId& device, std::uint64_t cursor,
+                                              std::size_t limit, bool bootstrap) {
+  auto tx = impl_->db.begin_read();
+  if (!tx) return fail(tx.error());
+  PullPage page;
+  if (bootstrap) {
+    auto snap = snapshot_in_read();
+    if (!snap) return fail(snap.error());
+    cursor = snap->cursor;
+    page.snapshot = std::move(*snap);
+    auto own = device_entries(device, 1);
+    if (!own) return fail(own.error());
+    page.own = std::move(*own);
+  }
+  auto entries = log_after(cursor, limit);
+  if (!entries) return fail(entries.error());
+  page.entries = std::move(*entries);
+  ERGON_TRY(impl_->query("SELECT seq, hash FROM log ORDER BY seq DESC LIMIT 1", [](storage::Statement&) {},
+                         [&](storage::Statement& s) {
+                           page.head_seq = u64(s.column_int64(0));
+                           auto hash = s.column_blob(1);
+                           std::copy_n(hash.begin(), std::min<std::size_t>(hash.size(), 32), page.chain_head.begin());
+                         }));
+  std::uint64_t reached = page.entries.empty() ? cursor : page.entries.back().outcome.position.seq;
+  page.is_last_page = reached >= page.head_seq;
+  auto digest_now = digest();
+  if (!digest_now) return fail(digest_now.error());
+  page.digest = *digest_now;
+  return page;
 }
 
 core::Result<std::vector<ConflictRecord>> MasterStore::conflicts() {

@@ -55,6 +55,17 @@ struct Enrolment {
 using changelog::RevisionRow;
 using changelog::Snapshot;
 
+/// One answer to a pull, read from one committed state.
+struct PullPage {
+  std::optional<Snapshot> snapshot;         // when a bootstrap was asked
+  std::vector<changelog::LogEntry> own;     // with a snapshot: the device's own entries
+  std::vector<changelog::LogEntry> entries; // after the cursor (or the snapshot's)
+  bool is_last_page = false;
+  std::uint64_t head_seq = 0;
+  changelog::StateDigest digest;            // at head_seq
+  crypto::Digest chain_head{};              // at head_seq
+};
+
 struct ConflictRecord {
   changelog::Revision id;  // the first parked change's log position
   std::string entity;
@@ -138,6 +149,9 @@ class MasterStore {
   /// Log entries after `cursor`, at most `limit`.
   core::Result<std::vector<changelog::LogEntry>> log_after(std::uint64_t cursor, std::size_t limit);
   core::Result<Snapshot> snapshot();
+  /// Everything a pull answers, from one read transaction, so the digest matches the page.
+  core::Result<PullPage> read_page(const core::DeviceId& device, std::uint64_t cursor,
+                                   std::size_t limit, bool bootstrap);
   /// The log entries of one device's changes from `first_seq` on: how a client that bootstrapped
   /// from a snapshot learns the outcomes of its own changes the snapshot already covers.
   core::Result<std::vector<changelog::LogEntry>> device_entries(const core::DeviceId& device,
@@ -154,6 +168,7 @@ class MasterStore {
 
  private:
   explicit MasterStore(std::unique_ptr<Impl> impl);
+  core::Result<Snapshot> snapshot_in_read();
   std::unique_ptr<Impl> impl_;
   ServerInfo info_;
   model::ReferenceData reference_;

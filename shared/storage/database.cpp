@@ -144,6 +144,11 @@ core::Result<Transaction> Database::begin_immediate() {
   return Transaction(this);
 }
 
+core::Result<Transaction> Database::begin_read() {
+  ERGON_TRY(exec("BEGIN"));
+  return Transaction(this);
+}
+
 std::int64_t Database::last_insert_id() const { return sqlite3_last_insert_rowid(db_.get()); }
 int Database::changes() const { return sqlite3_changes(db_.get()); }
 

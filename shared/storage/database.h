@@ -96,6 +96,8 @@ class Database {
   [[nodiscard]] core::Status exec(std::string_view sql);
   /// BEGIN IMMEDIATE: takes the write lock now, so the reads inside see what the write commits.
   [[nodiscard]] core::Result<Transaction> begin_immediate();
+  /// BEGIN (deferred): a consistent read of one committed state (WAL snapshot isolation).
+  [[nodiscard]] core::Result<Transaction> begin_read();
 
   std::int64_t last_insert_id() const;
   int changes() const;

@@ -486,6 +486,9 @@ TEST_CASE("add without a ΚΑ code creates a draft", "[cli]") {
                                 "total_budget=10.000,00", "new_or_continuing=new",
                                 "status=maturing", "priority=C"});
   INFO(result.err);
-  CHECK(result.exit_code() == 0);
+  REQUIRE(result.exit_code() == 0);
   CHECK(std::regex_match(result.out, std::regex("[0-9a-f]{32}\n")));
+  CHECK(client.ok_json({"show", result.out.substr(0, 32), "--json"})["ka_code"].is_null());
+  auto listed = client.ok({"list"});
+  CHECK_THAT(listed.out, Contains("Έργο χωρίς κωδικό") && Contains("—"));
 }

@@ -200,7 +200,7 @@ TEST_CASE("an import killed at any moment leaves all of its rows or none", "[cra
         ++none;
         if (printed.find("importing:") != std::string::npos) ++mid_import;
         // What was rolled back can be imported afterwards, continuing the sequence.
-        if (round % 4 == 0) {
+        if (round % 7 == 0) {
           auto again = ergon::testing::run_process(
               {ergon_binary(), "import", file.string(), "--home", home.string()});
           REQUIRE(again.exit_code() == 0);

@@ -553,8 +553,7 @@ TEST_CASE("opening a folder without a home fails with advice", "[store]") {
 // Regression: Statement::bind (shared/storage/database.cpp) bound the default std::string_view
 // that LocalStore::write_view passes for a missing ΚΑ code as SQL NULL, and proposals.ka_code is
 // NOT NULL: "running SQL: NOT NULL constraint failed: proposals.ka_code". Fixed in 96fe902.
-TEST_CASE("a proposal without a ΚΑ code can be created, and a ΚΑ code can be cleared",
-          "[store]") {
+TEST_CASE("a proposal without a ΚΑ code can be created, and a ΚΑ code can be cleared", "[store]") {
   TempDir dir;
   auto store = init_store(dir);
 

@@ -1,0 +1,100 @@
+#include "server/api/request_router.h"
+
+#include "shared/wire/convert.h"
+
+namespace ergon::server {
+
+using core::ErrorCode;
+using core::fail;
+
+core::Result<Admitted> RequestRouter::admit(const wire::Hello& hello) {
+  if (hello.min_version() > kProtocolVersion || hello.max_version() < kProtocolVersion)
+    return fail(ErrorCode::kVersionMismatch,
+                "this server speaks protocol version " + std::to_string(kProtocolVersion) +
+                    "; the client speaks " + std::to_string(hello.min_version()) + " to " +
+                    std::to_string(hello.max_version()) + ": upgrade the older side");
+  if (hello.client_device_id().size() != 16)
+    return fail(ErrorCode::kProtocol, "hello: the client device id must be 16 bytes");
+  auto record = store_.authenticate(hello.token());
+  if (!record) return fail(record.error());
+  std::array<std::uint8_t, 16> raw{};
+  std::copy(hello.client_device_id().begin(), hello.client_device_id().end(), raw.begin());
+  core::DeviceId client(raw);
+  Admitted a;
+  a.needs_binding = !record->client_device_id;
+  if (record->client_device_id && *record->client_device_id != client)
+    return fail(ErrorCode::kUnauthenticated,
+                "this token was first used by another client (device " +
+                    record->client_device_id->hex().substr(0, 8) +
+                    "); each client needs its own enrolment: ask the administrator for a token");
+  a.record = std::move(*record);
+  a.context.device_id = client;
+  a.context.permission = merge::Permission{a.record.role, a.record.directorate, store_.info().stage};
+  return a;
+}
+
+core::Result<wire::Message> RequestRouter::welcome(std::uint64_t request_id, const Admitted& admitted) {
+  auto record = store_.device(admitted.record.device_id);  // the high-water mark as committed now
+  if (!record) return fail(record.error());
+  const auto& info = store_.info();
+  wire::Message m;
+  m.set_request_id(request_id);
+  auto* w = m.mutable_welcome();
+  w->set_version(kProtocolVersion);
+  w->set_server_id(info.server_id);
+  w->set_epoch(info.epoch);
+  w->set_role(std::string(merge::to_string(record->role)));
+  w->set_directorate(record->directorate);
+  w->set_year(info.year);
+  w->set_high_water_mark(record->high_water_mark);
+  w->set_backup_seq(0);
+  w->set_enrolled_device_id(record->device_id);
+  w->set_stage(info.stage.stage);
+  return m;
+}
+
+core::Result<std::vector<changelog::Change>> RequestRouter::decode_push(const wire::PushRequest& push) {
+  if (static_cast<std::size_t>(push.changes_size()) > kMaxBatchChanges)
+    return fail(ErrorCode::kTooLarge, "a batch of " + std::to_string(push.changes_size()) +
+                                          " changes; the limit is " + std::to_string(kMaxBatchChanges));
+  std::vector<changelog::Change> changes;
+  changes.reserve(static_cast<std::size_t>(push.changes_size()));
+  for (const auto& c : push.changes()) {
+    auto change = wire::from_proto(c);
+    if (!change) return fail(change.error());
+    changes.push_back(std::move(*change));
+  }
+  return changes;
+}
+
+wire::Message RequestRouter::push_reply(std::uint64_t request_id,
+                                        const std::vector<changelog::Outcome>& outcomes) {
+  wire::Message m;
+  m.set_request_id(request_id);
+  auto* reply = m.mutable_push_reply();
+  for (const auto& o : outcomes) wire::to_proto(o, reply->add_outcomes());
+  return m;
+}
+
+core::Result<wire::Message> RequestRouter::pull(std::uint64_t request_id, const Admitted& admitted,
+                                                const wire::PullRequest& pull) {
+  std::size_t limit = pull.max_entries() == 0 ? kMaxPageEntries
+                                              : std::min<std::size_t>(pull.max_entries(), kMaxPageEntries);
+  auto page = store_.read_page(admitted.context.device_id, pull.cursor(), limit, pull.bootstrap());
+  if (!page) return fail(page.error());
+  wire::Message m;
+  m.set_request_id(request_id);
+  auto* reply = m.mutable_pull_reply();
+  if (page->snapshot) wire::to_proto(*page->snapshot, reply->mutable_snapshot());
+  for (const auto& e : page->own) wire::to_proto(e, reply->add_own());
+  for (const auto& e : page->entries) wire::to_proto(e, reply->add_entries());
+  reply->set_last_page(page->is_last_page);
+  reply->set_head_seq(page->head_seq);
+  if (page->is_last_page) {
+    reply->set_digest(std::string(crypto::as_bytes(page->digest.value())));
+    reply->set_chain_head(std::string(crypto::as_bytes(page->chain_head)));
+  }
+  return m;
+}
+
+}  // namespace ergon::server

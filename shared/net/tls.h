@@ -1,0 +1,34 @@
+#pragma once
+// TLS identity of a server: an EC P-256 key and a self-signed certificate kept in the data
+// folder, and the fingerprint clients pin: "SHA256:" + base64 of SHA-256 over the DER public
+// key (as ssh shows keys). Pure functions over files; thread-safe.
+
+#include <filesystem>
+#include <string>
+
+#include <boost/asio/ssl.hpp>
+
+#include "shared/core/result.h"
+
+namespace ergon::net {
+
+inline constexpr std::string_view kKeyFile = "server.key";
+inline constexpr std::string_view kCertFile = "server.crt";
+
+/// Writes server.key (mode 0600) and server.crt into `dir`; refuses to overwrite.
+core::Status create_server_identity(const std::filesystem::path& dir);
+
+/// The fingerprint of the certificate stored in `dir`.
+core::Result<std::string> server_fingerprint(const std::filesystem::path& dir);
+
+/// The fingerprint of the certificate a TLS peer presented.
+core::Result<std::string> peer_fingerprint(SSL* ssl);
+
+/// A server context with the identity in `dir` (TLS 1.2+).
+core::Result<boost::asio::ssl::context> server_context(const std::filesystem::path& dir);
+
+/// A client context: the certificate is self-signed, so trust comes from pinning the
+/// fingerprint after the handshake, not from a CA.
+boost::asio::ssl::context client_context();
+
+}  // namespace ergon::net
