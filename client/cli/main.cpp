@@ -32,6 +32,7 @@ int main(int argc, char** argv) {
   client::cli::add_read_commands(app, ctx);
   client::cli::add_transfer_commands(app, ctx);
   client::cli::add_report_command(app, ctx);
+  client::cli::add_sync_commands(app, ctx);
 
   try {
     app.parse(argc, argv);

@@ -116,7 +116,9 @@ void add_read_commands(CLI::App& app, Context& ctx) {
       std::size_t pending = 0, rejected = 0;
       json changes = json::array();
       for (const auto& e : *outbox) {
-        (e.status == "rejected" ? rejected : pending)++;
+        if (e.status == "pending") ++pending;
+        if (e.status == "rejected") ++rejected;
+        if (e.status != "pending" && e.status != "rejected") continue;
         changes.push_back({{"change_id", changelog::change_id(e.change)},
                            {"seq", e.change.device_seq},
                            {"entity", e.change.entity.key},
@@ -134,7 +136,8 @@ void add_read_commands(CLI::App& app, Context& ctx) {
                  {"directorate", d.directorate},
                  {"user", d.user},
                  {"year", d.year},
-                 {"server", nullptr},
+                 {"server", store->setting("server").empty() ? json(nullptr) : json(store->setting("server"))},
+                 {"role", d.role},
                  {"last_sync", last_sync ? json(core::format_utc(*last_sync)) : json(nullptr)},
                  {"last_error", last_error.empty() ? json(nullptr) : json(last_error)},
                  {"pending", pending},
@@ -147,7 +150,7 @@ void add_read_commands(CLI::App& app, Context& ctx) {
                 << "device:      " << d.device_id.hex() << "\n"
                 << "directorate: " << (d.directorate.empty() ? "(none)" : d.directorate)
                 << "   user: " << (d.user.empty() ? "(not stated)" : d.user) << "   year: " << d.year << "\n"
-                << "server:      none configured (working offline)\n"
+                << "server:      " << (store->setting("server").empty() ? "none configured (working offline)" : store->setting("server") + " as " + d.role) << "\n"
                 << "last sync:   " << (last_sync ? core::format_utc(*last_sync) : "never") << "\n";
       if (!last_error.empty()) std::cout << "last error:  " << last_error << "\n";
       std::cout << "pending:     " << pending << (pending == 1 ? " change" : " changes")

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -139,6 +140,17 @@ class LocalStore {
   /// The digest of the last synced server state, computed from it.
   core::Result<changelog::StateDigest> server_digest();
   core::Result<std::vector<ClientConflict>> conflicts();
+  /// A named setting of the home ("server", "token", "fingerprint", …); empty when unset.
+  std::string setting(std::string_view key);
+  core::Status set_setting(std::string_view key, std::string_view value);
+  /// After a server restore (a new epoch): changes the server decided above its high-water mark
+  /// are gone from it, so they go back to pending to be pushed again. Returns how many.
+  core::Result<std::size_t> requeue_after(std::uint64_t high_water_mark);
+  /// Replaces the reference lists with the server's (sent with a snapshot).
+  core::Status replace_reference(const std::map<std::string, std::string>& files);
+  /// Drops a rejected change from the outbox view (its number stays used: no gap).
+  core::Status dismiss(std::uint64_t device_seq);
+
   /// Records what the server says this device is (role, directorate, programme year).
   core::Status set_identity(const std::string& role, const std::string& directorate, int year);
   /// View = server state + pending outbox replayed in order.

@@ -2,6 +2,8 @@
 // synced state, recording the outcomes of the device's own changes, and rebuilding the view.
 // No sockets here: client/sync calls these, tests call them directly.
 
+#include <algorithm>
+#include <fstream>
 #include <map>
 
 #include "client/store/local_store.h"
@@ -42,6 +44,56 @@ core::Result<model::Proposal> decode_proposal(std::string_view blob) {
 std::uint64_t LocalStore::cursor() {
   auto value = meta("cursor");
   return value ? std::stoull(*value) : 0;
+}
+
+std::string LocalStore::setting(std::string_view key) { return meta(key).value_or(""); }
+
+core::Status LocalStore::set_setting(std::string_view key, std::string_view value) {
+  return in_transaction([&] { return set_meta(key, value); });
+}
+
+core::Result<std::size_t> LocalStore::requeue_after(std::uint64_t high_water_mark) {
+  std::size_t count = 0;
+  ERGON_TRY(in_transaction([&]() -> core::Status {
+    auto stmt = db_.prepare(
+        "UPDATE outbox SET status = 'pending', reason = '' WHERE device_seq > ?1 AND status != 'pending'");
+    if (!stmt) return fail(stmt.error());
+    stmt->bind(1, i64(high_water_mark));
+    ERGON_TRY(stmt->run());
+    count = static_cast<std::size_t>(db_.changes());
+    return rebuild_view();
+  }));
+  return count;
+}
+
+core::Status LocalStore::replace_reference(const std::map<std::string, std::string>& files) {
+  auto reference = model::ReferenceData::from_files(files);
+  if (!reference) return fail(reference.error());
+  for (const auto& [name, content] : files) {
+    auto known = model::ReferenceData::file_names();
+    if (std::find(known.begin(), known.end(), name) == known.end()) continue;
+    auto path = home_ / "reference" / name;
+    std::ofstream out(path.string() + ".tmp", std::ios::binary | std::ios::trunc);
+    out << content;
+    out.close();
+    if (!out) return fail(ErrorCode::kStorage, "cannot write " + path.string());
+    std::filesystem::rename(path.string() + ".tmp", path);
+  }
+  reference_ = std::move(*reference);
+  return {};
+}
+
+core::Status LocalStore::dismiss(std::uint64_t device_seq) {
+  return in_transaction([&]() -> core::Status {
+    auto stmt = db_.prepare("UPDATE outbox SET status = 'dismissed' WHERE device_seq = ?1 AND status = 'rejected'");
+    if (!stmt) return fail(stmt.error());
+    stmt->bind(1, i64(device_seq));
+    ERGON_TRY(stmt->run());
+    if (db_.changes() == 0)
+      return fail(ErrorCode::kNotFound, "change " + std::to_string(device_seq) +
+                                            " is not a rejected change; see 'ergon status'");
+    return {};
+  });
 }
 
 core::Status LocalStore::set_identity(const std::string& role, const std::string& directorate,

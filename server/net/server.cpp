@@ -23,30 +23,6 @@ void SessionRegistry::close_all() {
   for (auto& [id, close] : closers) close();
 }
 
-core::Result<std::pair<std::string, std::uint16_t>> parse_host_port(const std::string& text) {
-  auto bad = core::fail(ErrorCode::kUsage, "'" + text +
-                                               "' is not HOST:PORT; e.g. 127.0.0.1:7400, "
-                                               "0.0.0.0:7400 or [::1]:7400");
-  std::string host;
-  std::string port;
-  if (!text.empty() && text.front() == '[') {
-    auto close = text.find(']');
-    if (close == std::string::npos || close + 1 >= text.size() || text[close + 1] != ':') return bad;
-    host = text.substr(1, close - 1);
-    port = text.substr(close + 2);
-  } else {
-    auto colon = text.rfind(':');
-    if (colon == std::string::npos || colon == 0) return bad;
-    host = text.substr(0, colon);
-    port = text.substr(colon + 1);
-  }
-  if (port.empty() || port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos)
-    return bad;
-  auto number = std::stoul(port);
-  if (number > 65535) return bad;
-  return std::pair{host, static_cast<std::uint16_t>(number)};
-}
-
 Server::Server(asio::io_context& io, MasterStore& reader, StoreWriter& writer,
                std::optional<asio::ssl::context>& tls, ServerOptions options)
     : io_(io), reader_(reader), writer_(writer), tls_(tls), options_(options), router_(reader),
@@ -182,8 +158,9 @@ asio::awaitable<void> Server::serve(std::shared_ptr<Stream> stream, std::string 
   if (admitted->needs_binding) {
     auto enrolled = admitted->record.device_id;
     auto client = admitted->context.device_id;
-    auto bound = co_await writer_.run<core::Status>(
-        [enrolled, client](MasterStore& store, MergeService&) { return store.bind(enrolled, client); });
+    std::function<core::Status(MasterStore&, MergeService&)> bind_job =
+        [enrolled, client](MasterStore& store, MergeService&) { return store.bind(enrolled, client); };
+    auto bound = co_await writer_.run(bind_job);
     if (!bound) {
       co_await refuse(hello->request_id(), bound.error());
       co_return;
@@ -218,10 +195,11 @@ asio::awaitable<void> Server::serve(std::shared_ptr<Stream> stream, std::string 
         reply = core::fail(changes.error());
       } else {
         auto context = admitted->context;
-        auto outcomes = co_await writer_.run<core::Result<std::vector<changelog::Outcome>>>(
-            [context, batch = std::move(*changes)](MasterStore&, MergeService& merge) {
+        std::function<core::Result<std::vector<changelog::Outcome>>(MasterStore&, MergeService&)>
+            push_job = [context, batch = std::move(*changes)](MasterStore&, MergeService& merge) {
               return merge.apply_batch(context, batch);
-            });
+            };
+        auto outcomes = co_await writer_.run(push_job);
         if (outcomes) reply = router_.push_reply(id, *outcomes);
         else reply = core::fail(outcomes.error());
       }

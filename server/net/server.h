@@ -19,8 +19,11 @@
 #include "server/api/request_router.h"
 #include "server/net/store_writer.h"
 #include "server/store/master_store.h"
+#include "shared/net/endpoint.h"
 
 namespace ergon::server {
+
+using net::parse_host_port;
 
 struct ServerOptions {
   std::chrono::milliseconds handshake_timeout{10'000};
@@ -71,7 +74,5 @@ class Server {
   bool stopping_ = false;
 };
 
-/// Parses HOST:PORT, [IPv6]:PORT; kUsage with an example when malformed.
-core::Result<std::pair<std::string, std::uint16_t>> parse_host_port(const std::string& text);
 
 }  // namespace ergon::server

@@ -30,7 +30,7 @@ class StoreWriter {
 
   /// Runs `job` on the writer thread and resumes the caller with its result.
   template <class T>
-  boost::asio::awaitable<T> run(std::function<T(MasterStore&, MergeService&)> job);
+  boost::asio::awaitable<T> run(const std::function<T(MasterStore&, MergeService&)>& job);
 
   /// Finishes the queued jobs and joins the thread.
   void stop();
@@ -49,24 +49,26 @@ class StoreWriter {
   std::thread thread_;
 };
 
+// Deliberately not a coroutine, and callers pass a named job: g++ 12 destroyed a temporary
+// std::function twice when it was a by-value coroutine parameter inside a co_await expression.
 template <class T>
-boost::asio::awaitable<T> StoreWriter::run(std::function<T(MasterStore&, MergeService&)> job) {
+boost::asio::awaitable<T> StoreWriter::run(const std::function<T(MasterStore&, MergeService&)>& job) {
   namespace asio = boost::asio;
-  auto executor = co_await asio::this_coro::executor;
-  co_return co_await asio::async_initiate<decltype(asio::use_awaitable), void(T)>(
-      [this, executor, job = std::move(job)](auto handler) mutable {
+  return asio::async_initiate<decltype(asio::use_awaitable), void(T)>(
+      [this](auto handler, std::function<T(MasterStore&, MergeService&)> work_item) {
+        auto executor = asio::get_associated_executor(handler);
         // The work guard keeps io_context::run() alive while the job is away on this thread.
         auto work = asio::make_work_guard(executor);
         auto shared_handler = std::make_shared<decltype(handler)>(std::move(handler));
-        submit([this, executor, job, shared_handler, work]() mutable {
-          auto result = std::make_shared<T>(job(store_, merge_));
+        submit([this, executor, work_item, shared_handler, work]() mutable {
+          auto result = std::make_shared<T>(work_item(store_, merge_));
           asio::post(executor, [shared_handler, result]() mutable {
             std::move (*shared_handler)(std::move(*result));
           });
           work.reset();
         });
       },
-      asio::use_awaitable);
+      asio::use_awaitable, job);
 }
 
 }  // namespace ergon::server

@@ -226,7 +226,7 @@ TEST_CASE("an import killed at any moment leaves all of its rows or none", "[cra
 
 TEST_CASE("edits killed at random moments keep every acknowledged edit and no half edit",
           "[crash]") {
-  constexpr int kRounds = 50;
+  constexpr int kRounds = 40;
   constexpr int kConcurrent = 3;  // edits running at the same time in the later rounds
   auto seed = crash_seed();
   INFO("ERGON_CRASH_SEED=" << seed);

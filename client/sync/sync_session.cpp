@@ -1,0 +1,286 @@
+#include "client/sync/sync_session.h"
+
+#include <boost/asio.hpp>
+#include <boost/asio/ssl.hpp>
+
+#include "shared/net/endpoint.h"
+#include "shared/net/frame_io.h"
+#include "shared/net/tls.h"
+#include "shared/wire/convert.h"
+
+namespace ergon::client {
+namespace {
+
+namespace asio = boost::asio;
+using asio::ip::tcp;
+using core::ErrorCode;
+using core::fail;
+using TlsStream = asio::ssl::stream<tcp::socket>;
+
+constexpr std::uint32_t kProtocolVersion = 1;
+
+// The states of a sync, named for the log line of each transition.
+enum class Phase { kConnecting, kHello, kPushing, kPulling, kDone };
+
+struct Settings {
+  std::string server, token, fingerprint;
+  bool insecure = false;
+};
+
+core::Error refused(const wire::Message& m) {
+  auto code = wire::from_proto(m.error().code());
+  // A refusal of the server is about access, not about this client's input.
+  if (code == ErrorCode::kPermissionDenied || code == ErrorCode::kInvalidArgument) code = ErrorCode::kUnauthenticated;
+  return {code, "the server refused: " + m.error().message()};
+}
+
+template <class Stream>
+asio::awaitable<core::Result<wire::Message>> ask(Stream& stream, wire::Message request,
+                                                 std::uint64_t& next_id,
+                                                 std::chrono::milliseconds timeout) {
+  request.set_request_id(++next_id);
+  if (auto sent = co_await net::write_frame(stream, request, timeout); !sent)
+    co_return fail(sent.error());
+  auto reply = co_await net::read_frame(stream, timeout);
+  if (!reply) co_return fail(reply.error());
+  if (reply->has_error()) co_return fail(refused(*reply));
+  if (reply->request_id() != request.request_id())
+    co_return fail(ErrorCode::kProtocol, "the server answered another request");
+  co_return reply;
+}
+
+template <class Stream>
+asio::awaitable<core::Result<SyncReport>> converse(Stream& stream, LocalStore& store,
+                                                   const SyncOptions& options) {
+  SyncReport report;
+  std::uint64_t next_id = 0;
+  auto say = [&](const std::string& line) {
+    if (options.progress) options.progress(line);
+  };
+
+  // Hello → welcome.
+  wire::Message hello;
+  auto* h = hello.mutable_hello();
+  h->set_min_version(kProtocolVersion);
+  h->set_max_version(kProtocolVersion);
+  h->set_token(store.setting("token"));
+  const auto& id = store.device().device_id.bytes();
+  h->set_client_device_id(std::string(reinterpret_cast<const char*>(id.data()), id.size()));
+  h->set_user(store.device().user);
+  auto welcomed = co_await ask(stream, hello, next_id, options.timeout);
+  if (!welcomed) co_return fail(welcomed.error());
+  if (!welcomed->has_welcome()) co_return fail(ErrorCode::kProtocol, "expected a welcome");
+  const auto& w = welcomed->welcome();
+  auto known_server = store.setting("server_id");
+  if (!known_server.empty() && known_server != w.server_id())
+    co_return fail(ErrorCode::kCorrupt,
+                   "this client's data belongs to server " + known_server + " but " + w.server_id() +
+                       " answered: the two are never mixed; point this client at its own server, "
+                       "or make a new home (--home) for the other one");
+  bool bootstrap = store.cursor() == 0;
+  auto known_epoch = store.setting("epoch");
+  if (!known_epoch.empty() && known_epoch != std::to_string(w.epoch())) {
+    // The server was restored from a backup: keep every local change, re-push what it lost.
+    auto requeued = store.requeue_after(w.high_water_mark());
+    if (!requeued) co_return fail(requeued.error());
+    report.requeued = *requeued;
+    bootstrap = true;
+    say("the server was restored (epoch " + known_epoch + " → " + std::to_string(w.epoch()) +
+        "); re-sending " + std::to_string(*requeued) + " changes");
+  }
+  if (auto ok = store.set_identity(w.role(), w.directorate(), w.year()); !ok) co_return fail(ok.error());
+  if (known_server.empty())
+    if (auto ok = store.set_setting("server_id", w.server_id()); !ok) co_return fail(ok.error());
+
+  // Push the outbox in batches.
+  auto pending = store.pending_changes(std::numeric_limits<std::size_t>::max());
+  if (!pending) co_return fail(pending.error());
+  for (std::size_t i = 0; i < pending->size(); i += options.batch_changes) {
+    wire::Message push;
+    std::size_t end = std::min(pending->size(), i + options.batch_changes);
+    for (std::size_t j = i; j < end; ++j) wire::to_proto((*pending)[j], push.mutable_push()->add_changes());
+    auto replied = co_await ask(stream, push, next_id, options.timeout);
+    if (!replied) co_return fail(replied.error());
+    if (!replied->has_push_reply()) co_return fail(ErrorCode::kProtocol, "expected a push reply");
+    for (const auto& o : replied->push_reply().outcomes()) {
+      ++report.sent;
+      if (o.duplicate()) ++report.duplicates;
+      if (o.kind() == 0) ++report.accepted;
+      if (o.kind() == 1) ++report.conflicts;
+      if (o.kind() == 2) ++report.rejected;
+    }
+    if (pending->size() > options.batch_changes)
+      say("sent " + std::to_string(end) + " / " + std::to_string(pending->size()) + " changes");
+  }
+
+  // Pull until up to date; check the digest on the last page.
+  bool rebootstrapped = false;
+  for (;;) {
+    wire::Message pull;
+    pull.mutable_pull()->set_cursor(store.cursor());
+    pull.mutable_pull()->set_max_entries(static_cast<std::uint32_t>(options.page_entries));
+    pull.mutable_pull()->set_bootstrap(bootstrap);
+    auto replied = co_await ask(stream, pull, next_id, options.timeout);
+    if (!replied) co_return fail(replied.error());
+    if (!replied->has_pull_reply()) co_return fail(ErrorCode::kProtocol, "expected a pull reply");
+    const auto& page = replied->pull_reply();
+    if (page.has_snapshot()) {
+      auto snapshot = wire::from_proto(page.snapshot());
+      if (!snapshot) co_return fail(snapshot.error());
+      if (!snapshot->reference_files.empty())
+        if (auto ok = store.replace_reference(snapshot->reference_files); !ok) co_return fail(ok.error());
+      if (auto ok = store.apply_snapshot(*snapshot); !ok) co_return fail(ok.error());
+      report.bootstrapped = true;
+      bootstrap = false;
+    }
+    std::vector<changelog::LogEntry> entries;
+    for (const auto* list : {&page.own(), &page.entries()})
+      for (const auto& e : *list) {
+        auto entry = wire::from_proto(e);
+        if (!entry) co_return fail(entry.error());
+        entries.push_back(std::move(*entry));
+      }
+    auto applied = store.apply_log(entries);
+    if (!applied) co_return fail(applied.error());
+    report.received += applied->entries;
+    if (page.head_seq() > store.cursor() + options.page_entries)
+      say("received up to " + std::to_string(store.cursor()) + " / " + std::to_string(page.head_seq()));
+    if (!page.last_page()) continue;
+
+    auto mine = store.server_digest();
+    if (!mine) co_return fail(mine.error());
+    if (crypto::as_bytes(mine->value()) == page.digest()) {
+      report.digest = mine->hex();
+      break;
+    }
+    if (rebootstrapped)
+      co_return fail(ErrorCode::kCorrupt,
+                     "after a fresh copy of the programme this client's digest still differs from "
+                     "the server's; keep this home for inspection and report it");
+    say("this client's copy differs from the server's (digest); fetching a fresh copy, keeping local edits");
+    rebootstrapped = true;
+    bootstrap = true;
+  }
+  if (auto ok = store.set_setting("epoch", std::to_string(w.epoch())); !ok) co_return fail(ok.error());
+  report.cursor = store.cursor();
+  co_return report;
+}
+
+// async_connect reduced to the (error, size) shape with_deadline takes. The caller co_awaits it
+// at once, so the references stay valid.
+asio::awaitable<std::tuple<boost::system::error_code, std::size_t>> connect_any(
+    tcp::socket& socket, const tcp::resolver::results_type& endpoints) {
+  auto [ec, endpoint] = co_await asio::async_connect(socket, endpoints, asio::as_tuple(asio::use_awaitable));
+  (void)endpoint;
+  co_return std::tuple{ec, std::size_t{0}};
+}
+
+// Connects within the deadline; kUnavailable with the address when it cannot.
+asio::awaitable<core::Result<tcp::socket>> connect(const std::string& server,
+                                                   std::chrono::milliseconds timeout) {
+  auto where = net::parse_host_port(server);
+  if (!where) co_return fail(where.error());
+  auto executor = co_await asio::this_coro::executor;
+  tcp::resolver resolver(executor);
+  auto [rec, endpoints] = co_await resolver.async_resolve(where->first, std::to_string(where->second),
+                                                          asio::as_tuple(asio::use_awaitable));
+  if (rec)
+    co_return fail(ErrorCode::kUnavailable, "cannot find the server " + server + ": " + rec.message());
+  tcp::socket socket(executor);
+  auto connected =
+      co_await net::with_deadline(connect_any(socket, endpoints), timeout, "connecting to " + server);
+  if (!connected)
+    co_return fail(ErrorCode::kUnavailable, "cannot reach the server " + server + ": " +
+                                                connected.error().message +
+                                                "; check the address and that ergond is running");
+  socket.set_option(tcp::no_delay(true));
+  co_return socket;
+}
+
+asio::awaitable<core::Result<std::string>> handshake(TlsStream& stream, const std::string& server,
+                                                     std::chrono::milliseconds timeout) {
+  auto shook = co_await net::with_deadline(
+      stream.async_handshake(asio::ssl::stream_base::client, asio::as_tuple(asio::use_awaitable)),
+      timeout, "the TLS handshake with " + server);
+  if (!shook) co_return fail(ErrorCode::kUnavailable, shook.error().message);
+  co_return net::peer_fingerprint(stream.native_handle());
+}
+
+asio::awaitable<core::Result<SyncReport>> run_sync(LocalStore& store, Settings settings,
+                                                   SyncOptions options) {
+  auto socket = co_await connect(settings.server, options.timeout);
+  if (!socket) co_return fail(socket.error());
+  if (settings.insecure) co_return co_await converse(*socket, store, options);
+
+  auto context = net::client_context();
+  TlsStream stream(std::move(*socket), context);
+  auto presented = co_await handshake(stream, settings.server, options.timeout);
+  if (!presented) co_return fail(presented.error());
+  if (*presented != settings.fingerprint)
+    co_return fail(ErrorCode::kCorrupt,
+                   "the server at " + settings.server + " presented the key " + *presented +
+                       " but this client pinned " + settings.fingerprint +
+                       ": if the server was reinstalled, confirm the new key with its administrator "
+                       "('ergond fingerprint') and run 'ergon init --server " + settings.server +
+                       " --token … --fingerprint NEW'; otherwise someone may be intercepting");
+  auto report = co_await converse(stream, store, options);
+  boost::system::error_code ignored;
+  stream.next_layer().shutdown(tcp::socket::shutdown_both, ignored);
+  co_return report;
+}
+
+template <class T>
+core::Result<T> run_on_new_context(asio::awaitable<core::Result<T>> work) {
+  asio::io_context io(1);
+  core::Result<T> result = fail(ErrorCode::kInternal, "the sync did not finish");
+  asio::co_spawn(io, std::move(work), [&](std::exception_ptr e, core::Result<T> r) {
+    if (e) {
+      try {
+        std::rethrow_exception(e);
+      } catch (const std::exception& ex) {
+        result = fail(ErrorCode::kUnavailable, std::string("the connection failed: ") + ex.what());
+      }
+      return;
+    }
+    result = std::move(r);
+  });
+  io.run();
+  return result;
+}
+
+}  // namespace
+
+core::Result<SyncReport> sync_once(LocalStore& store, const SyncOptions& options) {
+  Settings settings{store.setting("server"), store.setting("token"), store.setting("fingerprint"),
+                    store.setting("insecure") == "1"};
+  if (settings.server.empty() || settings.token.empty())
+    return fail(ErrorCode::kUsage,
+                "this client has no server yet; run 'ergon init --server HOST:PORT --token TOKEN' "
+                "with the token from 'ergond enrol'");
+  if (!settings.insecure && settings.fingerprint.empty())
+    return fail(ErrorCode::kUsage, "no pinned server key; run 'ergon init --server " + settings.server +
+                                       " --token … --fingerprint SHA256:…'");
+  auto result = run_on_new_context(run_sync(store, settings, options));
+  if (result) {
+    (void)store.set_setting("last_sync_ms", std::to_string(core::system_clock().now_ms()));
+    (void)store.set_setting("last_sync_error", "");
+  } else {
+    (void)store.set_setting("last_sync_error", result.error().message);
+  }
+  return result;
+}
+
+core::Result<std::string> probe_fingerprint(const std::string& host_port,
+                                            std::chrono::milliseconds timeout) {
+  auto probe = [](std::string server, std::chrono::milliseconds deadline)
+      -> asio::awaitable<core::Result<std::string>> {
+    auto socket = co_await connect(server, deadline);
+    if (!socket) co_return fail(socket.error());
+    auto context = net::client_context();
+    TlsStream stream(std::move(*socket), context);
+    co_return co_await handshake(stream, server, deadline);
+  };
+  return run_on_new_context(probe(host_port, timeout));
+}
+
+}  // namespace ergon::client
