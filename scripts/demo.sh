@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Sets everything up and runs the main job: a directorate's offline year on the sample
-# programme. Run from anywhere, as root on a fresh Debian 12 (installs what is missing).
+# Sets everything up and runs the main job: a server, directorate clients editing offline,
+# sync over TLS, a real conflict, and the programme report. Run from anywhere, as root on a
+# fresh Debian 12 (installs what is missing).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -11,51 +12,80 @@ cmake --preset release >/dev/null
 cmake --build --preset release
 
 ergon="$root/build/release/client/cli/ergon"
+ergond="$root/build/release/server/admin/ergond"
 work=$(mktemp -d /tmp/ergon-demo.XXXXXX)
-export ERGON_HOME="$work/dte"
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 show() { printf '$ %s\n' "$*"; "$@"; }
+server_pid=
+trap '[ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null; true' EXIT
 
-step "A laptop of the Directorate of Technical Works, with no network: set up its home"
-show "$ergon" init --directorate DTE --user 'Μαρία Παπαδάκη' --year 2024
+step "The IT department creates the server store (TLS key included) and enrols three devices"
+show "$ergond" init --data "$work/server" --year 2024
+fingerprint=$("$ergond" fingerprint --data "$work/server")
+planning_token=$("$ergond" enrol --data "$work/server" --role planning --name 'Τμήμα Προγραμματισμού')
+dte_token=$("$ergond" enrol --data "$work/server" --role directorate --directorate DTE --name 'Τεχνικά Έργα, laptop')
+dpol_token=$("$ergond" enrol --data "$work/server" --role directorate --directorate DPOL --name 'Πολεοδομία, laptop')
+"$ergond" serve --data "$work/server" --listen 127.0.0.1:0 >"$work/serve.out" 2>"$work/serve.log" &
+server_pid=$!
+for _ in $(seq 50); do grep -q 'listening on' "$work/serve.out" && break; sleep 0.1; done
+address=$(sed -n 's/^listening on //p' "$work/serve.out")
+echo "ergond is listening on $address (TLS, key $fingerprint)"
 
-step "Import the directorate's spreadsheet (the sample programme, 20 rows)"
-show "$ergon" import data/sample-programme-2024.csv --year 2024
-step "Import it again: rows are matched without ids, so nothing changes"
-show "$ergon" import data/sample-programme-2024.csv --year 2024
+planning=(--home "$work/planning")
+dte=(--home "$work/dte")
+dpol=(--home "$work/dpol")
 
-step "Search, ignoring case and accents"
-show "$ergon" list --search 'ΠΛΑΤΕΙΑΣ ελευθεριας'
-show "$ergon" list --search οδοποιια
+step "Planning imports the directorates' spreadsheet (20 proposals) and syncs"
+show "$ergon" "${planning[@]}" init --user 'Ελένη Μαρκάκη' --year 2024 --server "$address" --token "$planning_token" --fingerprint "$fingerprint"
+show "$ergon" "${planning[@]}" import data/sample-programme-2024.csv --year 2024
+show "$ergon" "${planning[@]}" sync
 
-step "Add a new proposal (prints only its id)"
-id=$("$ergon" add title='Ανάπλαση πλατείας Αγίου Τίτου' category=work ka_code=30-7323.050 \
+step "Two directorate laptops join, pinning the server's key, and receive the programme"
+show "$ergon" "${dte[@]}" init --user 'Μαρία Παπαδάκη' --server "$address" --token "$dte_token" --fingerprint "$fingerprint"
+show "$ergon" "${dte[@]}" sync
+show "$ergon" "${dpol[@]}" init --user 'Νίκος Δασκαλάκης' --server "$address" --token "$dpol_token" --fingerprint "$fingerprint"
+show "$ergon" "${dpol[@]}" sync
+
+step "Offline: Technical Works searches (no accents, any case) and edits a square's money"
+show "$ergon" "${dte[@]}" list --search 'ΠΛΑΤΕΙΑΣ ελευθεριας'
+square=$("$ergon" "${dte[@]}" list --search 'πλατειας ελευθεριας' --json | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["id"][:8])')
+show "$ergon" "${dte[@]}" edit "$square" allocation=1.300.000,00 funding='0518=1.000.000,00|1099=300.000,00'
+show "$ergon" "${dte[@]}" add title='Ανάπλαση πλατείας Αγίου Τίτου' category=work ka_code=30-7323.050 \
   area=HER-CITY total_budget=1.500.000,00 allocation=800.000,00 \
-  funding='1099=300.000,00|0518=500.000,00' new_or_continuing=new status=maturing priority=A)
-echo "$id"
+  funding='1099=300.000,00|0518=500.000,00' new_or_continuing=new status=maturing priority=A
 
-step "Edit it: raise the allocation and its funding together"
-show "$ergon" edit "${id:0:8}" allocation=900.000,00 funding='1099=400.000,00|0518=500.000,00'
-
-step "An invalid edit is refused with a message that says how to fix it (exit code 3)"
+step "An invalid edit is refused on the laptop itself, with what to fix (exit code 3)"
 set +e
-"$ergon" edit "${id:0:8}" allocation=2.000.000,00
+"$ergon" "${dte[@]}" edit "$square" allocation=5.000.000,00
 echo "exit code: $?"
 set -e
 
-step "Submit it to the Department of Programming"
-show "$ergon" submit "${id:0:8}"
-show "$ergon" show "${id:0:8}"
+step "Offline: Town Planning edits its study; Planning raises the same square's money"
+study=$("$ergon" "${dpol[@]}" list --directorate DPOL --json | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["id"][:8])')
+show "$ergon" "${dpol[@]}" edit "$study" remarks='Σε συνεργασία με την Περιφέρεια' priority=A
+show "$ergon" "${planning[@]}" edit "$square" allocation=1.500.000,00 funding='0518=1.000.000,00|1099=500.000,00'
+show "$ergon" "${dte[@]}" status
 
-step "What waits to be synchronised"
-show "$ergon" status
+step "Everyone syncs: planning first, so Technical Works' money edit meets a concurrent one"
+show "$ergon" "${planning[@]}" sync
+show "$ergon" "${dte[@]}" sync
+show "$ergon" "${dpol[@]}" sync
+show "$ergon" "${planning[@]}" sync
 
-step "Export for the spreadsheet (round-trips through import)"
-show "$ergon" export "$work/programme-2024.csv"
-show "$ergon" import "$work/programme-2024.csv"
+step "The conflict is parked, never lost: both sides see it"
+show "$ergon" "${planning[@]}" conflicts
+show "$ergon" "${dte[@]}" conflicts
 
-step "The programme table, with totals per directorate, category and funding source"
-show "$ergon" report --year 2024
+step "Every client converged: the same state digest as the server"
+for home in planning dte dpol; do
+  digest=$("$ergon" --home "$work/$home" sync --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["digest"])')
+  printf '%-9s %s\n' "$home" "$digest"
+done
+show "$ergond" verify --data "$work/server"
+
+step "Export for the spreadsheet and the programme table, with totals"
+show "$ergon" "${planning[@]}" export "$work/programme-2024.csv"
+show "$ergon" "${planning[@]}" report --year 2024
 
 echo
-echo "demo files are in $work"
+echo "demo files are in $work (server log: $work/serve.log)"

@@ -187,9 +187,11 @@ TEST_CASE("an import killed at any moment leaves all of its rows or none", "[cra
       // One transaction: all rows or none, the view and the outbox alike.
       REQUIRE((proposals->size() == kBaseline || proposals->size() == kBaseline + kRows));
       REQUIRE(outbox.size() == proposals->size());
+      std::set<std::string> ids;
+      for (const auto& p : *proposals) ids.insert(p.id.hex());
       for (const auto& entry : outbox) {
         REQUIRE(entry.change.group == "create");
-        REQUIRE(store.get(*ergon::core::ProposalId::parse(entry.change.entity.key)));
+        REQUIRE(ids.count(entry.change.entity.key) == 1);
       }
       if (status.exited) {
         REQUIRE(status.code == 0);
@@ -199,8 +201,9 @@ TEST_CASE("an import killed at any moment leaves all of its rows or none", "[cra
       if (proposals->size() == kBaseline) {
         ++none;
         if (printed.find("importing:") != std::string::npos) ++mid_import;
-        // What was rolled back can be imported afterwards, continuing the sequence.
-        if (round % 7 == 0) {
+        // What was rolled back can be imported afterwards, continuing the sequence (checked
+        // once: a whole import costs seconds under AddressSanitizer).
+        if (none == 1) {
           auto again = ergon::testing::run_process(
               {ergon_binary(), "import", file.string(), "--home", home.string()});
           REQUIRE(again.exit_code() == 0);
@@ -226,7 +229,7 @@ TEST_CASE("an import killed at any moment leaves all of its rows or none", "[cra
 
 TEST_CASE("edits killed at random moments keep every acknowledged edit and no half edit",
           "[crash]") {
-  constexpr int kRounds = 40;
+  constexpr int kRounds = 30;
   constexpr int kConcurrent = 3;  // edits running at the same time in the later rounds
   auto seed = crash_seed();
   INFO("ERGON_CRASH_SEED=" << seed);
