@@ -2,8 +2,6 @@
 // repeated runs, so numbers are comparable across machines by ratio. Usage:
 //   ergon_bench [--proposals N] [--rounds R]
 
-#include <sys/resource.h>
-
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -12,6 +10,8 @@
 #include <functional>
 #include <string>
 #include <vector>
+
+#include <sys/resource.h>
 
 #include "client/store/importer.h"
 #include "client/store/local_store.h"
@@ -33,9 +33,10 @@ double median_ms(int rounds, const std::function<void()>& work) {
 
 // A programme of n proposals with Greek titles, spread over directorates and areas.
 std::string generate_programme(int n) {
-  const char* words[] = {"Ανάπλαση", "πλατείας", "Οδοποιία", "Ασφαλτοστρώσεις", "σχολικού",
-                         "συγκροτήματος", "Ελευθερίας", "Αγίου", "Μύρωνος", "δικτύου",
-                         "ύδρευσης", "Συντήρηση", "κοινοχρήστων", "χώρων", "πάρκου"};
+  const char* words[] = {"Ανάπλαση",     "πλατείας",      "Οδοποιία",   "Ασφαλτοστρώσεις",
+                         "σχολικού",     "συγκροτήματος", "Ελευθερίας", "Αγίου",
+                         "Μύρωνος",      "δικτύου",       "ύδρευσης",   "Συντήρηση",
+                         "κοινοχρήστων", "χώρων",         "πάρκου"};
   const char* directorates[] = {"DTE", "DPOL", "DPER", "DHM", "DATH"};
   const char* areas[] = {"HER-CITY", "ALL", "PAL", "GOR-AGM", "NAL-NAL"};
   std::string csv =
@@ -49,7 +50,8 @@ std::string generate_programme(int n) {
     std::snprintf(ka, sizeof ka, "%02u-7323.%03u", 10 + u % 80, 1 + u / 80);  // unique per row
     csv += std::string(ka) + ";" + title + ";work;new;" + directorates[u % 5] + ";" + areas[u % 5] +
            ";1.000.000,00;0,00;400.000,00;1099=100.000,00|0518=300.000,00;maturing;SVAA;A;"
-           "Παρατήρηση " + std::to_string(i) + "\n";
+           "Παρατήρηση " +
+           std::to_string(i) + "\n";
   }
   return csv;
 }
@@ -93,10 +95,9 @@ int main(int argc, char** argv) {
   };
   std::size_t listed = 0, found = 0;
   double list_ms = median_ms(rounds, [&] { listed = store->list({})->size(); });
-  double search_ms =
-      median_ms(rounds, [&] { found = store->list(searching("οδοποιια"))->size(); });
-  double search2_ms = median_ms(
-      rounds, [&] { (void)store->list(searching("ΠΛΑΤΕΙΑΣ ελευθεριας"))->size(); });
+  double search_ms = median_ms(rounds, [&] { found = store->list(searching("οδοποιια"))->size(); });
+  double search2_ms =
+      median_ms(rounds, [&] { (void)store->list(searching("ΠΛΑΤΕΙΑΣ ελευθεριας"))->size(); });
   auto first = store->list(searching("αρ. 4242"));
   if (!first || first->empty()) {
     std::fprintf(stderr, "search for the edit target failed (imported %zu rows)\n", report->rows);
@@ -113,8 +114,10 @@ int main(int argc, char** argv) {
   std::printf("proposals                 %d\n", proposals);
   std::printf("import (one transaction)  %.1f ms (%.0f rows/s)\n", import_ms,
               proposals / import_ms * 1000.0);
-  std::printf("list all                  %.1f ms (median of %d, %zu rows)\n", list_ms, rounds, listed);
-  std::printf("search 1 word             %.1f ms (median of %d, %zu hits)\n", search_ms, rounds, found);
+  std::printf("list all                  %.1f ms (median of %d, %zu rows)\n", list_ms, rounds,
+              listed);
+  std::printf("search 1 word             %.1f ms (median of %d, %zu hits)\n", search_ms, rounds,
+              found);
   std::printf("search 2 words            %.1f ms (median of %d)\n", search2_ms, rounds);
   std::printf("edit (one money change)   %.2f ms (median of %d)\n", edit_ms, rounds);
   std::printf("peak RSS                  %ld KiB\n", peak_rss_kib());

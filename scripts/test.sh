@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Sets everything up and runs every test: the ASan+UBSan build (configure, build, ctest) and the
-# formatting check. Run from anywhere, as root on a fresh Debian 12 (installs what is missing).
+# Sets everything up and runs every test: the formatting check, the ASan+UBSan build with all
+# test binaries (unit, scenario, property, client crash tests, real-process integration tests),
+# then a bounded libFuzzer run of the wire and text parsers. Run from anywhere, as root on a
+# fresh Debian 12 (installs what is missing). ERGON_FUZZ_SECONDS sets the fuzz time per target.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -11,3 +13,16 @@ git ls-files '*.cpp' '*.h' | xargs clang-format-14 --dry-run --Werror
 
 echo "== asan workflow: configure, build, test"
 cmake --workflow --preset asan
+
+echo "== fuzz: libFuzzer on the frame decoder and the text parsers"
+cmake --preset fuzz >/dev/null
+cmake --build --preset fuzz
+seconds=${ERGON_FUZZ_SECONDS:-45}
+for target in wire_fuzz text_fuzz; do
+  corpus=$(mktemp -d)
+  cp -r "tests/fuzz/corpus/${target%_fuzz}/." "$corpus/" 2>/dev/null || true
+  echo "-- $target for ${seconds}s"
+  "build/fuzz/tests/fuzz/$target" -max_total_time="$seconds" -max_len=65536 "$corpus" 2>&1 | tail -n 2
+  rm -rf "$corpus"
+done
+echo "== all tests passed"

@@ -12,8 +12,9 @@ core::Result<model::FieldValues> parse_assignments(const std::vector<std::string
     auto eq = arg.find('=');
     if (eq == std::string::npos || eq == 0)
       return core::fail(core::ErrorCode::kUsage,
-                        "'" + arg + "' is not FIELD=VALUE; e.g. title='Ανάπλαση πλατείας' or "
-                                    "allocation=800.000,00");
+                        "'" + arg +
+                            "' is not FIELD=VALUE; e.g. title='Ανάπλαση πλατείας' or "
+                            "allocation=800.000,00");
     auto name = arg.substr(0, eq);
     if (!model::find_field(name)) {
       std::string names;
@@ -39,7 +40,8 @@ core::Status write_output(const std::string& path, std::string_view bytes) {
     out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
     out.flush();
     if (!out)
-      return core::fail(core::ErrorCode::kStorage, "cannot write " + temp + "; check the folder exists and is writable");
+      return core::fail(core::ErrorCode::kStorage,
+                        "cannot write " + temp + "; check the folder exists and is writable");
   }
   if (std::rename(temp.c_str(), path.c_str()) != 0)
     return core::fail(core::ErrorCode::kStorage, "cannot rename " + temp + " to " + path);

@@ -5,7 +5,8 @@
 namespace ergon::client::cli {
 namespace {
 
-constexpr const char* kFieldHelp = R"(Fields (FIELD=VALUE, split at the first '='; FIELD= clears an optional field):
+constexpr const char* kFieldHelp =
+    R"(Fields (FIELD=VALUE, split at the first '='; FIELD= clears an optional field):
   directorate (default: this client's)  ka_code (30-7323.001)  title  category (work|study)
   new_or_continuing (new|continuing)  area (HER-CITY, ALL, ...)  total_budget  paid_to_date
   allocation  funding ('1099=300.000,00|0518=500.000,00', or one code for the whole allocation)
@@ -42,8 +43,9 @@ Example:
       for (const auto& [name, text] : *values)
         if (!model::find_field(name)->is_user_settable)
           return core::fail(core::ErrorCode::kUsage,
-                            "'" + name + "' is not set with FIELD=VALUE: id is created, year is "
-                                         "the programme's (ergon init --year), state starts as draft");
+                            "'" + name +
+                                "' is not set with FIELD=VALUE: id is created, year is "
+                                "the programme's (ergon init --year), state starts as draft");
       auto store = ctx.open_store();
       if (!store) return core::fail(store.error());
       auto created = store->create(*values);
@@ -59,7 +61,8 @@ Example:
   };
   auto edit_opts = std::make_shared<EditOptions>();
   auto* edit = app.add_subcommand("edit", "Change fields of a proposal");
-  edit->add_option("ID", edit_opts->id, "the proposal's id, or its first 8+ hex digits")->required();
+  edit->add_option("ID", edit_opts->id, "the proposal's id, or its first 8+ hex digits")
+      ->required();
   edit->add_option("FIELD=VALUE", edit_opts->assignments, "the fields to change")->required();
   edit->footer(std::string(kFieldHelp) + R"(
 
@@ -83,7 +86,8 @@ Example:
 
   for (auto [name, help, verb] :
        {std::tuple{"submit", "Submit a draft to the Department of Programming", "submitted"},
-        std::tuple{"withdraw", "Withdraw a proposal before planning decides (it is kept, marked withdrawn)",
+        std::tuple{"withdraw",
+                   "Withdraw a proposal before planning decides (it is kept, marked withdrawn)",
                    "withdrawn"}}) {
     auto id = std::make_shared<std::string>();
     auto* cmd = app.add_subcommand(name, help);

@@ -1,6 +1,6 @@
-#include <unistd.h>
-
 #include <iostream>
+
+#include <unistd.h>
 
 #include "client/cli/commands.h"
 #include "client/sync/sync_session.h"
@@ -26,10 +26,11 @@ core::Result<std::string> pin_key(const Options& o) {
       return o.fingerprint;
     }
     if (*presented != o.fingerprint)
-      return core::fail(core::ErrorCode::kCorrupt,
-                        "the server at " + o.server + " presents the key " + *presented +
-                            ", not " + o.fingerprint +
-                            ": check the fingerprint with the administrator ('ergond fingerprint')");
+      return core::fail(
+          core::ErrorCode::kCorrupt,
+          "the server at " + o.server + " presents the key " + *presented + ", not " +
+              o.fingerprint +
+              ": check the fingerprint with the administrator ('ergond fingerprint')");
     return o.fingerprint;
   }
   if (!presented) return core::fail(presented.error());
@@ -45,7 +46,8 @@ core::Result<std::string> pin_key(const Options& o) {
   std::string answer;
   std::getline(std::cin, answer);
   if (answer != "y" && answer != "Y" && answer != "yes")
-    return core::fail(core::ErrorCode::kCorrupt, "the server's key was not confirmed; nothing was saved");
+    return core::fail(core::ErrorCode::kCorrupt,
+                      "the server's key was not confirmed; nothing was saved");
   return *presented;
 }
 
@@ -53,17 +55,27 @@ core::Result<std::string> pin_key(const Options& o) {
 
 void add_init_command(CLI::App& app, Context& ctx) {
   auto opts = std::make_shared<Options>();
-  auto* cmd = app.add_subcommand("init", "Set up this client's home: database, device id, reference lists, server");
-  cmd->add_option("--directorate", opts->directorate, "the directorate code this client works for (e.g. DTE)");
+  auto* cmd = app.add_subcommand(
+      "init", "Set up this client's home: database, device id, reference lists, server");
+  cmd->add_option("--directorate", opts->directorate,
+                  "the directorate code this client works for (e.g. DTE)");
   cmd->add_option("--user", opts->user, "your name, recorded with every change you make");
-  cmd->add_option("--year", opts->year, "the programme year for new proposals (default: the latest in the reference data)");
-  cmd->add_option("--reference", opts->reference, "folder with directorates.csv, areas.csv, funding-sources.csv, years.csv");
+  cmd->add_option(
+      "--year", opts->year,
+      "the programme year for new proposals (default: the latest in the reference data)");
+  cmd->add_option("--reference", opts->reference,
+                  "folder with directorates.csv, areas.csv, funding-sources.csv, years.csv");
   cmd->add_option("--server", opts->server, "the server, HOST:PORT");
-  cmd->add_option("--token", opts->token, "this device's token from 'ergond enrol' (DEVICE.SECRET)");
-  cmd->add_option("--fingerprint", opts->fingerprint, "the server key's fingerprint (SHA256:…) from 'ergond fingerprint'");
-  cmd->add_flag("--trust", opts->trust, "pin the key the server presents without asking (no terminal)");
-  cmd->add_flag("--insecure", opts->insecure, "plain TCP without TLS: for tests on one machine only");
-  cmd->footer(R"(Safe to re-run: the device id and every edit made offline are kept; given options are updated.
+  cmd->add_option("--token", opts->token,
+                  "this device's token from 'ergond enrol' (DEVICE.SECRET)");
+  cmd->add_option("--fingerprint", opts->fingerprint,
+                  "the server key's fingerprint (SHA256:…) from 'ergond fingerprint'");
+  cmd->add_flag("--trust", opts->trust,
+                "pin the key the server presents without asking (no terminal)");
+  cmd->add_flag("--insecure", opts->insecure,
+                "plain TCP without TLS: for tests on one machine only");
+  cmd->footer(
+      R"(Safe to re-run: the device id and every edit made offline are kept; given options are updated.
 Examples:
   ergon init --directorate DTE --user 'Μαρία Παπαδάκη' --year 2024      (offline only)
   ergon init --server ergon.heraklion.gr:7400 --token 7ea7….ec85… --fingerprint SHA256:LHKN…)");

@@ -6,7 +6,8 @@
 
 namespace {
 
-constexpr const char* kFooter = R"(The home folder holds the local database: --home DIR (before or after the command),
+constexpr const char* kFooter =
+    R"(The home folder holds the local database: --home DIR (before or after the command),
 else $ERGON_HOME, else $XDG_DATA_HOME/ergon, else ~/.local/share/ergon.
 
 Exit codes: 0 success, 1 other failure, 2 usage error, 3 validation error,
@@ -19,8 +20,9 @@ Then:        ergon import data/sample-programme-2024.csv && ergon list --search 
 
 int main(int argc, char** argv) {
   using namespace ergon;
-  CLI::App app{"ergon — a directorate's client for the municipal Technical Programme (Τεχνικό "
-               "Πρόγραμμα). Works fully offline."};
+  CLI::App app{
+      "ergon — a directorate's client for the municipal Technical Programme (Τεχνικό "
+      "Πρόγραμμα). Works fully offline."};
   app.set_version_flag("--version", std::string("ergon ") + ERGON_VERSION);
   app.footer(kFooter);
   app.require_subcommand(1);
@@ -34,6 +36,27 @@ int main(int argc, char** argv) {
   client::cli::add_report_command(app, ctx);
   client::cli::add_sync_commands(app, ctx);
 
+  // Name an unknown command instead of CLI11's bare "a subcommand is required".
+  for (int i = 1; i < argc; ++i) {
+    std::string_view arg = argv[i];
+    if (arg == "--home") {
+      ++i;
+      continue;
+    }
+    if (arg.starts_with("-")) continue;
+    bool known = false;
+    std::string names;
+    for (const auto* sub : app.get_subcommands([](CLI::App*) { return true; })) {
+      known = known || sub->get_name() == arg;
+      names += (names.empty() ? "" : ", ") + sub->get_name();
+    }
+    if (!known) {
+      std::cerr << "ergon: '" << arg << "' is not a command; the commands are " << names
+                << "\n(see 'ergon --help')\n";
+      return 2;
+    }
+    break;
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

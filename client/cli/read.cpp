@@ -35,7 +35,8 @@ void add_read_commands(CLI::App& app, Context& ctx) {
   };
   auto show_opts = std::make_shared<ShowOptions>();
   auto* show = app.add_subcommand("show", "Show every field of one proposal");
-  show->add_option("ID", show_opts->id, "the proposal's id, or its first 8+ hex digits")->required();
+  show->add_option("ID", show_opts->id, "the proposal's id, or its first 8+ hex digits")
+      ->required();
   show->add_flag("--json", show_opts->json, "print one JSON object (money in cents)");
   show->footer("Example:  ergon show 3f9a12bc --json");
   show->callback([&ctx, show_opts] {
@@ -79,7 +80,8 @@ void add_read_commands(CLI::App& app, Context& ctx) {
       filter.directorate = list_opts->directorate;
       if (!list_opts->state.empty()) {
         auto state = model::parse_enum<model::State>(list_opts->state);
-        if (!state) return core::fail(core::ErrorCode::kUsage, "--state: " + state.error().message.substr(7));
+        if (!state)
+          return core::fail(core::ErrorCode::kUsage, "--state: " + state.error().message.substr(7));
         filter.state = *state;
       }
       if (list_opts->year != 0) filter.year = list_opts->year;
@@ -94,19 +96,26 @@ void add_read_commands(CLI::App& app, Context& ctx) {
         return {};
       }
       std::cout << fit("id", 8) << "  " << fit("Κ.Α.", 12) << " " << fit("Τίτλος", 56) << " "
-                << fit("Διεύθ.", 6) << " " << fit("Πίστωση έτους", 17, true) << "  " << "Στάδιο\n";
+                << fit("Διεύθ.", 6) << " " << fit("Πίστωση έτους", 17, true) << "  "
+                << "Στάδιο\n";
       for (const auto& p : *proposals)
-        std::cout << p.id.hex().substr(0, 8) << "  " << fit(p.ka_code ? p.ka_code->canonical() : "—", 12)
-                  << " " << fit(p.title, 56) << " " << fit(p.directorate, 6) << " "
-                  << fit(p.allocation.greek_euro(), 17, true) << "  " << model::to_string(p.state) << "\n";
+        std::cout << p.id.hex().substr(0, 8) << "  "
+                  << fit(p.ka_code ? p.ka_code->canonical() : "—", 12) << " " << fit(p.title, 56)
+                  << " " << fit(p.directorate, 6) << " " << fit(p.allocation.greek_euro(), 17, true)
+                  << "  " << model::to_string(p.state) << "\n";
       std::cout << proposals->size() << (proposals->size() == 1 ? " proposal\n" : " proposals\n");
       return {};
     };
   });
 
   auto status_json = std::make_shared<bool>(false);
-  auto* status = app.add_subcommand("status", "Show this client: changes waiting to be synchronised, last sync");
+  auto* status = app.add_subcommand(
+      "status", "Show this client: changes waiting to be synchronised, last sync");
   status->add_flag("--json", *status_json, "print one JSON object");
+  status->footer(
+      R"(Shows the server, the last sync and its error, the changes waiting to be sent, and the
+changes the server rejected with its reasons (drop one with 'ergon dismiss').
+Examples:  ergon status        ergon status --json)");
   status->callback([&ctx, status_json] {
     ctx.action = [&ctx, status_json]() -> core::Status {
       auto store = ctx.open_store();
@@ -136,7 +145,8 @@ void add_read_commands(CLI::App& app, Context& ctx) {
                  {"directorate", d.directorate},
                  {"user", d.user},
                  {"year", d.year},
-                 {"server", store->setting("server").empty() ? json(nullptr) : json(store->setting("server"))},
+                 {"server", store->setting("server").empty() ? json(nullptr)
+                                                             : json(store->setting("server"))},
                  {"role", d.role},
                  {"last_sync", last_sync ? json(core::format_utc(*last_sync)) : json(nullptr)},
                  {"last_error", last_error.empty() ? json(nullptr) : json(last_error)},
@@ -149,8 +159,12 @@ void add_read_commands(CLI::App& app, Context& ctx) {
       std::cout << "home:        " << store->home().string() << "\n"
                 << "device:      " << d.device_id.hex() << "\n"
                 << "directorate: " << (d.directorate.empty() ? "(none)" : d.directorate)
-                << "   user: " << (d.user.empty() ? "(not stated)" : d.user) << "   year: " << d.year << "\n"
-                << "server:      " << (store->setting("server").empty() ? "none configured (working offline)" : store->setting("server") + " as " + d.role) << "\n"
+                << "   user: " << (d.user.empty() ? "(not stated)" : d.user)
+                << "   year: " << d.year << "\n"
+                << "server:      "
+                << (store->setting("server").empty() ? "none configured (working offline)"
+                                                     : store->setting("server") + " as " + d.role)
+                << "\n"
                 << "last sync:   " << (last_sync ? core::format_utc(*last_sync) : "never") << "\n";
       if (!last_error.empty()) std::cout << "last error:  " << last_error << "\n";
       std::cout << "pending:     " << pending << (pending == 1 ? " change" : " changes")
@@ -159,7 +173,8 @@ void add_read_commands(CLI::App& app, Context& ctx) {
         std::cout << "rejected:    " << rejected << "\n";
         for (const auto& e : *outbox)
           if (e.status == "rejected")
-            std::cout << "  " << changelog::change_id(e.change) << " " << e.change.group << ": " << e.reason << "\n";
+            std::cout << "  " << changelog::change_id(e.change) << " " << e.change.group << ": "
+                      << e.reason << "\n";
       }
       return {};
     };

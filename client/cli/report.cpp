@@ -13,9 +13,11 @@ void add_report_command(CLI::App& app, Context& ctx) {
     bool include_withdrawn = false;
   };
   auto opts = std::make_shared<Options>();
-  auto* cmd = app.add_subcommand("report", "Print the programme as the official Greek table, with totals");
+  auto* cmd =
+      app.add_subcommand("report", "Print the programme as the official Greek table, with totals");
   cmd->add_option("--year", opts->year, "the programme year (default: this client's)");
-  cmd->add_option("--format", opts->format, "text (default) or csv")->check(CLI::IsMember({"text", "csv"}));
+  cmd->add_option("--format", opts->format, "text (default) or csv")
+      ->check(CLI::IsMember({"text", "csv"}));
   cmd->add_option("--out", opts->out, "write to this file instead of standard output");
   cmd->add_flag("--include-withdrawn", opts->include_withdrawn, "also list withdrawn proposals");
   cmd->footer("Example:  ergon report --year 2024 --out programme-2024.txt");

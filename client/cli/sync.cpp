@@ -16,21 +16,30 @@ using nlohmann::json;
 
 void print_report(const SyncReport& r, bool as_json) {
   if (as_json) {
-    std::cout << json{{"sent", r.sent},         {"accepted", r.accepted}, {"conflicts", r.conflicts},
-                      {"rejected", r.rejected}, {"duplicates", r.duplicates},
-                      {"received", r.received}, {"requeued", r.requeued},
-                      {"bootstrapped", r.bootstrapped}, {"cursor", r.cursor}, {"digest", r.digest}}
+    std::cout << json{{"sent", r.sent},
+                      {"accepted", r.accepted},
+                      {"conflicts", r.conflicts},
+                      {"rejected", r.rejected},
+                      {"duplicates", r.duplicates},
+                      {"received", r.received},
+                      {"requeued", r.requeued},
+                      {"bootstrapped", r.bootstrapped},
+                      {"cursor", r.cursor},
+                      {"digest", r.digest}}
                      .dump(2)
               << std::endl;
     return;
   }
   std::cout << "sent " << r.sent << " (accepted " << r.accepted << ", conflicts " << r.conflicts
-            << ", rejected " << r.rejected << (r.duplicates ? ", already known " + std::to_string(r.duplicates) : "")
+            << ", rejected " << r.rejected
+            << (r.duplicates ? ", already known " + std::to_string(r.duplicates) : "")
             << "), received " << r.received << (r.bootstrapped ? " (fresh copy)" : "")
-            << "; up to date at " << r.cursor << ", digest " << r.digest.substr(0, 16) << " matches the server"
-            << std::endl;
-  if (r.conflicts > 0) std::cout << "conflicts were parked for a person to settle: see 'ergon conflicts'" << std::endl;
-  if (r.rejected > 0) std::cout << "rejected changes and their reasons: see 'ergon status'" << std::endl;
+            << "; up to date at " << r.cursor << ", digest " << r.digest.substr(0, 16)
+            << " matches the server" << std::endl;
+  if (r.conflicts > 0)
+    std::cout << "conflicts were parked for a person to settle: see 'ergon conflicts'" << std::endl;
+  if (r.rejected > 0)
+    std::cout << "rejected changes and their reasons: see 'ergon status'" << std::endl;
 }
 
 std::string group_text(const LocalStore& store, const model::FieldValues& values) {
@@ -51,11 +60,14 @@ void add_sync_commands(CLI::App& app, Context& ctx) {
     int interval = 30;
   };
   auto opts = std::make_shared<Options>();
-  auto* cmd = app.add_subcommand("sync", "Send the changes made offline and receive everyone else's");
+  auto* cmd =
+      app.add_subcommand("sync", "Send the changes made offline and receive everyone else's");
   cmd->add_flag("--json", opts->json, "print the counts as JSON");
-  cmd->add_flag("--watch", opts->watch, "keep syncing; after a failure, retry with backoff and jitter");
+  cmd->add_flag("--watch", opts->watch,
+                "keep syncing; after a failure, retry with backoff and jitter");
   cmd->add_option("--interval", opts->interval, "seconds between syncs with --watch (default 30)");
-  cmd->footer(R"(Exit code 0 also when conflicts were parked (see 'ergon conflicts'); 4 when the server cannot
+  cmd->footer(
+      R"(Exit code 0 also when conflicts were parked (see 'ergon conflicts'); 4 when the server cannot
 be reached or refuses the token; 5 when its key or identity does not match what this client pinned.
 Nothing is lost when a sync fails: the next one continues where it stopped.
 Examples:  ergon sync        ergon sync --json        ergon sync --watch --interval 60)");
@@ -64,7 +76,9 @@ Examples:  ergon sync        ergon sync --json        ergon sync --watch --inter
       auto store = ctx.open_store();
       if (!store) return core::fail(store.error());
       SyncOptions options;
-      options.progress = [](const std::string& line) { std::cerr << "sync: " << line << std::endl; };
+      options.progress = [](const std::string& line) {
+        std::cerr << "sync: " << line << std::endl;
+      };
       if (!opts->watch) {
         auto report = sync_once(*store, options);
         if (!report) return core::fail(report.error());
@@ -88,8 +102,8 @@ Examples:  ergon sync        ergon sync --json        ergon sync --watch --inter
           wait = backoff / 2 + static_cast<int>(rng() % static_cast<unsigned>(backoff / 2 + 1));
           auto pending = store->pending_changes(1'000'000);
           std::cerr << now << " sync failed: " << report.error().message << "; "
-                    << (pending ? pending->size() : 0) << " changes pending; retrying in " << wait << " s"
-                    << std::endl;
+                    << (pending ? pending->size() : 0) << " changes pending; retrying in " << wait
+                    << " s" << std::endl;
         }
         std::this_thread::sleep_for(std::chrono::seconds(wait));
       }
@@ -97,7 +111,8 @@ Examples:  ergon sync        ergon sync --json        ergon sync --watch --inter
   });
 
   auto conflicts_json = std::make_shared<bool>(false);
-  auto* conflicts = app.add_subcommand("conflicts", "List open conflicts: the master's values and each parked one");
+  auto* conflicts = app.add_subcommand(
+      "conflicts", "List open conflicts: the master's values and each parked one");
   conflicts->add_flag("--json", *conflicts_json, "print a JSON array");
   conflicts->callback([&ctx, conflicts_json] {
     ctx.action = [&ctx, conflicts_json]() -> core::Status {
@@ -113,19 +128,26 @@ Examples:  ergon sync        ergon sync --json        ergon sync --watch --inter
           if (auto p = store->get(*id); p) master = model::group_values(*p, c.group);
         json incoming = json::array();
         for (const auto& in : c.incoming)
-          incoming.push_back({{"change_id", in.change_id}, {"device_id", in.device_id.hex()},
-                              {"user", in.user}, {"client_time", core::format_utc(in.client_time_ms)},
+          incoming.push_back({{"change_id", in.change_id},
+                              {"device_id", in.device_id.hex()},
+                              {"user", in.user},
+                              {"client_time", core::format_utc(in.client_time_ms)},
                               {"values", in.values}});
         std::string conflict_id = std::to_string(c.id.epoch) + "." + std::to_string(c.id.seq);
-        out.push_back({{"id", conflict_id}, {"proposal", c.entity}, {"group", c.group},
-                       {"master", master}, {"incoming", incoming}});
+        out.push_back({{"id", conflict_id},
+                       {"proposal", c.entity},
+                       {"group", c.group},
+                       {"master", master},
+                       {"incoming", incoming}});
         if (*conflicts_json) continue;
-        std::cout << "conflict " << conflict_id << "  proposal " << c.entity.substr(0, 8) << "  group "
-                  << c.group << "\n  master:   " << group_text(*store, master) << "\n";
+        std::cout << "conflict " << conflict_id << "  proposal " << c.entity.substr(0, 8)
+                  << "  group " << c.group << "\n  master:   " << group_text(*store, master)
+                  << "\n";
         for (const auto& in : c.incoming)
           std::cout << "  incoming: " << group_text(*store, in.values) << "\n            by "
                     << (in.user.empty() ? "(no name)" : in.user) << " on device "
-                    << in.device_id.hex().substr(0, 8) << " at " << core::format_utc(in.client_time_ms) << "\n";
+                    << in.device_id.hex().substr(0, 8) << " at "
+                    << core::format_utc(in.client_time_ms) << "\n";
       }
       if (*conflicts_json)
         std::cout << out.dump(2) << "\n";
@@ -136,15 +158,20 @@ Examples:  ergon sync        ergon sync --json        ergon sync --watch --inter
   });
 
   auto change = std::make_shared<std::string>();
-  auto* dismiss = app.add_subcommand("dismiss", "Drop a rejected change from the list (its number stays used)");
-  dismiss->add_option("CHANGE", *change, "the change: its number, or DEVICE:NUMBER as 'ergon status' shows")->required();
+  auto* dismiss =
+      app.add_subcommand("dismiss", "Drop a rejected change from the list (its number stays used)");
+  dismiss
+      ->add_option("CHANGE", *change,
+                   "the change: its number, or DEVICE:NUMBER as 'ergon status' shows")
+      ->required();
   dismiss->footer("Example:  ergon dismiss 17");
   dismiss->callback([&ctx, change] {
     ctx.action = [&ctx, change]() -> core::Status {
       auto text = *change;
       if (auto colon = text.rfind(':'); colon != std::string::npos) text = text.substr(colon + 1);
       if (text.empty() || text.find_first_not_of("0123456789") != std::string::npos)
-        return core::fail(core::ErrorCode::kUsage, "'" + *change + "' is not a change number; see 'ergon status'");
+        return core::fail(core::ErrorCode::kUsage,
+                          "'" + *change + "' is not a change number; see 'ergon status'");
       auto store = ctx.open_store();
       if (!store) return core::fail(store.error());
       ERGON_TRY(store->dismiss(std::stoull(text)));

@@ -29,7 +29,8 @@ void add_transfer_commands(CLI::App& app, Context& ctx) {
   import->add_option("FILE", import_opts->file, "the CSV file")->required();
   import->add_option("--year", import_opts->year, "programme year of rows without a year column");
   import->add_flag("--json", import_opts->json, "print the counts as JSON");
-  import->footer(R"(Accepts ';' or ',' separators, Greek (1.234,56) or plain (1234.56) money, UTF-8 with or
+  import->footer(
+      R"(Accepts ';' or ',' separators, Greek (1.234,56) or plain (1234.56) money, UTF-8 with or
 without BOM. Rows without an id are matched by ΚΑ code (when unique in the year), else by
 directorate and title, so importing the same file twice changes nothing. A bad row stops the
 import with its line, column and reason, and nothing of the file is applied.
@@ -37,69 +38,76 @@ Example:  ergon import data/sample-programme-2024.csv --year 2024)");
   import->callback([&ctx, import_opts] {
     ctx.action = [&ctx, import_opts]() -> core::Status {
       std::ifstream in(import_opts->file, std::ios::binary);
-      if (!in) return core::fail(core::ErrorCode::kNotFound, "cannot read " + import_opts->file);
-      std::stringstream buffer;
-      buffer << in.rdbuf();
-      auto store = ctx.open_store();
-      if (!store) return core::fail(store.error());
-      std::optional<int> year;
-      if (import_opts->year != 0) year = import_opts->year;
-      auto report = import_csv(*store, buffer.str(), year, &show_progress);
-      if (!report) return core::fail(report.error().code, import_opts->file + ": " + report.error().message);
-      if (import_opts->json) {
-        std::cout << nlohmann::json{{"rows", report->rows},
-                                    {"created", report->created},
-                                    {"updated", report->updated},
-                                    {"unchanged", report->unchanged},
-                                    {"changes", report->changes}}
-                         .dump(2)
-                  << "\n";
-      } else {
-        std::cout << "imported " << report->rows << " rows: " << report->created << " created, "
-                  << report->updated << " updated, " << report->unchanged << " unchanged ("
-                  << report->changes << " changes waiting to be synchronised)\n";
-      }
-      return {};
-    };
-  });
+  if (!in) return core::fail(core::ErrorCode::kNotFound, "cannot read " + import_opts->file);
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  auto store = ctx.open_store();
+  if (!store) return core::fail(store.error());
+  std::optional<int> year;
+  if (import_opts->year != 0) year = import_opts->year;
+  auto report = import_csv(*store, buffer.str(), year, &show_progress);
+  if (report && report->rows >= 500 && report->rows % 500 != 0) std::cerr << "\n";
+  if (!report)
+    return core::fail(report.error().code, import_opts->file + ": " + report.error().message);
+  if (import_opts->json) {
+    std::cout << nlohmann::json{{"rows", report->rows},
+                                {"created", report->created},
+                                {"updated", report->updated},
+                                {"unchanged", report->unchanged},
+                                {"changes", report->changes}}
+                     .dump(2)
+              << "\n";
+  } else {
+    std::cout << "imported " << report->rows << " rows: " << report->created << " created, "
+              << report->updated << " updated, " << report->unchanged << " unchanged ("
+              << report->changes << " changes waiting to be synchronised)\n";
+  }
+  return {};
+};
+}  // namespace ergon::client::cli
+);
 
-  struct ExportOptions {
-    std::string file, out, format = "csv", directorate;
-    int year = 0;
-  };
-  auto export_opts = std::make_shared<ExportOptions>();
-  auto* exp = app.add_subcommand("export", "Export proposals to CSV (for spreadsheets) or JSON");
-  exp->add_option("FILE", export_opts->file, "where to write; '-' for standard output");
-  exp->add_option("--out", export_opts->out, "same as FILE");
-  exp->add_option("--format", export_opts->format, "csv (default) or json")->check(CLI::IsMember({"csv", "json"}));
-  exp->add_option("--directorate", export_opts->directorate, "only this directorate");
-  exp->add_option("--year", export_opts->year, "only this programme year");
-  exp->footer(R"(The CSV has every field, ';'-separated with Greek money, and imports back unchanged.
+struct ExportOptions {
+  std::string file, out, format = "csv", directorate;
+  int year = 0;
+};
+auto export_opts = std::make_shared<ExportOptions>();
+auto* exp = app.add_subcommand("export", "Export proposals to CSV (for spreadsheets) or JSON");
+exp->add_option("FILE", export_opts->file, "where to write; '-' for standard output");
+exp->add_option("--out", export_opts->out, "same as FILE");
+exp->add_option("--format", export_opts->format, "csv (default) or json")
+    ->check(CLI::IsMember({"csv", "json"}));
+exp->add_option("--directorate", export_opts->directorate, "only this directorate");
+exp->add_option("--year", export_opts->year, "only this programme year");
+exp->footer(R"(The CSV has every field, ';'-separated with Greek money, and imports back unchanged.
 Example:  ergon export programme-2024.csv --year 2024)");
-  exp->callback([&ctx, export_opts] {
-    ctx.action = [&ctx, export_opts]() -> core::Status {
-      std::string path = export_opts->out.empty() ? export_opts->file : export_opts->out;
-      if (path.empty()) return core::fail(core::ErrorCode::kUsage, "export needs a FILE (or --out FILE; '-' for standard output)");
-      auto store = ctx.open_store();
-      if (!store) return core::fail(store.error());
-      ListFilter filter;
-      filter.directorate = export_opts->directorate;
-      if (export_opts->year != 0) filter.year = export_opts->year;
-      auto proposals = store->list(filter);
-      if (!proposals) return core::fail(proposals.error());
-      std::string bytes;
-      if (export_opts->format == "json") {
-        auto array = nlohmann::json::array();
-        for (const auto& p : *proposals) array.push_back(to_json(p));
-        bytes = array.dump(2) + "\n";
-      } else {
-        bytes = export_csv(*proposals);
-      }
-      ERGON_TRY(write_output(path, bytes));
-      if (path != "-") std::cerr << "exported " << proposals->size() << " proposals to " << path << "\n";
-      return {};
-    };
-  });
+exp->callback([&ctx, export_opts] {
+  ctx.action = [&ctx, export_opts]() -> core::Status {
+    std::string path = export_opts->out.empty() ? export_opts->file : export_opts->out;
+    if (path.empty())
+      return core::fail(core::ErrorCode::kUsage,
+                        "export needs a FILE (or --out FILE; '-' for standard output)");
+    auto store = ctx.open_store();
+    if (!store) return core::fail(store.error());
+    ListFilter filter;
+    filter.directorate = export_opts->directorate;
+    if (export_opts->year != 0) filter.year = export_opts->year;
+    auto proposals = store->list(filter);
+    if (!proposals) return core::fail(proposals.error());
+    std::string bytes;
+    if (export_opts->format == "json") {
+      auto array = nlohmann::json::array();
+      for (const auto& p : *proposals) array.push_back(to_json(p));
+      bytes = array.dump(2) + "\n";
+    } else {
+      bytes = export_csv(*proposals);
+    }
+    ERGON_TRY(write_output(path, bytes));
+    if (path != "-")
+      std::cerr << "exported " << proposals->size() << " proposals to " << path << "\n";
+    return {};
+  };
+});
 }
 
 }  // namespace ergon::client::cli

@@ -13,10 +13,14 @@ using model::Proposal;
 
 std::string_view category_el(model::Category c) {
   switch (c) {
-    case model::Category::kWork: return "ΕΡΓΑ";
-    case model::Category::kStudy: return "ΜΕΛΕΤΕΣ";
-    case model::Category::kSupply: return "ΠΡΟΜΗΘΕΙΕΣ";
-    case model::Category::kService: return "ΥΠΗΡΕΣΙΕΣ";
+    case model::Category::kWork:
+      return "ΕΡΓΑ";
+    case model::Category::kStudy:
+      return "ΜΕΛΕΤΕΣ";
+    case model::Category::kSupply:
+      return "ΠΡΟΜΗΘΕΙΕΣ";
+    case model::Category::kService:
+      return "ΥΠΗΡΕΣΙΕΣ";
   }
   return "";
 }
@@ -55,8 +59,8 @@ std::string render_programme_text(const std::vector<Proposal>& proposals,
   std::string out = "ΤΕΧΝΙΚΟ ΠΡΟΓΡΑΜΜΑ " + std::to_string(options.year) + "\n" + rule + "\n";
   out += fit("α/α", 4) + " " + fit("Κ.Α.", 12) + " " + fit("Τίτλος", 52) + " " +
          fit("Προϋπολογισμός", 17, true) + " " + fit("Πίστωση έτους", 16, true) + " " +
-         fit("Πηγές", 10) + " " + fit("Ν/Σ", 3) + " " + fit("Περιοχή", 9) + " " + fit("Στάδιο", 10) +
-         "\n" + rule + "\n";
+         fit("Πηγές", 10) + " " + fit("Ν/Σ", 3) + " " + fit("Περιοχή", 9) + " " +
+         fit("Στάδιο", 10) + "\n" + rule + "\n";
 
   std::map<std::string, Money> by_source;
   Money grand_total, grand_allocation;
@@ -88,15 +92,17 @@ std::string render_programme_text(const std::vector<Proposal>& proposals,
       }
       out += fit("", 4) + " " + fit("", 12) + " " +
              fit("Σύνολο " + std::string(category_el(category)) + " " + directorate, 52) + " " +
-             fit(total.greek_euro(), 17, true) + " " + fit(allocation.greek_euro(), 16, true) + "\n";
+             fit(total.greek_euro(), 17, true) + " " + fit(allocation.greek_euro(), 16, true) +
+             "\n";
       grand_total = sum_or_keep(grand_total, total);
       grand_allocation = sum_or_keep(grand_allocation, allocation);
     }
   }
   out += rule + "\n" + fit("", 4) + " " + fit("", 12) + " " +
          fit("ΓΕΝΙΚΟ ΣΥΝΟΛΟ (" + std::to_string(number) + " έργα και μελέτες)", 52) + " " +
-         fit(grand_total.greek_euro(), 17, true) + " " + fit(grand_allocation.greek_euro(), 16, true) +
-         "\n" + rule + "\n\nΑνά πηγή χρηματοδότησης\n";
+         fit(grand_total.greek_euro(), 17, true) + " " +
+         fit(grand_allocation.greek_euro(), 16, true) + "\n" + rule +
+         "\n\nΑνά πηγή χρηματοδότησης\n";
   for (const auto& [source, amount] : by_source) {
     const auto* s = ref.funding_source(source);
     out += "  " + fit(source, 6) + " " + fit(s ? s->name_el : "", 70) + " " +

@@ -5,10 +5,13 @@ namespace ergon::client {
 nlohmann::json to_json(const model::Proposal& p) {
   using nlohmann::json;
   json funding = json::array();
-  for (const auto& line : p.funding) funding.push_back({{"source", line.source}, {"amount", line.amount.cents()}});
+  for (const auto& line : p.funding)
+    funding.push_back({{"source", line.source}, {"amount", line.amount.cents()}});
   json plans = json::array();
   for (auto plan : p.strategic_plans) plans.push_back(std::string(model::to_string(plan)));
-  auto optional_text = [](bool has, const std::string& text) { return has ? json(text) : json(nullptr); };
+  auto optional_text = [](bool has, const std::string& text) {
+    return has ? json(text) : json(nullptr);
+  };
   return json{
       {"id", p.id.hex()},
       {"year", p.year},
@@ -24,8 +27,8 @@ nlohmann::json to_json(const model::Proposal& p) {
       {"funding", funding},
       {"status", std::string(model::to_string(p.status))},
       {"strategic_plans", plans},
-      {"predecessor_id",
-       optional_text(p.predecessor_id.has_value(), p.predecessor_id ? p.predecessor_id->hex() : "")},
+      {"predecessor_id", optional_text(p.predecessor_id.has_value(),
+                                       p.predecessor_id ? p.predecessor_id->hex() : "")},
       {"priority", std::string(model::to_string(p.priority))},
       {"remarks", p.remarks},
       {"state", std::string(model::to_string(p.state))},

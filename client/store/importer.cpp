@@ -30,9 +30,10 @@ core::Result<ImportReport> import_csv(LocalStore& store, std::string_view text,
   for (const auto& name : table->header) {
     if (!model::find_field(name)) {
       std::string names;
-      for (const auto& f : model::all_fields()) names += (names.empty() ? "" : ", ") + std::string(f.name);
-      return fail(ErrorCode::kInvalidArgument, "line 1: column '" + name +
-                                                   "' is not a field; the columns are " + names);
+      for (const auto& f : model::all_fields())
+        names += (names.empty() ? "" : ", ") + std::string(f.name);
+      return fail(ErrorCode::kInvalidArgument,
+                  "line 1: column '" + name + "' is not a field; the columns are " + names);
     }
   }
 
@@ -41,9 +42,10 @@ core::Result<ImportReport> import_csv(LocalStore& store, std::string_view text,
     for (const auto& row : table->rows) {
       if (row.cells.size() != table->header.size())
         return fail(ErrorCode::kInvalidArgument,
-                    "line " + std::to_string(row.line) + ": has " + std::to_string(row.cells.size()) +
-                        " cells but the header has " + std::to_string(table->header.size()) +
-                        "; check the separator '" + std::string(1, table->delimiter) + "' and quotes");
+                    "line " + std::to_string(row.line) + ": has " +
+                        std::to_string(row.cells.size()) + " cells but the header has " +
+                        std::to_string(table->header.size()) + "; check the separator '" +
+                        std::string(1, table->delimiter) + "' and quotes");
       model::FieldValues values;
       std::optional<core::ProposalId> id;
       std::optional<int> row_year = year;
@@ -76,7 +78,8 @@ core::Result<ImportReport> import_csv(LocalStore& store, std::string_view text,
       } else {
         model::Proposal probe;
         for (auto field : {"ka_code", "title", "directorate"})
-          if (auto it = values.find(field); it != values.end()) (void)model::set_field(probe, field, it->second);
+          if (auto it = values.find(field); it != values.end())
+            (void)model::set_field(probe, field, it->second);
         if (probe.directorate.empty()) probe.directorate = store.device().directorate;
         auto found = store.match(target_year, probe.ka_code ? probe.ka_code->canonical() : "",
                                  probe.directorate, probe.title);

@@ -27,7 +27,8 @@ struct ImportReport {
 /// nothing. `year` applies to rows without a year column. `progress` is called every 500 rows.
 core::Result<ImportReport> import_csv(LocalStore& store, std::string_view text,
                                       std::optional<int> year,
-                                      void (*progress)(std::size_t done, std::size_t total) = nullptr);
+                                      void (*progress)(std::size_t done,
+                                                       std::size_t total) = nullptr);
 
 /// Every field of every proposal, `;`-separated, Greek money, with id, year and state, in a form
 /// import_csv reads back unchanged.

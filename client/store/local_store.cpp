@@ -96,8 +96,9 @@ core::Result<LocalStore> LocalStore::open(const std::filesystem::path& home,
   // The store's SQL, in one place.
   const Item items[] = {
       {&s->get_meta, "SELECT value FROM meta WHERE key = ?1"},
-      {&s->set_meta, "INSERT INTO meta (key, value) VALUES (?1, ?2) "
-                     "ON CONFLICT (key) DO UPDATE SET value = excluded.value"},
+      {&s->set_meta,
+       "INSERT INTO meta (key, value) VALUES (?1, ?2) "
+       "ON CONFLICT (key) DO UPDATE SET value = excluded.value"},
       {&s->view_get, "SELECT vals FROM proposals WHERE id = ?1"},
       {&s->view_put,
        "INSERT OR REPLACE INTO proposals (id, year, directorate, ka_code, title_key, state, "
@@ -112,7 +113,8 @@ core::Result<LocalStore> LocalStore::open(const std::filesystem::path& home,
       {&s->outbox_all,
        "SELECT device_seq, entity_kind, entity, grp, vals, base_kind, base_epoch, base_seq, "
        "base_own_seq, hlc_wall, hlc_logical, user, status, reason FROM outbox ORDER BY device_seq"},
-      {&s->server_revision, "SELECT epoch, seq FROM server_revisions WHERE entity = ?1 AND grp = ?2"},
+      {&s->server_revision,
+       "SELECT epoch, seq FROM server_revisions WHERE entity = ?1 AND grp = ?2"},
       {&s->match_ka, "SELECT id FROM proposals WHERE year = ?1 AND ka_code = ?2 LIMIT 2"},
       {&s->match_title,
        "SELECT id FROM proposals WHERE year = ?1 AND directorate = ?2 AND title_key = ?3 LIMIT 1"},
@@ -132,10 +134,12 @@ core::Result<LocalStore> LocalStore::init(const std::filesystem::path& home,
   std::error_code ec;
   std::filesystem::create_directories(home / kReferenceFolder, ec);
   if (ec)
-    return fail(ErrorCode::kStorage, "cannot create the home " + home.string() + ": " + ec.message());
+    return fail(ErrorCode::kStorage,
+                "cannot create the home " + home.string() + ": " + ec.message());
   // Reference lists travel with the home: the client validates offline against them.
   for (auto name : {"directorates.csv", "areas.csv", "funding-sources.csv", "years.csv"}) {
-    auto source = options.reference_dir.empty() ? model::default_reference_dir() : options.reference_dir;
+    auto source =
+        options.reference_dir.empty() ? model::default_reference_dir() : options.reference_dir;
     auto from = source / name, to = home / kReferenceFolder / name;
     if (std::filesystem::exists(to, ec) && options.reference_dir.empty()) continue;
     std::filesystem::copy_file(from, to, std::filesystem::copy_options::overwrite_existing, ec);
@@ -159,8 +163,9 @@ core::Result<LocalStore> LocalStore::init(const std::filesystem::path& home,
     ERGON_TRY(storage::migrate(*db, kMigrations));
     auto tx = db->begin_immediate();
     if (!tx) return fail(tx.error());
-    auto put = db->prepare("INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO "
-                           "UPDATE SET value = excluded.value");
+    auto put = db->prepare(
+        "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO "
+        "UPDATE SET value = excluded.value");
     auto keep = db->prepare("INSERT OR IGNORE INTO meta (key, value) VALUES (?1, ?2)");
     if (!put || !keep) return fail(!put ? put.error() : keep.error());
     auto set = [](storage::Statement& stmt, std::string_view key, std::string_view value) {
@@ -190,7 +195,8 @@ core::Status LocalStore::load_settings() {
   auto device = text("device_id");
   if (!device) return fail(device.error());
   auto id = core::DeviceId::parse(*device);
-  if (!id) return fail(ErrorCode::kCorrupt, "the home's device id is damaged: " + id.error().message);
+  if (!id)
+    return fail(ErrorCode::kCorrupt, "the home's device id is damaged: " + id.error().message);
   device_.device_id = *id;
   device_.directorate = text("directorate").value_or("");
   device_.user = text("user").value_or("");
@@ -241,7 +247,8 @@ core::Result<core::ProposalId> LocalStore::resolve_id(std::string_view text) {
                 "'" + std::string(text) +
                     "' is not a proposal id: give the id or its first 8 or more hex digits "
                     "(see 'ergon list')");
-  auto stmt = db_.prepare("SELECT id FROM proposals WHERE id >= ?1 AND id < ?2 ORDER BY id LIMIT 6");
+  auto stmt =
+      db_.prepare("SELECT id FROM proposals WHERE id >= ?1 AND id < ?2 ORDER BY id LIMIT 6");
   if (!stmt) return fail(stmt.error());
   std::string upper = prefix;
   upper.push_back('g');  // 'g' sorts after every hex digit
@@ -277,8 +284,8 @@ core::Result<Proposal> LocalStore::get(const core::ProposalId& id) {
   if (!values) return fail(values.error());
   Proposal p;
   if (auto ok = model::apply_values(p, *values); !ok)
-    return fail(ErrorCode::kCorrupt, "stored proposal " + id.hex() + " is damaged: " +
-                                         ok.error().message);
+    return fail(ErrorCode::kCorrupt,
+                "stored proposal " + id.hex() + " is damaged: " + ok.error().message);
   return p;
 }
 
@@ -314,7 +321,8 @@ core::Result<std::vector<Proposal>> LocalStore::list(const ListFilter& filter) {
     auto values = changelog::decode_values(stmt->column_blob(0));
     if (!values) return fail(values.error());
     Proposal p;
-    if (auto ok = model::apply_values(p, *values); !ok) return fail(ErrorCode::kCorrupt, ok.error().message);
+    if (auto ok = model::apply_values(p, *values); !ok)
+      return fail(ErrorCode::kCorrupt, ok.error().message);
     out.push_back(std::move(p));
   }
   return out;
@@ -370,6 +378,13 @@ core::Result<std::uint64_t> LocalStore::queue_change(const std::string& entity, 
   auto next = meta("next_seq");
   if (!next) return fail(next.error());
   auto seq = static_cast<std::uint64_t>(std::atoll(next->c_str()));
+  // Another process on this home may have stamped changes since we opened it: read its clock
+  // inside this transaction, so times keep increasing across processes.
+  auto wall = meta("hlc_wall");
+  auto logical = meta("hlc_logical");
+  if (wall && logical)
+    hlc_.observe(core::Hlc{std::atoll(wall->c_str()),
+                           static_cast<std::uint32_t>(std::atoll(logical->c_str()))});
   auto time = hlc_.now();
   auto encoded = changelog::encode_values(values);
   auto& stmt = stmts_->outbox_insert;
@@ -425,7 +440,8 @@ core::Result<std::vector<OutboxEntry>> LocalStore::outbox() {
   return out;
 }
 
-core::Result<std::optional<core::ProposalId>> LocalStore::match(int year, const std::string& ka_code,
+core::Result<std::optional<core::ProposalId>> LocalStore::match(int year,
+                                                                const std::string& ka_code,
                                                                 const std::string& directorate,
                                                                 const std::string& title) {
   auto collect = [](storage::Statement& stmt) -> core::Result<std::vector<std::string>> {
@@ -505,7 +521,8 @@ core::Status LocalStore::check_editable(const Proposal& current, std::string_vie
   if (group == model::kClassificationGroup && current.state != State::kDraft)
     return fail(ErrorCode::kPermissionDenied,
                 "category and ka_code can be changed by a directorate only while the proposal is "
-                "a draft; this one is " + std::string(model::to_string(current.state)));
+                "a draft; this one is " +
+                    std::string(model::to_string(current.state)));
   return {};
 }
 
@@ -529,9 +546,10 @@ core::Result<EditResult> LocalStore::edit_in_tx(const core::ProposalId& id,
     if (!spec)
       return fail(model::set_field(*current, name, text).error());  // names the valid fields
     if (user_fields_only && !spec->is_user_settable)
-      return fail(ErrorCode::kUsage, "'" + name + "' cannot be set with FIELD=VALUE; " +
-                                         (name == "state" ? "use 'ergon submit' or 'ergon withdraw'"
-                                                          : "it is fixed when the proposal is created"));
+      return fail(ErrorCode::kUsage,
+                  "'" + name + "' cannot be set with FIELD=VALUE; " +
+                      (name == "state" ? "use 'ergon submit' or 'ergon withdraw'"
+                                       : "it is fixed when the proposal is created"));
   }
   Proposal next = *current;
   ERGON_TRY(model::apply_values(next, values));

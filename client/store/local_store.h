@@ -28,10 +28,10 @@ namespace ergon::client {
 
 struct DeviceInfo {
   core::DeviceId device_id;
-  std::string directorate;  // the directorate this client works for (may be empty)
-  std::string user;         // the person's stated name
+  std::string directorate;           // the directorate this client works for (may be empty)
+  std::string user;                  // the person's stated name
   std::string role = "directorate";  // assumed until a server says otherwise
-  int year = 0;             // the programme year new proposals belong to
+  int year = 0;                      // the programme year new proposals belong to
 };
 
 struct InitOptions {
@@ -88,7 +88,8 @@ class LocalStore {
  public:
   /// Creates the home (folder, database, device id, reference data). Re-running on an
   /// existing home keeps its device id and edits and only updates the given settings.
-  static core::Result<LocalStore> init(const std::filesystem::path& home, const InitOptions& options,
+  static core::Result<LocalStore> init(const std::filesystem::path& home,
+                                       const InitOptions& options,
                                        const core::Clock& clock = core::system_clock());
   /// Opens an existing home; kNotFound with advice when there is none.
   static core::Result<LocalStore> open(const std::filesystem::path& home,

@@ -56,7 +56,8 @@ core::Result<std::size_t> LocalStore::requeue_after(std::uint64_t high_water_mar
   std::size_t count = 0;
   ERGON_TRY(in_transaction([&]() -> core::Status {
     auto stmt = db_.prepare(
-        "UPDATE outbox SET status = 'pending', reason = '' WHERE device_seq > ?1 AND status != 'pending'");
+        "UPDATE outbox SET status = 'pending', reason = '' WHERE device_seq > ?1 AND status != "
+        "'pending'");
     if (!stmt) return fail(stmt.error());
     stmt->bind(1, i64(high_water_mark));
     ERGON_TRY(stmt->run());
@@ -85,7 +86,8 @@ core::Status LocalStore::replace_reference(const std::map<std::string, std::stri
 
 core::Status LocalStore::dismiss(std::uint64_t device_seq) {
   return in_transaction([&]() -> core::Status {
-    auto stmt = db_.prepare("UPDATE outbox SET status = 'dismissed' WHERE device_seq = ?1 AND status = 'rejected'");
+    auto stmt = db_.prepare(
+        "UPDATE outbox SET status = 'dismissed' WHERE device_seq = ?1 AND status = 'rejected'");
     if (!stmt) return fail(stmt.error());
     stmt->bind(1, i64(device_seq));
     ERGON_TRY(stmt->run());
@@ -146,7 +148,10 @@ core::Status LocalStore::set_server_revision(const std::string& entity, std::str
   auto stmt = db_.prepare(
       "INSERT OR REPLACE INTO server_revisions (entity, grp, epoch, seq) VALUES (?1, ?2, ?3, ?4)");
   if (!stmt) return fail(stmt.error());
-  stmt->bind(1, entity).bind(2, group).bind(3, i64(revision.revision.epoch)).bind(4, i64(revision.revision.seq));
+  stmt->bind(1, entity)
+      .bind(2, group)
+      .bind(3, i64(revision.revision.epoch))
+      .bind(4, i64(revision.revision.seq));
   return stmt->run();
 }
 
@@ -155,8 +160,10 @@ core::Status LocalStore::apply_accepted(const changelog::LogEntry& entry) {
   changelog::GroupRevision revision{entry.outcome.position, change.device_id, change.device_seq};
   if (change.entity.kind == changelog::EntityKind::kEnvelope) {
     auto amount = model::Money::parse(change.values.at("amount"));
-    if (!amount) return fail(ErrorCode::kCorrupt, "envelope from the server: " + amount.error().message);
-    auto stmt = db_.prepare("INSERT OR REPLACE INTO server_envelopes (key, amount) VALUES (?1, ?2)");
+    if (!amount)
+      return fail(ErrorCode::kCorrupt, "envelope from the server: " + amount.error().message);
+    auto stmt =
+        db_.prepare("INSERT OR REPLACE INTO server_envelopes (key, amount) VALUES (?1, ?2)");
     if (!stmt) return fail(stmt.error());
     stmt->bind(1, change.entity.key).bind(2, amount->cents());
     ERGON_TRY(stmt->run());
@@ -176,7 +183,8 @@ core::Status LocalStore::apply_accepted(const changelog::LogEntry& entry) {
   ERGON_TRY(model::apply_values(p, change.values));
   ERGON_TRY(put_server_proposal(p));
   if (change.group == changelog::kCreateGroup) {
-    for (auto group : model::all_groups()) ERGON_TRY(set_server_revision(change.entity.key, group, revision));
+    for (auto group : model::all_groups())
+      ERGON_TRY(set_server_revision(change.entity.key, group, revision));
     return {};
   }
   return set_server_revision(change.entity.key, change.group, revision);
@@ -208,28 +216,39 @@ core::Result<PullResult> LocalStore::apply_log(const std::vector<changelog::LogE
 core::Status LocalStore::record_entry(const changelog::LogEntry& entry, bool apply_state,
                                       PullResult& result) {
   const auto& o = entry.outcome;
-  if (apply_state && o.kind == OutcomeKind::kAccepted && o.is_new_revision) ERGON_TRY(apply_accepted(entry));
+  if (apply_state && o.kind == OutcomeKind::kAccepted && o.is_new_revision)
+    ERGON_TRY(apply_accepted(entry));
   if (o.kind == OutcomeKind::kConflict && o.conflict) {
-    auto park = db_.prepare("INSERT OR IGNORE INTO conflicts (epoch, seq, entity, grp) VALUES (?1, ?2, ?3, ?4)");
+    auto park = db_.prepare(
+        "INSERT OR IGNORE INTO conflicts (epoch, seq, entity, grp) VALUES (?1, ?2, ?3, ?4)");
     if (!park) return fail(park.error());
-    park->bind(1, i64(o.conflict->epoch)).bind(2, i64(o.conflict->seq))
-        .bind(3, entry.change.entity.key).bind(4, entry.change.group);
+    park->bind(1, i64(o.conflict->epoch))
+        .bind(2, i64(o.conflict->seq))
+        .bind(3, entry.change.entity.key)
+        .bind(4, entry.change.group);
     ERGON_TRY(park->run());
     auto parked = db_.prepare(
-        "INSERT OR IGNORE INTO conflict_changes (change_id, conflict_epoch, conflict_seq, device_id, "
+        "INSERT OR IGNORE INTO conflict_changes (change_id, conflict_epoch, conflict_seq, "
+        "device_id, "
         "user, hlc_wall, vals) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)");
     if (!parked) return fail(parked.error());
     auto blob = changelog::encode_values(entry.change.values);
-    parked->bind(1, o.change_id).bind(2, i64(o.conflict->epoch)).bind(3, i64(o.conflict->seq))
-        .bind(4, entry.change.device_id.hex()).bind(5, entry.change.user)
-        .bind(6, entry.change.client_time.wall_ms).bind(7, storage::Blob{blob});
+    parked->bind(1, o.change_id)
+        .bind(2, i64(o.conflict->epoch))
+        .bind(3, i64(o.conflict->seq))
+        .bind(4, entry.change.device_id.hex())
+        .bind(5, entry.change.user)
+        .bind(6, entry.change.client_time.wall_ms)
+        .bind(7, storage::Blob{blob});
     ERGON_TRY(parked->run());
   }
   if (entry.change.device_id != device_.device_id) return {};
   auto mark = db_.prepare(
       "UPDATE outbox SET status = ?2, reason = ?3 WHERE device_seq = ?1 AND status = 'pending'");
   if (!mark) return fail(mark.error());
-  mark->bind(1, i64(entry.change.device_seq)).bind(2, changelog::to_string(o.kind)).bind(3, o.reason);
+  mark->bind(1, i64(entry.change.device_seq))
+      .bind(2, changelog::to_string(o.kind))
+      .bind(3, o.reason);
   ERGON_TRY(mark->run());
   if (db_.changes() == 0) return {};  // learnt before
   if (o.kind == OutcomeKind::kAccepted) ++result.own_accepted;
@@ -240,7 +259,9 @@ core::Status LocalStore::record_entry(const changelog::LogEntry& entry, bool app
 
 core::Status LocalStore::apply_snapshot(const changelog::Snapshot& snapshot) {
   return in_transaction([&]() -> core::Status {
-    ERGON_TRY(db_.exec("DELETE FROM server_proposals; DELETE FROM server_revisions; DELETE FROM server_envelopes;"));
+    ERGON_TRY(
+        db_.exec("DELETE FROM server_proposals; DELETE FROM server_revisions; DELETE FROM "
+                 "server_envelopes;"));
     for (const auto& p : snapshot.proposals) ERGON_TRY(put_server_proposal(p));
     auto envelope = db_.prepare("INSERT INTO server_envelopes (key, amount) VALUES (?1, ?2)");
     if (!envelope) return fail(envelope.error());
@@ -249,7 +270,8 @@ core::Status LocalStore::apply_snapshot(const changelog::Snapshot& snapshot) {
       envelope->bind(1, key).bind(2, amount.cents());
       ERGON_TRY(envelope->run());
     }
-    for (const auto& row : snapshot.revisions) ERGON_TRY(set_server_revision(row.entity, row.group, row.revision));
+    for (const auto& row : snapshot.revisions)
+      ERGON_TRY(set_server_revision(row.entity, row.group, row.revision));
     ERGON_TRY(set_meta("cursor", std::to_string(snapshot.cursor)));
     ERGON_TRY(set_meta("chain_head", crypto::to_hex(snapshot.chain_head)));
     ERGON_TRY(db_.exec("DELETE FROM conflict_changes; DELETE FROM conflicts;"));
@@ -267,8 +289,11 @@ core::Status LocalStore::rebuild_view() {
   core::Status bad;
   ERGON_TRY(each_row(*server, [&](storage::Statement& s) {
     auto p = decode_proposal(s.column_blob(1));
-    if (!p) bad = fail(ErrorCode::kCorrupt, "synced proposal " + s.column_text(0) + ": " + p.error().message);
-    else view.emplace(s.column_text(0), std::move(*p));
+    if (!p)
+      bad = fail(ErrorCode::kCorrupt,
+                 "synced proposal " + s.column_text(0) + ": " + p.error().message);
+    else
+      view.emplace(s.column_text(0), std::move(*p));
   }));
   ERGON_TRY(bad);
   // The user's own pending edits, replayed in the order they were made.
@@ -319,11 +344,16 @@ core::Result<changelog::StateDigest> LocalStore::server_digest() {
 
 core::Result<std::vector<ClientConflict>> LocalStore::conflicts() {
   std::vector<ClientConflict> out;
-  auto list = db_.prepare("SELECT epoch, seq, entity, grp, status FROM conflicts ORDER BY epoch, seq");
+  auto list =
+      db_.prepare("SELECT epoch, seq, entity, grp, status FROM conflicts ORDER BY epoch, seq");
   if (!list) return fail(list.error());
   ERGON_TRY(each_row(*list, [&](storage::Statement& s) {
-    out.push_back({{static_cast<std::uint64_t>(s.column_int64(0)), static_cast<std::uint64_t>(s.column_int64(1))},
-                   s.column_text(2), s.column_text(3), s.column_text(4), {}});
+    out.push_back({{static_cast<std::uint64_t>(s.column_int64(0)),
+                    static_cast<std::uint64_t>(s.column_int64(1))},
+                   s.column_text(2),
+                   s.column_text(3),
+                   s.column_text(4),
+                   {}});
   }));
   auto members = db_.prepare(
       "SELECT change_id, device_id, user, hlc_wall, vals FROM conflict_changes WHERE "
@@ -336,8 +366,9 @@ core::Result<std::vector<ClientConflict>> LocalStore::conflicts() {
     ERGON_TRY(each_row(*members, [&](storage::Statement& s) {
       auto values = changelog::decode_values(s.column_blob(4));
       if (!values) bad = fail(values.error());
-      c.incoming.push_back({s.column_text(0), core::DeviceId::parse(s.column_text(1)).value_or(core::DeviceId{}),
-                            s.column_text(2), s.column_int64(3), values.value_or(model::FieldValues{})});
+      c.incoming.push_back(
+          {s.column_text(0), core::DeviceId::parse(s.column_text(1)).value_or(core::DeviceId{}),
+           s.column_text(2), s.column_int64(3), values.value_or(model::FieldValues{})});
     }));
   }
   ERGON_TRY(bad);

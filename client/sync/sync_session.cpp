@@ -30,7 +30,8 @@ struct Settings {
 core::Error refused(const wire::Message& m) {
   auto code = wire::from_proto(m.error().code());
   // A refusal of the server is about access, not about this client's input.
-  if (code == ErrorCode::kPermissionDenied || code == ErrorCode::kInvalidArgument) code = ErrorCode::kUnauthenticated;
+  if (code == ErrorCode::kPermissionDenied || code == ErrorCode::kInvalidArgument)
+    code = ErrorCode::kUnauthenticated;
   return {code, "the server refused: " + m.error().message()};
 }
 
@@ -74,7 +75,8 @@ asio::awaitable<core::Result<SyncReport>> converse(Stream& stream, LocalStore& s
   auto known_server = store.setting("server_id");
   if (!known_server.empty() && known_server != w.server_id())
     co_return fail(ErrorCode::kCorrupt,
-                   "this client's data belongs to server " + known_server + " but " + w.server_id() +
+                   "this client's data belongs to server " + known_server + " but " +
+                       w.server_id() +
                        " answered: the two are never mixed; point this client at its own server, "
                        "or make a new home (--home) for the other one");
   bool bootstrap = store.cursor() == 0;
@@ -88,7 +90,8 @@ asio::awaitable<core::Result<SyncReport>> converse(Stream& stream, LocalStore& s
     say("the server was restored (epoch " + known_epoch + " → " + std::to_string(w.epoch()) +
         "); re-sending " + std::to_string(*requeued) + " changes");
   }
-  if (auto ok = store.set_identity(w.role(), w.directorate(), w.year()); !ok) co_return fail(ok.error());
+  if (auto ok = store.set_identity(w.role(), w.directorate(), w.year()); !ok)
+    co_return fail(ok.error());
   if (known_server.empty())
     if (auto ok = store.set_setting("server_id", w.server_id()); !ok) co_return fail(ok.error());
 
@@ -98,7 +101,8 @@ asio::awaitable<core::Result<SyncReport>> converse(Stream& stream, LocalStore& s
   for (std::size_t i = 0; i < pending->size(); i += options.batch_changes) {
     wire::Message push;
     std::size_t end = std::min(pending->size(), i + options.batch_changes);
-    for (std::size_t j = i; j < end; ++j) wire::to_proto((*pending)[j], push.mutable_push()->add_changes());
+    for (std::size_t j = i; j < end; ++j)
+      wire::to_proto((*pending)[j], push.mutable_push()->add_changes());
     auto replied = co_await ask(stream, push, next_id, options.timeout);
     if (!replied) co_return fail(replied.error());
     if (!replied->has_push_reply()) co_return fail(ErrorCode::kProtocol, "expected a push reply");
@@ -128,7 +132,8 @@ asio::awaitable<core::Result<SyncReport>> converse(Stream& stream, LocalStore& s
       auto snapshot = wire::from_proto(page.snapshot());
       if (!snapshot) co_return fail(snapshot.error());
       if (!snapshot->reference_files.empty())
-        if (auto ok = store.replace_reference(snapshot->reference_files); !ok) co_return fail(ok.error());
+        if (auto ok = store.replace_reference(snapshot->reference_files); !ok)
+          co_return fail(ok.error());
       if (auto ok = store.apply_snapshot(*snapshot); !ok) co_return fail(ok.error());
       report.bootstrapped = true;
       bootstrap = false;
@@ -144,7 +149,8 @@ asio::awaitable<core::Result<SyncReport>> converse(Stream& stream, LocalStore& s
     if (!applied) co_return fail(applied.error());
     report.received += applied->entries;
     if (page.head_seq() > store.cursor() + options.page_entries)
-      say("received up to " + std::to_string(store.cursor()) + " / " + std::to_string(page.head_seq()));
+      say("received up to " + std::to_string(store.cursor()) + " / " +
+          std::to_string(page.head_seq()));
     if (!page.last_page()) continue;
 
     auto mine = store.server_digest();
@@ -157,11 +163,13 @@ asio::awaitable<core::Result<SyncReport>> converse(Stream& stream, LocalStore& s
       co_return fail(ErrorCode::kCorrupt,
                      "after a fresh copy of the programme this client's digest still differs from "
                      "the server's; keep this home for inspection and report it");
-    say("this client's copy differs from the server's (digest); fetching a fresh copy, keeping local edits");
+    say("this client's copy differs from the server's (digest); fetching a fresh copy, keeping "
+        "local edits");
     rebootstrapped = true;
     bootstrap = true;
   }
-  if (auto ok = store.set_setting("epoch", std::to_string(w.epoch())); !ok) co_return fail(ok.error());
+  if (auto ok = store.set_setting("epoch", std::to_string(w.epoch())); !ok)
+    co_return fail(ok.error());
   report.cursor = store.cursor();
   co_return report;
 }
@@ -170,7 +178,8 @@ asio::awaitable<core::Result<SyncReport>> converse(Stream& stream, LocalStore& s
 // at once, so the references stay valid.
 asio::awaitable<std::tuple<boost::system::error_code, std::size_t>> connect_any(
     tcp::socket& socket, const tcp::resolver::results_type& endpoints) {
-  auto [ec, endpoint] = co_await asio::async_connect(socket, endpoints, asio::as_tuple(asio::use_awaitable));
+  auto [ec, endpoint] =
+      co_await asio::async_connect(socket, endpoints, asio::as_tuple(asio::use_awaitable));
   (void)endpoint;
   co_return std::tuple{ec, std::size_t{0}};
 }
@@ -182,13 +191,14 @@ asio::awaitable<core::Result<tcp::socket>> connect(const std::string& server,
   if (!where) co_return fail(where.error());
   auto executor = co_await asio::this_coro::executor;
   tcp::resolver resolver(executor);
-  auto [rec, endpoints] = co_await resolver.async_resolve(where->first, std::to_string(where->second),
-                                                          asio::as_tuple(asio::use_awaitable));
+  auto [rec, endpoints] = co_await resolver.async_resolve(
+      where->first, std::to_string(where->second), asio::as_tuple(asio::use_awaitable));
   if (rec)
-    co_return fail(ErrorCode::kUnavailable, "cannot find the server " + server + ": " + rec.message());
+    co_return fail(ErrorCode::kUnavailable,
+                   "cannot find the server " + server + ": " + rec.message());
   tcp::socket socket(executor);
-  auto connected =
-      co_await net::with_deadline(connect_any(socket, endpoints), timeout, "connecting to " + server);
+  auto connected = co_await net::with_deadline(connect_any(socket, endpoints), timeout,
+                                               "connecting to " + server);
   if (!connected)
     co_return fail(ErrorCode::kUnavailable, "cannot reach the server " + server + ": " +
                                                 connected.error().message +
@@ -217,12 +227,14 @@ asio::awaitable<core::Result<SyncReport>> run_sync(LocalStore& store, Settings s
   auto presented = co_await handshake(stream, settings.server, options.timeout);
   if (!presented) co_return fail(presented.error());
   if (*presented != settings.fingerprint)
-    co_return fail(ErrorCode::kCorrupt,
-                   "the server at " + settings.server + " presented the key " + *presented +
-                       " but this client pinned " + settings.fingerprint +
-                       ": if the server was reinstalled, confirm the new key with its administrator "
-                       "('ergond fingerprint') and run 'ergon init --server " + settings.server +
-                       " --token … --fingerprint NEW'; otherwise someone may be intercepting");
+    co_return fail(
+        ErrorCode::kCorrupt,
+        "the server at " + settings.server + " presented the key " + *presented +
+            " but this client pinned " + settings.fingerprint +
+            ": if the server was reinstalled, confirm the new key with its administrator "
+            "('ergond fingerprint') and run 'ergon init --server " +
+            settings.server +
+            " --token … --fingerprint NEW'; otherwise someone may be intercepting");
   auto report = co_await converse(stream, store, options);
   boost::system::error_code ignored;
   stream.next_layer().shutdown(tcp::socket::shutdown_both, ignored);
@@ -258,8 +270,8 @@ core::Result<SyncReport> sync_once(LocalStore& store, const SyncOptions& options
                 "this client has no server yet; run 'ergon init --server HOST:PORT --token TOKEN' "
                 "with the token from 'ergond enrol'");
   if (!settings.insecure && settings.fingerprint.empty())
-    return fail(ErrorCode::kUsage, "no pinned server key; run 'ergon init --server " + settings.server +
-                                       " --token … --fingerprint SHA256:…'");
+    return fail(ErrorCode::kUsage, "no pinned server key; run 'ergon init --server " +
+                                       settings.server + " --token … --fingerprint SHA256:…'");
   auto result = run_on_new_context(run_sync(store, settings, options));
   if (result) {
     (void)store.set_setting("last_sync_ms", std::to_string(core::system_clock().now_ms()));
@@ -272,8 +284,9 @@ core::Result<SyncReport> sync_once(LocalStore& store, const SyncOptions& options
 
 core::Result<std::string> probe_fingerprint(const std::string& host_port,
                                             std::chrono::milliseconds timeout) {
-  auto probe = [](std::string server, std::chrono::milliseconds deadline)
-      -> asio::awaitable<core::Result<std::string>> {
+  auto probe =
+      [](std::string server,
+         std::chrono::milliseconds deadline) -> asio::awaitable<core::Result<std::string>> {
     auto socket = co_await connect(server, deadline);
     if (!socket) co_return fail(socket.error());
     auto context = net::client_context();

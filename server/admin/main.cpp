@@ -17,7 +17,8 @@ namespace {
 using namespace ergon;
 using nlohmann::json;
 
-constexpr const char* kFooter = R"(Exit codes: 0 success, 1 other failure, 2 usage error, 3 validation error,
+constexpr const char* kFooter =
+    R"(Exit codes: 0 success, 1 other failure, 2 usage error, 3 validation error,
 4 server unreachable or refused, 5 integrity error.
 
 Start with:  ergond init --data /var/lib/ergon --year 2024
@@ -33,15 +34,22 @@ struct Options {
 core::Status run_init(const Options& o) {
   std::optional<int> year;
   if (o.year != 0) year = o.year;
-  auto store = server::MasterStore::create(o.data, o.reference.empty() ? model::default_reference_dir() : std::filesystem::path(o.reference), year);
+  auto store = server::MasterStore::create(
+      o.data,
+      o.reference.empty() ? model::default_reference_dir() : std::filesystem::path(o.reference),
+      year);
   if (!store) return core::fail(store.error());
   ERGON_TRY(net::create_server_identity(o.data));
   auto fingerprint = net::server_fingerprint(o.data);
   if (!fingerprint) return core::fail(fingerprint.error());
   const auto& info = store->info();
   if (o.json) {
-    std::cout << json{{"server_id", info.server_id}, {"epoch", info.epoch}, {"year", info.year},
-                      {"fingerprint", *fingerprint}}.dump(2) << "\n";
+    std::cout << json{{"server_id", info.server_id},
+                      {"epoch", info.epoch},
+                      {"year", info.year},
+                      {"fingerprint", *fingerprint}}
+                     .dump(2)
+              << "\n";
   } else {
     std::cout << "created the server store in " << o.data << "\n"
               << "server id:   " << info.server_id << "\n"
@@ -61,8 +69,11 @@ core::Status run_enrol(const Options& o) {
   if (!enrolment) return core::fail(enrolment.error());
   auto fingerprint = net::server_fingerprint(o.data);
   if (o.json)
-    std::cout << json{{"device_id", enrolment->device_id}, {"token", enrolment->token},
-                      {"fingerprint", fingerprint ? json(*fingerprint) : json(nullptr)}}.dump(2) << "\n";
+    std::cout << json{{"device_id", enrolment->device_id},
+                      {"token", enrolment->token},
+                      {"fingerprint", fingerprint ? json(*fingerprint) : json(nullptr)}}
+                     .dump(2)
+              << "\n";
   else
     std::cout << enrolment->token << "\n";
   return {};
@@ -75,16 +86,18 @@ core::Status run_devices(const Options& o) {
   if (!devices) return core::fail(devices.error());
   json out = json::array();
   for (const auto& d : *devices) {
-    out.push_back({{"device_id", d.device_id},
-                   {"client_device_id", d.client_device_id ? json(d.client_device_id->hex()) : json(nullptr)},
-                   {"role", merge::to_string(d.role)},
-                   {"directorate", d.directorate},
-                   {"name", d.name},
-                   {"revoked", d.is_revoked},
-                   {"high_water_mark", d.high_water_mark}});
+    out.push_back(
+        {{"device_id", d.device_id},
+         {"client_device_id", d.client_device_id ? json(d.client_device_id->hex()) : json(nullptr)},
+         {"role", merge::to_string(d.role)},
+         {"directorate", d.directorate},
+         {"name", d.name},
+         {"revoked", d.is_revoked},
+         {"high_water_mark", d.high_water_mark}});
     if (!o.json)
-      std::cout << d.device_id << "  " << merge::to_string(d.role) << " " << d.directorate << "  " << d.name
-                << (d.is_revoked ? "  (revoked)" : "") << "  changes: " << d.high_water_mark << "\n";
+      std::cout << d.device_id << "  " << merge::to_string(d.role) << " " << d.directorate << "  "
+                << d.name << (d.is_revoked ? "  (revoked)" : "")
+                << "  changes: " << d.high_water_mark << "\n";
   }
   if (o.json) std::cout << out.dump(2) << "\n";
   return {};
@@ -117,8 +130,9 @@ core::Status run_serve(const Options& o) {
   auto address = endpoint->address().to_string();
   if (endpoint->address().is_v6()) address = "[" + address + "]";
   std::cout << "listening on " << address << ":" << endpoint->port() << std::endl;
-  std::cerr << "ergond: serving " << o.data << (o.insecure ? " over plain TCP (--insecure)" : " over TLS")
-            << ", programme year " << reader->info().year << "\n";
+  std::cerr << "ergond: serving " << o.data
+            << (o.insecure ? " over plain TCP (--insecure)" : " over TLS") << ", programme year "
+            << reader->info().year << "\n";
   server.start();
   io.run();
   (*writer)->stop();
@@ -144,41 +158,50 @@ core::Status run_verify(const Options& o) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"ergond — the Ergon server: holds the master Technical Programme, merges the "
-               "directorates' changes, keeps the audit chain"};
+  CLI::App app{
+      "ergond — the Ergon server: holds the master Technical Programme, merges the "
+      "directorates' changes, keeps the audit chain"};
   app.set_version_flag("--version", std::string("ergond ") + ERGON_VERSION);
   app.footer(kFooter);
   app.require_subcommand(1);
   Options o;
   std::function<core::Status()> action;
 
-  auto* init = app.add_subcommand("init", "Create a server store: new server id, epoch 1, the reference lists");
+  auto* init = app.add_subcommand(
+      "init", "Create a server store: new server id, epoch 1, the reference lists");
   init->add_option("--data", o.data, "the server's data folder")->required();
-  init->add_option("--reference", o.reference, "folder with directorates.csv, areas.csv, funding-sources.csv, years.csv (default: the shipped data/)");
+  init->add_option("--reference", o.reference,
+                   "folder with directorates.csv, areas.csv, funding-sources.csv, years.csv "
+                   "(default: the shipped data/)");
   init->add_option("--year", o.year, "the programme year (default: the latest in years.csv)");
   init->add_flag("--json", o.json, "print server id, epoch and year as JSON");
   init->footer("Example:  ergond init --data /var/lib/ergon --year 2024");
   init->callback([&] { action = [&] { return run_init(o); }; });
 
-  auto* enrol = app.add_subcommand("enrol", "Enrol a device; prints only its token (DEVICE.SECRET)");
+  auto* enrol =
+      app.add_subcommand("enrol", "Enrol a device; prints only its token (DEVICE.SECRET)");
   enrol->add_option("--data", o.data, "the server's data folder")->required();
   enrol->add_option("--role", o.role, "directorate, planning, budget or auditor")->required();
-  enrol->add_option("--directorate", o.directorate, "for the directorate role: its code (e.g. DTE)");
+  enrol->add_option("--directorate", o.directorate,
+                    "for the directorate role: its code (e.g. DTE)");
   enrol->add_option("--name", o.name, "who or what the device is")->required();
   enrol->add_flag("--json", o.json, R"(print {"device_id", "token"})");
   enrol->footer(R"(The token is shown once; the server keeps only a hash of its secret.
 Example:  ergond enrol --data /var/lib/ergon --role directorate --directorate DTE --name 'Μαρία, laptop')");
   enrol->callback([&] { action = [&] { return run_enrol(o); }; });
 
-  auto* serve = app.add_subcommand("serve", "Serve the programme to clients (TLS unless --insecure)");
+  auto* serve =
+      app.add_subcommand("serve", "Serve the programme to clients (TLS unless --insecure)");
   serve->add_option("--data", o.data, "the server's data folder")->required();
-  serve->add_option("--listen", o.listen, "HOST:PORT to listen on; port 0 picks a free one (default 127.0.0.1:7400)");
+  serve->add_option("--listen", o.listen,
+                    "HOST:PORT to listen on; port 0 picks a free one (default 127.0.0.1:7400)");
   serve->add_flag("--insecure", o.insecure, "plain TCP without TLS: for tests on one machine only");
   serve->footer(R"(Prints 'listening on HOST:PORT' once bound. Stops cleanly on SIGINT or SIGTERM.
 Example:  ergond serve --data /var/lib/ergon --listen 0.0.0.0:7400)");
   serve->callback([&] { action = [&] { return run_serve(o); }; });
 
-  auto* fingerprint = app.add_subcommand("fingerprint", "Print the server key's fingerprint (SHA256:…) for clients to pin");
+  auto* fingerprint = app.add_subcommand(
+      "fingerprint", "Print the server key's fingerprint (SHA256:…) for clients to pin");
   fingerprint->add_option("--data", o.data, "the server's data folder")->required();
   fingerprint->callback([&] { action = [&] { return run_fingerprint(o); }; });
 

@@ -29,11 +29,13 @@ core::Result<Admitted> RequestRouter::admit(const wire::Hello& hello) {
                     "); each client needs its own enrolment: ask the administrator for a token");
   a.record = std::move(*record);
   a.context.device_id = client;
-  a.context.permission = merge::Permission{a.record.role, a.record.directorate, store_.info().stage};
+  a.context.permission =
+      merge::Permission{a.record.role, a.record.directorate, store_.info().stage};
   return a;
 }
 
-core::Result<wire::Message> RequestRouter::welcome(std::uint64_t request_id, const Admitted& admitted) {
+core::Result<wire::Message> RequestRouter::welcome(std::uint64_t request_id,
+                                                   const Admitted& admitted) {
   auto record = store_.device(admitted.record.device_id);  // the high-water mark as committed now
   if (!record) return fail(record.error());
   const auto& info = store_.info();
@@ -53,10 +55,12 @@ core::Result<wire::Message> RequestRouter::welcome(std::uint64_t request_id, con
   return m;
 }
 
-core::Result<std::vector<changelog::Change>> RequestRouter::decode_push(const wire::PushRequest& push) {
+core::Result<std::vector<changelog::Change>> RequestRouter::decode_push(
+    const wire::PushRequest& push) {
   if (static_cast<std::size_t>(push.changes_size()) > kMaxBatchChanges)
     return fail(ErrorCode::kTooLarge, "a batch of " + std::to_string(push.changes_size()) +
-                                          " changes; the limit is " + std::to_string(kMaxBatchChanges));
+                                          " changes; the limit is " +
+                                          std::to_string(kMaxBatchChanges));
   std::vector<changelog::Change> changes;
   changes.reserve(static_cast<std::size_t>(push.changes_size()));
   for (const auto& c : push.changes()) {
@@ -78,8 +82,9 @@ wire::Message RequestRouter::push_reply(std::uint64_t request_id,
 
 core::Result<wire::Message> RequestRouter::pull(std::uint64_t request_id, const Admitted& admitted,
                                                 const wire::PullRequest& pull) {
-  std::size_t limit = pull.max_entries() == 0 ? kMaxPageEntries
-                                              : std::min<std::size_t>(pull.max_entries(), kMaxPageEntries);
+  std::size_t limit = pull.max_entries() == 0
+                          ? kMaxPageEntries
+                          : std::min<std::size_t>(pull.max_entries(), kMaxPageEntries);
   auto page = store_.read_page(admitted.context.device_id, pull.cursor(), limit, pull.bootstrap());
   if (!page) return fail(page.error());
   wire::Message m;

@@ -12,6 +12,7 @@
 #include "server/store/master_store.h"
 #include "shared/changelog/change.h"
 #include "shared/core/result.h"
+
 #include "shared/proto/ergon.pb.h"
 
 namespace ergon::server {
@@ -37,7 +38,8 @@ class RequestRouter {
   core::Result<wire::Message> welcome(std::uint64_t request_id, const Admitted& admitted);
   /// Decodes and caps a pushed batch.
   core::Result<std::vector<changelog::Change>> decode_push(const wire::PushRequest& push);
-  wire::Message push_reply(std::uint64_t request_id, const std::vector<changelog::Outcome>& outcomes);
+  wire::Message push_reply(std::uint64_t request_id,
+                           const std::vector<changelog::Outcome>& outcomes);
   /// One page of the log (and a snapshot first when asked).
   core::Result<wire::Message> pull(std::uint64_t request_id, const Admitted& admitted,
                                    const wire::PullRequest& pull);

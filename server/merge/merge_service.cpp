@@ -25,11 +25,15 @@ core::Result<std::vector<changelog::Outcome>> MergeService::apply_batch(
                     "change " + changelog::change_id(change) +
                         " belongs to another device; a device pushes only its own changes");
       case merge::Envelope::kGap:
-        return fail(ErrorCode::kProtocol,
-                    "change " + changelog::change_id(change) + " leaves a gap: the server expected " +
-                        std::to_string(expected + 1) + " next; an outbox entry was lost");
-      case merge::Envelope::kNext: expected = change.device_seq; break;
-      case merge::Envelope::kDuplicate: break;
+        return fail(ErrorCode::kProtocol, "change " + changelog::change_id(change) +
+                                              " leaves a gap: the server expected " +
+                                              std::to_string(expected + 1) +
+                                              " next; an outbox entry was lost");
+      case merge::Envelope::kNext:
+        expected = change.device_seq;
+        break;
+      case merge::Envelope::kDuplicate:
+        break;
     }
   }
 

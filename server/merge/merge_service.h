@@ -27,8 +27,8 @@ class MergeService {
  public:
   explicit MergeService(MasterStore& store) : store_(store) {}
 
-  core::Result<std::vector<changelog::Outcome>> apply_batch(const DeviceContext& device,
-                                                            std::span<const changelog::Change> batch);
+  core::Result<std::vector<changelog::Outcome>> apply_batch(
+      const DeviceContext& device, std::span<const changelog::Change> batch);
 
  private:
   MasterStore& store_;

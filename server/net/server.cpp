@@ -25,8 +25,14 @@ void SessionRegistry::close_all() {
 
 Server::Server(asio::io_context& io, MasterStore& reader, StoreWriter& writer,
                std::optional<asio::ssl::context>& tls, ServerOptions options)
-    : io_(io), reader_(reader), writer_(writer), tls_(tls), options_(options), router_(reader),
-      acceptor_(io), signals_(io, SIGINT, SIGTERM) {}
+    : io_(io),
+      reader_(reader),
+      writer_(writer),
+      tls_(tls),
+      options_(options),
+      router_(reader),
+      acceptor_(io),
+      signals_(io, SIGINT, SIGTERM) {}
 
 core::Result<tcp::endpoint> Server::listen(const std::string& host, std::uint16_t port) {
   boost::system::error_code ec;
@@ -37,8 +43,9 @@ core::Result<tcp::endpoint> Server::listen(const std::string& host, std::uint16_
   if (!ec) acceptor_.set_option(tcp::acceptor::reuse_address(true), ec);
   if (!ec) acceptor_.bind(endpoint, ec);
   if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
-  if (ec) return core::fail(ErrorCode::kUnavailable, "cannot listen on " + host + ":" +
-                                                         std::to_string(port) + ": " + ec.message());
+  if (ec)
+    return core::fail(ErrorCode::kUnavailable, "cannot listen on " + host + ":" +
+                                                   std::to_string(port) + ": " + ec.message());
   return acceptor_.local_endpoint();
 }
 
@@ -75,7 +82,8 @@ asio::awaitable<void> Server::accept_loop() {
     }
     boost::system::error_code peer_ec;
     auto remote = socket.remote_endpoint(peer_ec);
-    std::string peer = peer_ec ? "?" : remote.address().to_string() + ":" + std::to_string(remote.port());
+    std::string peer =
+        peer_ec ? "?" : remote.address().to_string() + ":" + std::to_string(remote.port());
     socket.set_option(tcp::no_delay(true), peer_ec);
     auto log_end = [peer](std::exception_ptr e) {
       if (!e) return;
@@ -122,18 +130,20 @@ asio::awaitable<void> Server::serve(std::shared_ptr<Stream> stream, std::string 
 
   auto refuse = [&](std::uint64_t request_id, const core::Error& error) -> asio::awaitable<void> {
     std::cerr << "ergond: " << peer << ": refused: " << error.message << "\n";
-    (void)co_await net::write_frame(*stream, wire::error_message(request_id, error), options_.handshake_timeout);
+    (void)co_await net::write_frame(*stream, wire::error_message(request_id, error),
+                                    options_.handshake_timeout);
   };
 
   if (registry_.size() > options_.max_sessions) {
-    co_await refuse(0, {ErrorCode::kUnavailable, "the server is at its connection limit; retry later"});
+    co_await refuse(
+        0, {ErrorCode::kUnavailable, "the server is at its connection limit; retry later"});
     co_return;
   }
   if constexpr (!std::is_same_v<Stream, tcp::socket>) {
-    auto shook = co_await net::with_deadline(
-        stream->async_handshake(asio::ssl::stream_base::server,
-                                asio::as_tuple(asio::use_awaitable)),
-        options_.handshake_timeout, "the TLS handshake");
+    auto shook =
+        co_await net::with_deadline(stream->async_handshake(asio::ssl::stream_base::server,
+                                                            asio::as_tuple(asio::use_awaitable)),
+                                    options_.handshake_timeout, "the TLS handshake");
     if (!shook) {
       std::cerr << "ergond: " << peer << ": " << shook.error().message << "\n";
       co_return;
@@ -159,7 +169,9 @@ asio::awaitable<void> Server::serve(std::shared_ptr<Stream> stream, std::string 
     auto enrolled = admitted->record.device_id;
     auto client = admitted->context.device_id;
     std::function<core::Status(MasterStore&, MergeService&)> bind_job =
-        [enrolled, client](MasterStore& store, MergeService&) { return store.bind(enrolled, client); };
+        [enrolled, client](MasterStore& store, MergeService&) {
+          return store.bind(enrolled, client);
+        };
     auto bound = co_await writer_.run(bind_job);
     if (!bound) {
       co_await refuse(hello->request_id(), bound.error());
@@ -178,7 +190,8 @@ asio::awaitable<void> Server::serve(std::shared_ptr<Stream> stream, std::string 
   for (;;) {
     auto request = co_await net::read_frame(*stream, options_.idle_timeout);
     if (!request) {
-      if (request.error().code == ErrorCode::kTooLarge || request.error().code == ErrorCode::kProtocol)
+      if (request.error().code == ErrorCode::kTooLarge ||
+          request.error().code == ErrorCode::kProtocol)
         co_await refuse(0, request.error());
       co_return;  // closed, timed out or cut: nothing half-done remains
     }
@@ -200,8 +213,10 @@ asio::awaitable<void> Server::serve(std::shared_ptr<Stream> stream, std::string 
               return merge.apply_batch(context, batch);
             };
         auto outcomes = co_await writer_.run(push_job);
-        if (outcomes) reply = router_.push_reply(id, *outcomes);
-        else reply = core::fail(outcomes.error());
+        if (outcomes)
+          reply = router_.push_reply(id, *outcomes);
+        else
+          reply = core::fail(outcomes.error());
       }
     } else if (request->has_pull()) {
       reply = router_.pull(id, *admitted, request->pull());

@@ -74,5 +74,4 @@ class Server {
   bool stopping_ = false;
 };
 
-
 }  // namespace ergon::server

@@ -52,7 +52,8 @@ class StoreWriter {
 // Deliberately not a coroutine, and callers pass a named job: g++ 12 destroyed a temporary
 // std::function twice when it was a by-value coroutine parameter inside a co_await expression.
 template <class T>
-boost::asio::awaitable<T> StoreWriter::run(const std::function<T(MasterStore&, MergeService&)>& job) {
+boost::asio::awaitable<T> StoreWriter::run(
+    const std::function<T(MasterStore&, MergeService&)>& job) {
   namespace asio = boost::asio;
   return asio::async_initiate<decltype(asio::use_awaitable), void(T)>(
       [this](auto handler, std::function<T(MasterStore&, MergeService&)> work_item) {

@@ -75,23 +75,26 @@ struct MasterStore::Impl {
 
   core::Result<std::string> meta(std::string_view key) {
     std::optional<std::string> value;
-    ERGON_TRY(query("SELECT value FROM meta WHERE key = ?1",
-                    [&](storage::Statement& s) { s.bind(1, key); },
-                    [&](storage::Statement& s) { value = s.column_text(0); }));
-    if (!value) return fail(ErrorCode::kCorrupt, "the store has no setting '" + std::string(key) + "'");
+    ERGON_TRY(query(
+        "SELECT value FROM meta WHERE key = ?1", [&](storage::Statement& s) { s.bind(1, key); },
+        [&](storage::Statement& s) { value = s.column_text(0); }));
+    if (!value)
+      return fail(ErrorCode::kCorrupt, "the store has no setting '" + std::string(key) + "'");
     return *value;
   }
 
   core::Status set_meta(std::string_view key, std::string_view value) {
-    return run("INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-               [&](storage::Statement& s) { s.bind(1, key).bind(2, value); });
+    return run(
+        "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = "
+        "excluded.value",
+        [&](storage::Statement& s) { s.bind(1, key).bind(2, value); });
   }
 
   core::Result<std::optional<model::Proposal>> proposal(const std::string& id) {
     std::optional<std::string> blob;
-    ERGON_TRY(query("SELECT vals FROM proposals WHERE id = ?1",
-                    [&](storage::Statement& s) { s.bind(1, id); },
-                    [&](storage::Statement& s) { blob = s.column_blob(0); }));
+    ERGON_TRY(query(
+        "SELECT vals FROM proposals WHERE id = ?1", [&](storage::Statement& s) { s.bind(1, id); },
+        [&](storage::Statement& s) { blob = s.column_blob(0); }));
     if (!blob) return std::optional<model::Proposal>{};
     auto values = changelog::decode_values(*blob);
     if (!values) return fail(values.error());
@@ -105,15 +108,16 @@ struct MasterStore::Impl {
                                                              std::string_view group) {
     std::optional<merge::GroupRevision> rev;
     core::Status bad;
-    ERGON_TRY(query("SELECT epoch, seq, device_id, device_seq FROM revisions WHERE entity = ?1 AND grp = ?2",
-                    [&](storage::Statement& s) { s.bind(1, entity).bind(2, group); },
-                    [&](storage::Statement& s) {
-                      auto device = core::DeviceId::parse(s.column_text(2));
-                      if (!device) bad = fail(device.error());
-                      rev = merge::GroupRevision{{u64(s.column_int64(0)), u64(s.column_int64(1))},
-                                                 device.value_or(core::DeviceId{}),
-                                                 u64(s.column_int64(3))};
-                    }));
+    ERGON_TRY(query(
+        "SELECT epoch, seq, device_id, device_seq FROM revisions WHERE entity = ?1 AND grp = ?2",
+        [&](storage::Statement& s) { s.bind(1, entity).bind(2, group); },
+        [&](storage::Statement& s) {
+          auto device = core::DeviceId::parse(s.column_text(2));
+          if (!device) bad = fail(device.error());
+          rev = merge::GroupRevision{{u64(s.column_int64(0)), u64(s.column_int64(1))},
+                                     device.value_or(core::DeviceId{}),
+                                     u64(s.column_int64(3))};
+        }));
     ERGON_TRY(bad);
     return rev;
   }
@@ -122,20 +126,22 @@ struct MasterStore::Impl {
     std::optional<DeviceRecord> found;
     std::string text =
         "SELECT device_id, client_device_id, role, directorate, name, revoked, high_water FROM "
-        "devices WHERE " + std::string(where) + " = ?1";
-    ERGON_TRY(query(text, [&](storage::Statement& s) { s.bind(1, key); },
-                    [&](storage::Statement& s) {
-                      DeviceRecord d;
-                      d.device_id = s.column_text(0);
-                      if (!s.column_is_null(1))
-                        if (auto id = core::DeviceId::parse(s.column_text(1))) d.client_device_id = *id;
-                      d.role = merge::parse_role(s.column_text(2)).value_or(merge::Role::kAuditor);
-                      d.directorate = s.column_text(3);
-                      d.name = s.column_text(4);
-                      d.is_revoked = s.column_int64(5) != 0;
-                      d.high_water_mark = u64(s.column_int64(6));
-                      found = d;
-                    }));
+        "devices WHERE " +
+        std::string(where) + " = ?1";
+    ERGON_TRY(query(
+        text, [&](storage::Statement& s) { s.bind(1, key); },
+        [&](storage::Statement& s) {
+          DeviceRecord d;
+          d.device_id = s.column_text(0);
+          if (!s.column_is_null(1))
+            if (auto id = core::DeviceId::parse(s.column_text(1))) d.client_device_id = *id;
+          d.role = merge::parse_role(s.column_text(2)).value_or(merge::Role::kAuditor);
+          d.directorate = s.column_text(3);
+          d.name = s.column_text(4);
+          d.is_revoked = s.column_int64(5) != 0;
+          d.high_water_mark = u64(s.column_int64(6));
+          found = d;
+        }));
     if (!found) return fail(ErrorCode::kNotFound, "no enrolled device " + std::string(key));
     return *found;
   }
@@ -160,12 +166,11 @@ core::Result<MasterStore> MasterStore::create(const std::filesystem::path& dir,
   if (!files) return fail(files.error());
   auto reference = model::ReferenceData::from_files(*files);
   if (!reference) return fail(reference.error());
-  int programme_year = year.value_or(reference->allowed_categories.empty()
-                                         ? 0
-                                         : reference->allowed_categories.rbegin()->first);
+  int programme_year = year.value_or(
+      reference->allowed_categories.empty() ? 0 : reference->allowed_categories.rbegin()->first);
   if (!reference->allowed_categories.contains(programme_year))
-    return fail(ErrorCode::kInvalidArgument, "year: " + std::to_string(programme_year) +
-                                                 " is not in the reference years.csv");
+    return fail(ErrorCode::kInvalidArgument,
+                "year: " + std::to_string(programme_year) + " is not in the reference years.csv");
   {
     auto db = storage::Database::open(dir / kDatabaseFile, durability);
     if (!db) return fail(db.error());
@@ -180,19 +185,22 @@ core::Result<MasterStore> MasterStore::create(const std::filesystem::path& dir,
     ERGON_TRY(impl.set_meta("amendment_open", "0"));
     ERGON_TRY(impl.set_meta("digest", crypto::to_hex(crypto::Digest{})));
     for (const auto& [name, content] : *files)
-      ERGON_TRY(impl.run("INSERT INTO reference_files (name, content) VALUES (?1, ?2)",
-                         [&](storage::Statement& s) { s.bind(1, name).bind(2, storage::Blob{content}); }));
+      ERGON_TRY(impl.run(
+          "INSERT INTO reference_files (name, content) VALUES (?1, ?2)",
+          [&](storage::Statement& s) { s.bind(1, name).bind(2, storage::Blob{content}); }));
     ERGON_TRY(tx->commit());
   }
   return open(dir, clock, durability);
 }
 
-core::Result<MasterStore> MasterStore::open(const std::filesystem::path& dir, const core::Clock& clock,
+core::Result<MasterStore> MasterStore::open(const std::filesystem::path& dir,
+                                            const core::Clock& clock,
                                             storage::Durability durability) {
   std::error_code ec;
   if (!std::filesystem::exists(dir / kDatabaseFile, ec))
     return fail(ErrorCode::kNotFound, "no server store in " + dir.string() +
-                                          "; create one with 'ergond init --data " + dir.string() + "'");
+                                          "; create one with 'ergond init --data " + dir.string() +
+                                          "'");
   auto db = storage::Database::open(dir / kDatabaseFile, durability);
   if (!db) return fail(db.error());
   ERGON_TRY(storage::migrate(*db, master_migrations()));
@@ -211,8 +219,9 @@ core::Result<MasterStore> MasterStore::open(const std::filesystem::path& dir, co
   store.info_.stage = merge::StageLock{*stage, *amendment == "1"};
 
   std::map<std::string, std::string> files;
-  ERGON_TRY(impl.query("SELECT name, content FROM reference_files", [](storage::Statement&) {},
-                       [&](storage::Statement& s) { files[s.column_text(0)] = s.column_blob(1); }));
+  ERGON_TRY(impl.query(
+      "SELECT name, content FROM reference_files", [](storage::Statement&) {},
+      [&](storage::Statement& s) { files[s.column_text(0)] = s.column_blob(1); }));
   auto reference = model::ReferenceData::from_files(files);
   if (!reference) return fail(reference.error());
   store.reference_ = std::move(*reference);
@@ -229,7 +238,8 @@ core::Result<Enrolment> MasterStore::enrol(merge::Role role, const std::string& 
                     "' is not a directorate code; a directorate device needs one (e.g. DTE)");
   if (role != merge::Role::kDirectorate && !directorate.empty())
     return fail(ErrorCode::kUsage, "--directorate is only for the directorate role");
-  if (name.empty()) return fail(ErrorCode::kUsage, "--name is required: who or what is this device?");
+  if (name.empty())
+    return fail(ErrorCode::kUsage, "--name is required: who or what is this device?");
   Enrolment e;
   e.device_id = crypto::random_hex(16);
   std::string secret = crypto::random_hex(32);
@@ -273,19 +283,21 @@ core::Result<DeviceRecord> MasterStore::authenticate(std::string_view token) {
   auto secret = token.substr(dot + 1);
   std::optional<std::string> stored;
   bool revoked = false;
-  ERGON_TRY(impl_->query("SELECT secret_hash, revoked FROM devices WHERE device_id = ?1",
-                         [&](storage::Statement& s) { s.bind(1, device_id); },
-                         [&](storage::Statement& s) {
-                           stored = s.column_blob(0);
-                           revoked = s.column_int64(1) != 0;
-                         }));
+  ERGON_TRY(impl_->query(
+      "SELECT secret_hash, revoked FROM devices WHERE device_id = ?1",
+      [&](storage::Statement& s) { s.bind(1, device_id); },
+      [&](storage::Statement& s) {
+        stored = s.column_blob(0);
+        revoked = s.column_int64(1) != 0;
+      }));
   auto given = crypto::sha256(secret);
   if (!stored || !crypto::constant_time_equal(*stored, crypto::as_bytes(given)) || revoked)
     return refused;
   return device(device_id);
 }
 
-core::Status MasterStore::bind(std::string_view enrolled_id, const core::DeviceId& client_device_id) {
+core::Status MasterStore::bind(std::string_view enrolled_id,
+                               const core::DeviceId& client_device_id) {
   auto tx = impl_->db.begin_immediate();
   if (!tx) return fail(tx.error());
   auto record = device(enrolled_id);
@@ -298,15 +310,17 @@ core::Status MasterStore::bind(std::string_view enrolled_id, const core::DeviceI
   if (auto other = device_by_client(client_device_id); other)
     return fail(ErrorCode::kUnauthenticated,
                 "this client is bound to another enrolment already (" + other->device_id + ")");
-  ERGON_TRY(impl_->run("UPDATE devices SET client_device_id = ?2 WHERE device_id = ?1",
-                       [&](storage::Statement& s) { s.bind(1, enrolled_id).bind(2, client_device_id.hex()); }));
+  ERGON_TRY(impl_->run(
+      "UPDATE devices SET client_device_id = ?2 WHERE device_id = ?1",
+      [&](storage::Statement& s) { s.bind(1, enrolled_id).bind(2, client_device_id.hex()); }));
   return tx->commit();
 }
 
 core::Result<std::vector<DeviceRecord>> MasterStore::devices() {
   std::vector<std::string> ids;
-  ERGON_TRY(impl_->query("SELECT device_id FROM devices ORDER BY enrolled_ms", [](storage::Statement&) {},
-                         [&](storage::Statement& s) { ids.push_back(s.column_text(0)); }));
+  ERGON_TRY(impl_->query(
+      "SELECT device_id FROM devices ORDER BY enrolled_ms", [](storage::Statement&) {},
+      [&](storage::Statement& s) { ids.push_back(s.column_text(0)); }));
   std::vector<DeviceRecord> out;
   for (const auto& id : ids) {
     auto d = device(id);
@@ -338,12 +352,13 @@ core::Result<MasterStore::Batch> MasterStore::begin_batch() {
   if (!tx) return fail(tx.error());
   state->tx.emplace(std::move(*tx));
   // Inside the write lock: other writers (admin commands) may have appended since we last looked.
-  ERGON_TRY(impl_->query("SELECT seq, hash FROM log ORDER BY seq DESC LIMIT 1", [](storage::Statement&) {},
-                         [&](storage::Statement& s) {
-                           state->last_seq = u64(s.column_int64(0));
-                           auto hash = s.column_blob(1);
-                           std::copy_n(hash.begin(), std::min<std::size_t>(hash.size(), 32), state->head.begin());
-                         }));
+  ERGON_TRY(impl_->query(
+      "SELECT seq, hash FROM log ORDER BY seq DESC LIMIT 1", [](storage::Statement&) {},
+      [&](storage::Statement& s) {
+        state->last_seq = u64(s.column_int64(0));
+        auto hash = s.column_blob(1);
+        std::copy_n(hash.begin(), std::min<std::size_t>(hash.size(), 32), state->head.begin());
+      }));
   auto digest = impl_->meta("digest");
   if (!digest) return fail(digest.error());
   auto value = parse_digest(*digest);
@@ -390,9 +405,10 @@ core::Result<merge::GroupState> MasterStore::Batch::group_state(const changelog:
   merge::GroupState gs;
   const auto& key = change.entity.key;
   if (change.entity.kind == changelog::EntityKind::kEnvelope) {
-    ERGON_TRY(impl.query("SELECT amount FROM envelopes WHERE key = ?1",
-                         [&](storage::Statement& s) { s.bind(1, key); },
-                         [&](storage::Statement& s) { gs.envelope = model::Money::from_cents(s.column_int64(0)); }));
+    ERGON_TRY(impl.query(
+        "SELECT amount FROM envelopes WHERE key = ?1",
+        [&](storage::Statement& s) { s.bind(1, key); },
+        [&](storage::Statement& s) { gs.envelope = model::Money::from_cents(s.column_int64(0)); }));
     auto rev = impl.revision(envelope_entity(key), "amount");
     if (!rev) return fail(rev.error());
     gs.group = *rev;
@@ -405,34 +421,40 @@ core::Result<merge::GroupState> MasterStore::Batch::group_state(const changelog:
     if (!group || !life) return fail(!group ? group.error() : life.error());
     gs.group = *group;
     gs.state = *life;
-    ERGON_TRY(impl.query("SELECT epoch, seq, device_id, device_seq FROM revisions WHERE entity = ?1 "
-                         "ORDER BY epoch DESC, seq DESC LIMIT 1",
-                         [&](storage::Statement& s) { s.bind(1, key); },
-                         [&](storage::Statement& s) {
-                           gs.latest = merge::GroupRevision{
-                               {u64(s.column_int64(0)), u64(s.column_int64(1))},
-                               core::DeviceId::parse(s.column_text(2)).value_or(core::DeviceId{}),
-                               u64(s.column_int64(3))};
-                         }));
+    ERGON_TRY(impl.query(
+        "SELECT epoch, seq, device_id, device_seq FROM revisions WHERE entity = ?1 "
+        "ORDER BY epoch DESC, seq DESC LIMIT 1",
+        [&](storage::Statement& s) { s.bind(1, key); },
+        [&](storage::Statement& s) {
+          gs.latest = merge::GroupRevision{
+              {u64(s.column_int64(0)), u64(s.column_int64(1))},
+              core::DeviceId::parse(s.column_text(2)).value_or(core::DeviceId{}),
+              u64(s.column_int64(3))};
+        }));
   }
   // What the editor had seen: its base revision, or what its own earlier change had seen.
   using Kind = changelog::Base::Kind;
   if (change.base.kind == Kind::kRevision) gs.horizon = change.base.revision;
   if (change.base.kind == Kind::kOwnChange)
-    ERGON_TRY(impl.query("SELECT horizon_epoch, horizon_seq FROM log WHERE device_id = ?1 AND device_seq = ?2",
-                         [&](storage::Statement& s) {
-                           s.bind(1, change.device_id.hex()).bind(2, i64(change.base.own_seq));
-                         },
-                         [&](storage::Statement& s) {
-                           gs.horizon = {u64(s.column_int64(0)), u64(s.column_int64(1))};
-                         }));
+    ERGON_TRY(impl.query(
+        "SELECT horizon_epoch, horizon_seq FROM log WHERE device_id = ?1 AND device_seq = ?2",
+        [&](storage::Statement& s) {
+          s.bind(1, change.device_id.hex()).bind(2, i64(change.base.own_seq));
+        },
+        [&](storage::Statement& s) {
+          gs.horizon = {u64(s.column_int64(0)), u64(s.column_int64(1))};
+        }));
   // An open conflict this device already has a change parked in.
   ERGON_TRY(impl.query(
       "SELECT c.epoch, c.seq FROM conflicts c JOIN log l ON l.conflict_epoch = c.epoch AND "
       "l.conflict_seq = c.seq WHERE c.entity = ?1 AND c.grp = ?2 AND c.status = 'open' AND "
       "l.device_id = ?3 LIMIT 1",
-      [&](storage::Statement& s) { s.bind(1, key).bind(2, change.group).bind(3, change.device_id.hex()); },
-      [&](storage::Statement& s) { gs.parked = Revision{u64(s.column_int64(0)), u64(s.column_int64(1))}; }));
+      [&](storage::Statement& s) {
+        s.bind(1, key).bind(2, change.group).bind(3, change.device_id.hex());
+      },
+      [&](storage::Statement& s) {
+        gs.parked = Revision{u64(s.column_int64(0)), u64(s.column_int64(1))};
+      }));
   return gs;
 }
 
@@ -453,18 +475,21 @@ core::Result<changelog::Outcome> MasterStore::Batch::append(const changelog::Cha
   if (decision.kind == OutcomeKind::kConflict) {
     outcome.conflict = decision.joins;
     if (!outcome.conflict)  // a conflict on a group that has one open joins it
-      ERGON_TRY(impl.query("SELECT epoch, seq FROM conflicts WHERE entity = ?1 AND grp = ?2 AND "
-                           "status = 'open' ORDER BY epoch, seq LIMIT 1",
-                           [&](storage::Statement& st) { st.bind(1, key).bind(2, group); },
-                           [&](storage::Statement& st) {
-                             outcome.conflict = Revision{u64(st.column_int64(0)), u64(st.column_int64(1))};
-                           }));
+      ERGON_TRY(impl.query(
+          "SELECT epoch, seq FROM conflicts WHERE entity = ?1 AND grp = ?2 AND "
+          "status = 'open' ORDER BY epoch, seq LIMIT 1",
+          [&](storage::Statement& st) { st.bind(1, key).bind(2, group); },
+          [&](storage::Statement& st) {
+            outcome.conflict = Revision{u64(st.column_int64(0)), u64(st.column_int64(1))};
+          }));
     if (!outcome.conflict) {
       outcome.conflict = outcome.position;
       ERGON_TRY(impl.run("INSERT INTO conflicts (epoch, seq, entity, grp) VALUES (?1, ?2, ?3, ?4)",
                          [&](storage::Statement& st) {
-                           st.bind(1, i64(outcome.position.epoch)).bind(2, i64(outcome.position.seq))
-                               .bind(3, key).bind(4, group);
+                           st.bind(1, i64(outcome.position.epoch))
+                               .bind(2, i64(outcome.position.seq))
+                               .bind(3, key)
+                               .bind(4, group);
                          }));
     }
   }
@@ -485,19 +510,31 @@ core::Result<changelog::Outcome> MasterStore::Batch::append(const changelog::Cha
       "received_ms, canonical, hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, "
       "?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26)",
       [&](storage::Statement& st) {
-        st.bind(1, i64(outcome.position.seq)).bind(2, i64(outcome.position.epoch))
-            .bind(3, outcome.change_id).bind(4, change.device_id.hex())
-            .bind(5, i64(change.device_seq)).bind(6, std::int64_t{static_cast<int>(change.entity.kind)})
-            .bind(7, key).bind(8, group).bind(9, storage::Blob{values})
+        st.bind(1, i64(outcome.position.seq))
+            .bind(2, i64(outcome.position.epoch))
+            .bind(3, outcome.change_id)
+            .bind(4, change.device_id.hex())
+            .bind(5, i64(change.device_seq))
+            .bind(6, std::int64_t{static_cast<int>(change.entity.kind)})
+            .bind(7, key)
+            .bind(8, group)
+            .bind(9, storage::Blob{values})
             .bind(10, std::int64_t{static_cast<int>(change.base.kind)})
-            .bind(11, i64(change.base.revision.epoch)).bind(12, i64(change.base.revision.seq))
-            .bind(13, i64(change.base.own_seq)).bind(14, change.client_time.wall_ms)
-            .bind(15, std::int64_t{change.client_time.logical}).bind(16, change.user)
-            .bind(17, changelog::to_string(outcome.kind)).bind(18, outcome.reason)
+            .bind(11, i64(change.base.revision.epoch))
+            .bind(12, i64(change.base.revision.seq))
+            .bind(13, i64(change.base.own_seq))
+            .bind(14, change.client_time.wall_ms)
+            .bind(15, std::int64_t{change.client_time.logical})
+            .bind(16, change.user)
+            .bind(17, changelog::to_string(outcome.kind))
+            .bind(18, outcome.reason)
             .bind(19, std::int64_t{outcome.is_new_revision ? 1 : 0})
-            .bind(20, i64(conflict.epoch)).bind(21, i64(conflict.seq))
-            .bind(22, i64(horizon.epoch)).bind(23, i64(horizon.seq))
-            .bind(24, impl.clock->now_ms()).bind(25, storage::Blob{canonical})
+            .bind(20, i64(conflict.epoch))
+            .bind(21, i64(conflict.seq))
+            .bind(22, i64(horizon.epoch))
+            .bind(23, i64(horizon.seq))
+            .bind(24, impl.clock->now_ms())
+            .bind(25, storage::Blob{canonical})
             .bind(26, storage::Blob{crypto::as_bytes(hash)});
       }));
   s.last_seq = outcome.position.seq;
@@ -510,8 +547,11 @@ core::Result<changelog::Outcome> MasterStore::Batch::append(const changelog::Cha
         "INSERT OR REPLACE INTO revisions (entity, grp, epoch, seq, device_id, device_seq) "
         "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         [&](storage::Statement& st) {
-          st.bind(1, entity).bind(2, grp).bind(3, i64(outcome.position.epoch))
-              .bind(4, i64(outcome.position.seq)).bind(5, change.device_id.hex())
+          st.bind(1, entity)
+              .bind(2, grp)
+              .bind(3, i64(outcome.position.epoch))
+              .bind(4, i64(outcome.position.seq))
+              .bind(5, change.device_id.hex())
               .bind(6, i64(change.device_seq));
         });
   };
@@ -520,11 +560,14 @@ core::Result<changelog::Outcome> MasterStore::Batch::append(const changelog::Cha
     if (gs->envelope) s.digest.toggle(envelope_entity(key), "amount", gs->envelope->plain());
     s.digest.toggle(envelope_entity(key), "amount", decision.envelope->plain());
     auto colon = key.find(':');
-    ERGON_TRY(impl.run("INSERT OR REPLACE INTO envelopes (key, year, source, amount) VALUES (?1, ?2, ?3, ?4)",
-                       [&](storage::Statement& st) {
-                         st.bind(1, key).bind(2, std::int64_t{std::atoi(key.substr(0, colon).c_str())})
-                             .bind(3, key.substr(colon + 1)).bind(4, decision.envelope->cents());
-                       }));
+    ERGON_TRY(impl.run(
+        "INSERT OR REPLACE INTO envelopes (key, year, source, amount) VALUES (?1, ?2, ?3, ?4)",
+        [&](storage::Statement& st) {
+          st.bind(1, key)
+              .bind(2, std::int64_t{std::atoi(key.substr(0, colon).c_str())})
+              .bind(3, key.substr(colon + 1))
+              .bind(4, decision.envelope->cents());
+        }));
     ERGON_TRY(set_revision(envelope_entity(key), "amount"));
     s.touched_years.insert(std::atoi(key.substr(0, colon).c_str()));
     return outcome;
@@ -545,9 +588,12 @@ core::Result<changelog::Outcome> MasterStore::Batch::append(const changelog::Cha
       "INSERT OR REPLACE INTO proposals (id, year, directorate, ka_code, state, vals) VALUES (?1, "
       "?2, ?3, ?4, ?5, ?6)",
       [&](storage::Statement& st) {
-        st.bind(1, key).bind(2, std::int64_t{merged.year}).bind(3, merged.directorate)
+        st.bind(1, key)
+            .bind(2, std::int64_t{merged.year})
+            .bind(3, merged.directorate)
             .bind(4, merged.ka_code ? merged.ka_code->canonical() : std::string())
-            .bind(5, model::to_string(merged.state)).bind(6, storage::Blob{blob});
+            .bind(5, model::to_string(merged.state))
+            .bind(6, storage::Blob{blob});
       }));
   if (group == changelog::kCreateGroup)
     for (auto g : model::all_groups()) ERGON_TRY(set_revision(key, g));
@@ -575,27 +621,30 @@ core::Status MasterStore::Batch::commit() {
         "IN ('withdrawn', 'rejected') GROUP BY ka_code HAVING count(*) > 1",
         [&](storage::Statement& st) { st.bind(1, std::int64_t{year}); },
         [&](storage::Statement& st) {
-          raised["ka:" + st.column_text(0)] =
-              "ΚΑ " + st.column_text(0) + " is used by " + std::to_string(st.column_int64(1)) +
-              " live proposals of " + std::to_string(year);
+          raised["ka:" + st.column_text(0)] = "ΚΑ " + st.column_text(0) + " is used by " +
+                                              std::to_string(st.column_int64(1)) +
+                                              " live proposals of " + std::to_string(year);
         }));
     std::map<std::string, model::Money> envelopes, allocated;
-    ERGON_TRY(impl.query("SELECT source, amount FROM envelopes WHERE year = ?1",
-                         [&](storage::Statement& st) { st.bind(1, std::int64_t{year}); },
-                         [&](storage::Statement& st) {
-                           envelopes[st.column_text(0)] = model::Money::from_cents(st.column_int64(1));
-                         }));
+    ERGON_TRY(impl.query(
+        "SELECT source, amount FROM envelopes WHERE year = ?1",
+        [&](storage::Statement& st) { st.bind(1, std::int64_t{year}); },
+        [&](storage::Statement& st) {
+          envelopes[st.column_text(0)] = model::Money::from_cents(st.column_int64(1));
+        }));
     std::vector<std::string> included;
-    ERGON_TRY(impl.query("SELECT vals FROM proposals WHERE year = ?1 AND state = 'included'",
-                         [&](storage::Statement& st) { st.bind(1, std::int64_t{year}); },
-                         [&](storage::Statement& st) { included.push_back(st.column_blob(0)); }));
+    ERGON_TRY(impl.query(
+        "SELECT vals FROM proposals WHERE year = ?1 AND state = 'included'",
+        [&](storage::Statement& st) { st.bind(1, std::int64_t{year}); },
+        [&](storage::Statement& st) { included.push_back(st.column_blob(0)); }));
     for (const auto& blob : included) {
       auto values = changelog::decode_values(blob);
       if (!values) return fail(values.error());
       model::Proposal p;
       ERGON_TRY(model::apply_values(p, *values));
       for (const auto& line : p.funding)
-        allocated[line.source] = allocated[line.source].plus(line.amount).value_or(allocated[line.source]);
+        allocated[line.source] =
+            allocated[line.source].plus(line.amount).value_or(allocated[line.source]);
     }
     for (const auto& [source, envelope] : envelopes)
       if (allocated[source] > envelope)
@@ -603,26 +652,31 @@ core::Status MasterStore::Batch::commit() {
                                        allocated[source].greek_euro() + ", above the envelope of " +
                                        envelope.greek_euro();
     std::map<std::string, std::string> existing;  // id → status
-    ERGON_TRY(impl.query("SELECT id, status FROM flags WHERE year = ?1",
-                         [&](storage::Statement& st) { st.bind(1, std::int64_t{year}); },
-                         [&](storage::Statement& st) { existing[st.column_text(0)] = st.column_text(1); }));
+    ERGON_TRY(impl.query(
+        "SELECT id, status FROM flags WHERE year = ?1",
+        [&](storage::Statement& st) { st.bind(1, std::int64_t{year}); },
+        [&](storage::Statement& st) { existing[st.column_text(0)] = st.column_text(1); }));
     for (const auto& [id, detail] : raised) {
       auto it = existing.find(id);
       if (it != existing.end() && it->second != "cleared") {
         ERGON_TRY(impl.run("UPDATE flags SET detail = ?3 WHERE id = ?1 AND year = ?2",
-                           [&](storage::Statement& st) { st.bind(1, id).bind(2, std::int64_t{year}).bind(3, detail); }));
+                           [&](storage::Statement& st) {
+                             st.bind(1, id).bind(2, std::int64_t{year}).bind(3, detail);
+                           }));
         continue;
       }
-      ERGON_TRY(impl.run("INSERT OR REPLACE INTO flags (id, year, status, detail, raised_seq) VALUES "
-                         "(?1, ?2, 'open', ?3, ?4)",
-                         [&](storage::Statement& st) {
-                           st.bind(1, id).bind(2, std::int64_t{year}).bind(3, detail).bind(4, i64(s.last_seq));
-                         }));
+      ERGON_TRY(impl.run(
+          "INSERT OR REPLACE INTO flags (id, year, status, detail, raised_seq) VALUES "
+          "(?1, ?2, 'open', ?3, ?4)",
+          [&](storage::Statement& st) {
+            st.bind(1, id).bind(2, std::int64_t{year}).bind(3, detail).bind(4, i64(s.last_seq));
+          }));
     }
     for (const auto& [id, status] : existing)
       if (!raised.contains(id) && status != "cleared")
-        ERGON_TRY(impl.run("UPDATE flags SET status = 'cleared' WHERE id = ?1 AND year = ?2",
-                           [&](storage::Statement& st) { st.bind(1, id).bind(2, std::int64_t{year}); }));
+        ERGON_TRY(
+            impl.run("UPDATE flags SET status = 'cleared' WHERE id = ?1 AND year = ?2",
+                     [&](storage::Statement& st) { st.bind(1, id).bind(2, std::int64_t{year}); }));
   }
   ERGON_TRY(impl.set_meta("digest", s.digest.hex()));
   return s.tx->commit();
@@ -638,20 +692,22 @@ core::Result<std::vector<changelog::LogEntry>> read_entries(MasterStore::Impl& i
                                                             std::string_view where, Bind&& bind) {
   std::vector<changelog::LogEntry> out;
   core::Status bad;
-  ERGON_TRY(impl.query(
-      "SELECT " + std::string(kOutcomeColumns) + ", change_id, canonical, hash FROM log " + std::string(where),
-      std::forward<Bind>(bind),
-      [&](storage::Statement& s) {
-        changelog::LogEntry e;
-        e.outcome = outcome_from_row(s, 0);
-        e.outcome.change_id = s.column_text(7);
-        auto change = changelog::parse_canonical(s.column_blob(8));
-        if (!change) bad = fail(change.error());
-        else e.change = std::move(*change);
-        auto hash = s.column_blob(9);
-        std::copy_n(hash.begin(), std::min<std::size_t>(hash.size(), 32), e.hash.begin());
-        out.push_back(std::move(e));
-      }));
+  ERGON_TRY(impl.query("SELECT " + std::string(kOutcomeColumns) +
+                           ", change_id, canonical, hash FROM log " + std::string(where),
+                       std::forward<Bind>(bind), [&](storage::Statement& s) {
+                         changelog::LogEntry e;
+                         e.outcome = outcome_from_row(s, 0);
+                         e.outcome.change_id = s.column_text(7);
+                         auto change = changelog::parse_canonical(s.column_blob(8));
+                         if (!change)
+                           bad = fail(change.error());
+                         else
+                           e.change = std::move(*change);
+                         auto hash = s.column_blob(9);
+                         std::copy_n(hash.begin(), std::min<std::size_t>(hash.size(), 32),
+                                     e.hash.begin());
+                         out.push_back(std::move(e));
+                       }));
   ERGON_TRY(bad);
   return out;
 }
@@ -667,14 +723,16 @@ core::Result<std::vector<changelog::LogEntry>> MasterStore::log_after(std::uint6
 
 core::Result<std::vector<changelog::LogEntry>> MasterStore::device_entries(
     const core::DeviceId& device, std::uint64_t first_seq) {
-  return read_entries(*impl_, "WHERE device_id = ?1 AND device_seq >= ?2 ORDER BY seq",
-                      [&](storage::Statement& s) { s.bind(1, device.hex()).bind(2, i64(first_seq)); });
+  return read_entries(
+      *impl_, "WHERE device_id = ?1 AND device_seq >= ?2 ORDER BY seq",
+      [&](storage::Statement& s) { s.bind(1, device.hex()).bind(2, i64(first_seq)); });
 }
 
 core::Result<std::uint64_t> MasterStore::last_seq() {
   std::uint64_t seq = 0;
-  ERGON_TRY(impl_->query("SELECT coalesce(max(seq), 0) FROM log", [](storage::Statement&) {},
-                         [&](storage::Statement& s) { seq = u64(s.column_int64(0)); }));
+  ERGON_TRY(impl_->query(
+      "SELECT coalesce(max(seq), 0) FROM log", [](storage::Statement&) {},
+      [&](storage::Statement& s) { seq = u64(s.column_int64(0)); }));
   return seq;
 }
 
@@ -694,38 +752,44 @@ core::Result<Snapshot> MasterStore::snapshot() {
 
 core::Result<Snapshot> MasterStore::snapshot_in_read() {
   Snapshot snap;
-  ERGON_TRY(impl_->query("SELECT seq, hash FROM log ORDER BY seq DESC LIMIT 1", [](storage::Statement&) {},
-                         [&](storage::Statement& s) {
-                           snap.cursor = u64(s.column_int64(0));
-                           auto hash = s.column_blob(1);
-                           std::copy_n(hash.begin(), std::min<std::size_t>(hash.size(), 32), snap.chain_head.begin());
-                         }));
+  ERGON_TRY(impl_->query(
+      "SELECT seq, hash FROM log ORDER BY seq DESC LIMIT 1", [](storage::Statement&) {},
+      [&](storage::Statement& s) {
+        snap.cursor = u64(s.column_int64(0));
+        auto hash = s.column_blob(1);
+        std::copy_n(hash.begin(), std::min<std::size_t>(hash.size(), 32), snap.chain_head.begin());
+      }));
   auto digest_now = digest();
   if (!digest_now) return fail(digest_now.error());
   snap.digest = *digest_now;
   std::vector<std::string> ids;
-  ERGON_TRY(impl_->query("SELECT id FROM proposals ORDER BY id", [](storage::Statement&) {},
-                         [&](storage::Statement& s) { ids.push_back(s.column_text(0)); }));
+  ERGON_TRY(impl_->query(
+      "SELECT id FROM proposals ORDER BY id", [](storage::Statement&) {},
+      [&](storage::Statement& s) { ids.push_back(s.column_text(0)); }));
   for (const auto& id : ids) {
     auto p = impl_->proposal(id);
     if (!p) return fail(p.error());
     snap.proposals.push_back(std::move(**p));
   }
-  ERGON_TRY(impl_->query("SELECT key, amount FROM envelopes", [](storage::Statement&) {},
-                         [&](storage::Statement& s) {
-                           snap.envelopes[s.column_text(0)] = model::Money::from_cents(s.column_int64(1));
-                         }));
-  ERGON_TRY(impl_->query("SELECT entity, grp, epoch, seq, device_id, device_seq FROM revisions",
-                         [](storage::Statement&) {},
-                         [&](storage::Statement& s) {
-                           snap.revisions.push_back(RevisionRow{
-                               s.column_text(0), s.column_text(1),
-                               {{u64(s.column_int64(2)), u64(s.column_int64(3))},
-                                core::DeviceId::parse(s.column_text(4)).value_or(core::DeviceId{}),
-                                u64(s.column_int64(5))}});
-                         }));
-  ERGON_TRY(impl_->query("SELECT name, content FROM reference_files", [](storage::Statement&) {},
-                         [&](storage::Statement& s) { snap.reference_files[s.column_text(0)] = s.column_blob(1); }));
+  ERGON_TRY(impl_->query(
+      "SELECT key, amount FROM envelopes", [](storage::Statement&) {},
+      [&](storage::Statement& s) {
+        snap.envelopes[s.column_text(0)] = model::Money::from_cents(s.column_int64(1));
+      }));
+  ERGON_TRY(impl_->query(
+      "SELECT entity, grp, epoch, seq, device_id, device_seq FROM revisions",
+      [](storage::Statement&) {},
+      [&](storage::Statement& s) {
+        snap.revisions.push_back(
+            RevisionRow{s.column_text(0),
+                        s.column_text(1),
+                        {{u64(s.column_int64(2)), u64(s.column_int64(3))},
+                         core::DeviceId::parse(s.column_text(4)).value_or(core::DeviceId{}),
+                         u64(s.column_int64(5))}});
+      }));
+  ERGON_TRY(impl_->query(
+      "SELECT name, content FROM reference_files", [](storage::Statement&) {},
+      [&](storage::Statement& s) { snap.reference_files[s.column_text(0)] = s.column_blob(1); }));
   auto parked = read_entries(
       *impl_,
       "WHERE outcome = 'conflict' AND EXISTS (SELECT 1 FROM conflicts c WHERE c.epoch = "
@@ -753,12 +817,13 @@ core::Result<PullPage> MasterStore::read_page(const core::DeviceId& device, std:
   auto entries = log_after(cursor, limit);
   if (!entries) return fail(entries.error());
   page.entries = std::move(*entries);
-  ERGON_TRY(impl_->query("SELECT seq, hash FROM log ORDER BY seq DESC LIMIT 1", [](storage::Statement&) {},
-                         [&](storage::Statement& s) {
-                           page.head_seq = u64(s.column_int64(0));
-                           auto hash = s.column_blob(1);
-                           std::copy_n(hash.begin(), std::min<std::size_t>(hash.size(), 32), page.chain_head.begin());
-                         }));
+  ERGON_TRY(impl_->query(
+      "SELECT seq, hash FROM log ORDER BY seq DESC LIMIT 1", [](storage::Statement&) {},
+      [&](storage::Statement& s) {
+        page.head_seq = u64(s.column_int64(0));
+        auto hash = s.column_blob(1);
+        std::copy_n(hash.begin(), std::min<std::size_t>(hash.size(), 32), page.chain_head.begin());
+      }));
   std::uint64_t reached = page.entries.empty() ? cursor : page.entries.back().outcome.position.seq;
   page.is_last_page = reached >= page.head_seq;
   auto digest_now = digest();
@@ -769,22 +834,26 @@ core::Result<PullPage> MasterStore::read_page(const core::DeviceId& device, std:
 
 core::Result<std::vector<ConflictRecord>> MasterStore::conflicts() {
   std::vector<ConflictRecord> out;
-  ERGON_TRY(impl_->query("SELECT epoch, seq, entity, grp, status FROM conflicts ORDER BY epoch, seq",
-                         [](storage::Statement&) {},
-                         [&](storage::Statement& s) {
-                           out.push_back({{u64(s.column_int64(0)), u64(s.column_int64(1))},
-                                          s.column_text(2), s.column_text(3), s.column_text(4)});
-                         }));
+  ERGON_TRY(impl_->query(
+      "SELECT epoch, seq, entity, grp, status FROM conflicts ORDER BY epoch, seq",
+      [](storage::Statement&) {},
+      [&](storage::Statement& s) {
+        out.push_back({{u64(s.column_int64(0)), u64(s.column_int64(1))},
+                       s.column_text(2),
+                       s.column_text(3),
+                       s.column_text(4)});
+      }));
   return out;
 }
 
 core::Result<std::vector<Flag>> MasterStore::flags() {
   std::vector<Flag> out;
-  ERGON_TRY(impl_->query("SELECT id, year, status, detail FROM flags ORDER BY year, id", [](storage::Statement&) {},
-                         [&](storage::Statement& s) {
-                           out.push_back({s.column_text(0), static_cast<int>(s.column_int64(1)),
-                                          s.column_text(2), s.column_text(3)});
-                         }));
+  ERGON_TRY(impl_->query(
+      "SELECT id, year, status, detail FROM flags ORDER BY year, id", [](storage::Statement&) {},
+      [&](storage::Statement& s) {
+        out.push_back({s.column_text(0), static_cast<int>(s.column_int64(1)), s.column_text(2),
+                       s.column_text(3)});
+      }));
   return out;
 }
 
@@ -793,7 +862,8 @@ core::Result<std::uint64_t> MasterStore::verify_chain() {
   std::uint64_t rows = 0;
   core::Status broken;
   ERGON_TRY(impl_->query(
-      "SELECT " + std::string(kOutcomeColumns) + ", change_id, canonical, hash FROM log ORDER BY seq",
+      "SELECT " + std::string(kOutcomeColumns) +
+          ", change_id, canonical, hash FROM log ORDER BY seq",
       [](storage::Statement&) {},
       [&](storage::Statement& s) {
         if (!broken) return;

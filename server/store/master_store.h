@@ -31,14 +31,14 @@
 namespace ergon::server {
 
 struct ServerInfo {
-  std::string server_id;  // fixed for the life of the installation, kept across restores
+  std::string server_id;    // fixed for the life of the installation, kept across restores
   std::uint64_t epoch = 1;  // new at every restore from a backup
   int year = 0;             // the current programme year
   merge::StageLock stage;
 };
 
 struct DeviceRecord {
-  std::string device_id;  // the enrolled id the token names
+  std::string device_id;                           // the enrolled id the token names
   std::optional<core::DeviceId> client_device_id;  // bound at the first hello
   merge::Role role = merge::Role::kAuditor;
   std::string directorate;
@@ -57,13 +57,13 @@ using changelog::Snapshot;
 
 /// One answer to a pull, read from one committed state.
 struct PullPage {
-  std::optional<Snapshot> snapshot;         // when a bootstrap was asked
-  std::vector<changelog::LogEntry> own;     // with a snapshot: the device's own entries
-  std::vector<changelog::LogEntry> entries; // after the cursor (or the snapshot's)
+  std::optional<Snapshot> snapshot;          // when a bootstrap was asked
+  std::vector<changelog::LogEntry> own;      // with a snapshot: the device's own entries
+  std::vector<changelog::LogEntry> entries;  // after the cursor (or the snapshot's)
   bool is_last_page = false;
   std::uint64_t head_seq = 0;
-  changelog::StateDigest digest;            // at head_seq
-  crypto::Digest chain_head{};              // at head_seq
+  changelog::StateDigest digest;  // at head_seq
+  crypto::Digest chain_head{};    // at head_seq
 };
 
 struct ConflictRecord {
@@ -86,14 +86,13 @@ class MasterStore {
 
   /// Creates the store in `dir` with a new server id and epoch 1, loading the reference files.
   /// `durability` is kFull for every real server; in-process logic tests may trade it away.
-  static core::Result<MasterStore> create(const std::filesystem::path& dir,
-                                          const std::filesystem::path& reference_dir,
-                                          std::optional<int> year,
-                                          const core::Clock& clock = core::system_clock(),
-                                          storage::Durability durability = storage::Durability::kFull);
-  static core::Result<MasterStore> open(const std::filesystem::path& dir,
-                                        const core::Clock& clock = core::system_clock(),
-                                        storage::Durability durability = storage::Durability::kFull);
+  static core::Result<MasterStore> create(
+      const std::filesystem::path& dir, const std::filesystem::path& reference_dir,
+      std::optional<int> year, const core::Clock& clock = core::system_clock(),
+      storage::Durability durability = storage::Durability::kFull);
+  static core::Result<MasterStore> open(
+      const std::filesystem::path& dir, const core::Clock& clock = core::system_clock(),
+      storage::Durability durability = storage::Durability::kFull);
 
   MasterStore(MasterStore&&) noexcept;
   MasterStore& operator=(MasterStore&&) = delete;

@@ -4,9 +4,12 @@ namespace ergon::changelog {
 
 std::string_view to_string(EntityKind kind) {
   switch (kind) {
-    case EntityKind::kProposal: return "proposal";
-    case EntityKind::kEnvelope: return "envelope";
-    case EntityKind::kStage: return "stage";
+    case EntityKind::kProposal:
+      return "proposal";
+    case EntityKind::kEnvelope:
+      return "envelope";
+    case EntityKind::kStage:
+      return "stage";
   }
   return "proposal";
 }
@@ -23,9 +26,12 @@ namespace ergon::changelog {
 
 std::string_view to_string(OutcomeKind kind) {
   switch (kind) {
-    case OutcomeKind::kAccepted: return "accepted";
-    case OutcomeKind::kConflict: return "conflict";
-    case OutcomeKind::kRejected: return "rejected";
+    case OutcomeKind::kAccepted:
+      return "accepted";
+    case OutcomeKind::kConflict:
+      return "conflict";
+    case OutcomeKind::kRejected:
+      return "rejected";
   }
   return "rejected";
 }

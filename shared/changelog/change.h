@@ -30,7 +30,7 @@ struct Base {
     kOwnChange = 2,  // the device's own earlier, not yet acknowledged change to the group
   };
   Kind kind = Kind::kNone;
-  Revision revision;        // when kRevision
+  Revision revision;          // when kRevision
   std::uint64_t own_seq = 0;  // when kOwnChange: that change's device_seq
   friend bool operator==(const Base&, const Base&) = default;
 };
@@ -51,11 +51,11 @@ struct Change {
   core::DeviceId device_id;
   std::uint64_t device_seq = 0;
   EntityRef entity;
-  std::string group;           // a field group of model/fields.h, or kCreateGroup
-  model::FieldValues values;   // canonical text per field
+  std::string group;          // a field group of model/fields.h, or kCreateGroup
+  model::FieldValues values;  // canonical text per field
   Base base;
   core::Hlc client_time;
-  std::string user;            // as stated by the person; the server records it as stated
+  std::string user;  // as stated by the person; the server records it as stated
 
   friend bool operator==(const Change&, const Change&) = default;
 };

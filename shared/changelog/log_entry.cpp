@@ -6,7 +6,8 @@ namespace ergon::changelog {
 namespace {
 
 void put_u64(std::string& out, std::uint64_t v) {
-  for (int shift = 56; shift >= 0; shift -= 8) out.push_back(static_cast<char>((v >> shift) & 0xff));
+  for (int shift = 56; shift >= 0; shift -= 8)
+    out.push_back(static_cast<char>((v >> shift) & 0xff));
 }
 
 }  // namespace
@@ -32,8 +33,8 @@ crypto::Digest chain_hash(const crypto::Digest& previous, const Change& change,
 
 void StateDigest::toggle(std::string_view entity, std::string_view field, std::string_view value) {
   static constexpr char kZero = '\0';
-  auto h = crypto::sha256({entity, std::string_view(&kZero, 1), field,
-                           std::string_view(&kZero, 1), value});
+  auto h = crypto::sha256(
+      {entity, std::string_view(&kZero, 1), field, std::string_view(&kZero, 1), value});
   for (std::size_t i = 0; i < value_.size(); ++i) value_[i] ^= h[i];
 }
 

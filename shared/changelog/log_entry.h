@@ -12,7 +12,7 @@ namespace ergon::changelog {
 
 struct LogEntry {
   Change change;
-  Outcome outcome;       // outcome.position is the entry's log position
+  Outcome outcome;        // outcome.position is the entry's log position
   crypto::Digest hash{};  // SHA-256(previous hash || entry_bytes)
 };
 

@@ -17,13 +17,13 @@ std::string_view to_string(OutcomeKind kind);
 core::Result<OutcomeKind> parse_outcome_kind(std::string_view text);
 
 struct Outcome {
-  std::string change_id;            // device:seq
+  std::string change_id;  // device:seq
   OutcomeKind kind = OutcomeKind::kAccepted;
-  Revision position;                // the log row of this outcome (epoch, seq)
-  bool is_new_revision = false;     // accepted and changed a value (equal values do not)
-  std::optional<Revision> conflict; // the conflict it parked or joined: the first parked change
-  std::string reason;               // why it was rejected, or what the conflict is about
-  bool is_duplicate = false;        // a retry: the original outcome again
+  Revision position;                 // the log row of this outcome (epoch, seq)
+  bool is_new_revision = false;      // accepted and changed a value (equal values do not)
+  std::optional<Revision> conflict;  // the conflict it parked or joined: the first parked change
+  std::string reason;                // why it was rejected, or what the conflict is about
+  bool is_duplicate = false;         // a retry: the original outcome again
   friend bool operator==(const Outcome&, const Outcome&) = default;
 };
 

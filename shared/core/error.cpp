@@ -4,37 +4,58 @@ namespace ergon::core {
 
 std::string_view to_string(ErrorCode code) {
   switch (code) {
-    case ErrorCode::kUsage: return "usage";
-    case ErrorCode::kInvalidArgument: return "invalid_argument";
-    case ErrorCode::kNotFound: return "not_found";
-    case ErrorCode::kAmbiguous: return "ambiguous";
-    case ErrorCode::kAlreadyExists: return "already_exists";
-    case ErrorCode::kPermissionDenied: return "permission_denied";
-    case ErrorCode::kStageLocked: return "stage_locked";
-    case ErrorCode::kProtocol: return "protocol";
-    case ErrorCode::kTooLarge: return "too_large";
-    case ErrorCode::kTimeout: return "timeout";
-    case ErrorCode::kUnavailable: return "unavailable";
-    case ErrorCode::kUnauthenticated: return "unauthenticated";
-    case ErrorCode::kStorage: return "storage";
-    case ErrorCode::kCorrupt: return "corrupt";
-    case ErrorCode::kVersionMismatch: return "version_mismatch";
-    case ErrorCode::kInternal: return "internal";
+    case ErrorCode::kUsage:
+      return "usage";
+    case ErrorCode::kInvalidArgument:
+      return "invalid_argument";
+    case ErrorCode::kNotFound:
+      return "not_found";
+    case ErrorCode::kAmbiguous:
+      return "ambiguous";
+    case ErrorCode::kAlreadyExists:
+      return "already_exists";
+    case ErrorCode::kPermissionDenied:
+      return "permission_denied";
+    case ErrorCode::kStageLocked:
+      return "stage_locked";
+    case ErrorCode::kProtocol:
+      return "protocol";
+    case ErrorCode::kTooLarge:
+      return "too_large";
+    case ErrorCode::kTimeout:
+      return "timeout";
+    case ErrorCode::kUnavailable:
+      return "unavailable";
+    case ErrorCode::kUnauthenticated:
+      return "unauthenticated";
+    case ErrorCode::kStorage:
+      return "storage";
+    case ErrorCode::kCorrupt:
+      return "corrupt";
+    case ErrorCode::kVersionMismatch:
+      return "version_mismatch";
+    case ErrorCode::kInternal:
+      return "internal";
   }
   return "internal";
 }
 
 int exit_code_for(ErrorCode code) {
   switch (code) {
-    case ErrorCode::kUsage: return 2;
+    case ErrorCode::kUsage:
+      return 2;
     case ErrorCode::kInvalidArgument:
-    case ErrorCode::kAmbiguous: return 3;
+    case ErrorCode::kAmbiguous:
+      return 3;
     case ErrorCode::kUnavailable:
     case ErrorCode::kUnauthenticated:
     case ErrorCode::kTimeout:
-    case ErrorCode::kVersionMismatch: return 4;
-    case ErrorCode::kCorrupt: return 5;
-    default: return 1;
+    case ErrorCode::kVersionMismatch:
+      return 4;
+    case ErrorCode::kCorrupt:
+      return 5;
+    default:
+      return 1;
   }
 }
 

@@ -1,9 +1,9 @@
 #include "shared/core/ids.h"
 
-#include <sys/random.h>
-
 #include <cerrno>
 #include <cstdlib>
+
+#include <sys/random.h>
 
 namespace ergon::core {
 

@@ -28,8 +28,7 @@ inline tl::unexpected<Error> fail(Error error) { return tl::unexpected<Error>(st
 #define ERGON_TRY(expr) ERGON_TRY_IMPL(expr, ERGON_TRY_NAME(ergon_try_result_, __COUNTER__))
 #define ERGON_TRY_NAME(a, b) ERGON_TRY_CONCAT(a, b)
 #define ERGON_TRY_CONCAT(a, b) a##b
-#define ERGON_TRY_IMPL(expr, name)                                \
-  do {                                                            \
-    if (auto name = (expr); !name)                                \
-      return ::tl::unexpected(std::move(name).error());           \
+#define ERGON_TRY_IMPL(expr, name)                                                   \
+  do {                                                                               \
+    if (auto name = (expr); !name) return ::tl::unexpected(std::move(name).error()); \
   } while (false)

@@ -1,11 +1,11 @@
 #include "shared/crypto/crypto.h"
 
+#include <memory>
+#include <stdexcept>
+
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
-
-#include <memory>
-#include <stdexcept>
 
 #include "shared/core/ids.h"
 

@@ -44,9 +44,10 @@ std::optional<Decision> check_stage(const Permission& p) {
                         "': only planning and budget change it until the council approves");
   }
   if (!is_central(p.role))
-    return rejected(ErrorCode::kStageLocked,
-                    "the programme is at stage '" + stage +
-                        "': after approval only planning and budget change it, inside an amendment");
+    return rejected(
+        ErrorCode::kStageLocked,
+        "the programme is at stage '" + stage +
+            "': after approval only planning and budget change it, inside an amendment");
   if (!p.stage.is_amendment_open)
     return rejected(ErrorCode::kStageLocked,
                     "the programme is at stage '" + stage +
@@ -95,7 +96,8 @@ std::optional<Decision> check_role(const changelog::Change& change, GroupKind ki
                         "budget changes money, funding and ΚΑ codes, not '" + change.group + "'");
       return std::nullopt;
     case GroupKind::kMoney:
-    case GroupKind::kClassification: return std::nullopt;
+    case GroupKind::kClassification:
+      return std::nullopt;
     case GroupKind::kState: {
       auto target = state_target(change);
       if (p.role == Role::kBudget)
@@ -107,7 +109,8 @@ std::optional<Decision> check_role(const changelog::Change& change, GroupKind ki
                         "submits or withdraws");
       return std::nullopt;
     }
-    default: return std::nullopt;
+    default:
+      return std::nullopt;
   }
 }
 
@@ -130,7 +133,8 @@ std::optional<Decision> check_life(GroupKind kind, const model::Proposal& curren
   return std::nullopt;
 }
 
-std::optional<Decision> check_transition(const model::Proposal& current, const changelog::Change& change) {
+std::optional<Decision> check_transition(const model::Proposal& current,
+                                         const changelog::Change& change) {
   auto target = model::parse_enum<State>(state_target(change));
   if (!target) return rejected(ErrorCode::kInvalidArgument, target.error().message);
   auto id = current.id.hex().substr(0, 8);
@@ -147,9 +151,9 @@ std::optional<Decision> check_transition(const model::Proposal& current, const c
   auto reason = change.values.find("decision_reason");
   if ((*target == State::kRejected || *target == State::kDeferred) &&
       (reason == change.values.end() || reason->second.empty()))
-    return rejected(ErrorCode::kInvalidArgument,
-                    "decision_reason: a proposal is " + std::string(model::to_string(*target)) +
-                        " with a reason; give one");
+    return rejected(ErrorCode::kInvalidArgument, "decision_reason: a proposal is " +
+                                                     std::string(model::to_string(*target)) +
+                                                     " with a reason; give one");
   return std::nullopt;
 }
 
@@ -168,7 +172,8 @@ Decision decide_envelope(const changelog::Change& change, const GroupState& stat
   if (amount_text == change.values.end())
     return rejected(ErrorCode::kInvalidArgument, "envelope: the change sets no amount");
   auto amount = model::Money::parse(amount_text->second);
-  if (!amount) return rejected(ErrorCode::kInvalidArgument, "envelope amount: " + amount.error().message);
+  if (!amount)
+    return rejected(ErrorCode::kInvalidArgument, "envelope amount: " + amount.error().message);
   if (state.envelope && *state.envelope == *amount) {
     Decision d;
     d.kind = OutcomeKind::kAccepted;
@@ -214,7 +219,8 @@ Decision decide(const changelog::Change& change, const GroupState& state, const 
 
   // 1. Not permitted, or invalid.
   auto kind = kind_of_group(change.group);
-  bool is_known_group = kind != GroupKind::kDescriptive || !model::fields_of_group(change.group).empty();
+  bool is_known_group =
+      kind != GroupKind::kDescriptive || !model::fields_of_group(change.group).empty();
   if (!is_known_group)
     return rejected(ErrorCode::kInvalidArgument, "'" + change.group + "' is not a field group");
   const model::Proposal* current = state.current ? &*state.current : nullptr;
@@ -242,8 +248,7 @@ Decision decide(const changelog::Change& change, const GroupState& state, const 
     d.merged = std::move(created);
     return d;
   }
-  if (!current)
-    return rejected(ErrorCode::kNotFound, "there is no proposal " + change.entity.key);
+  if (!current) return rejected(ErrorCode::kNotFound, "there is no proposal " + change.entity.key);
 
   // Concurrent life changes: the editor did not see the withdrawal or decision, or the
   // withdrawer did not see the latest edit. Both are for a person to settle.

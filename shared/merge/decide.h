@@ -23,23 +23,23 @@ using changelog::GroupRevision;
 
 /// The master's side of one decision, read by the store inside the batch's transaction.
 struct GroupState {
-  std::optional<model::Proposal> current;   // the master row; nullopt: no such proposal
-  std::optional<model::Money> envelope;     // for envelope changes: the current amount
-  std::optional<GroupRevision> group;       // the change's group, if it was ever set
-  std::optional<GroupRevision> state;       // the proposal's state group
-  std::optional<GroupRevision> latest;      // the newest revision of any of its groups
-  changelog::Revision horizon;              // what the editor had seen (from the base)
+  std::optional<model::Proposal> current;     // the master row; nullopt: no such proposal
+  std::optional<model::Money> envelope;       // for envelope changes: the current amount
+  std::optional<GroupRevision> group;         // the change's group, if it was ever set
+  std::optional<GroupRevision> state;         // the proposal's state group
+  std::optional<GroupRevision> latest;        // the newest revision of any of its groups
+  changelog::Revision horizon;                // what the editor had seen (from the base)
   std::optional<changelog::Revision> parked;  // an open conflict of this device on this group
 };
 
 struct Decision {
   changelog::OutcomeKind kind = changelog::OutcomeKind::kRejected;
   core::ErrorCode code = core::ErrorCode::kInvalidArgument;  // for rejections
-  std::string reason;                       // rejection reason, or what the conflict is about
-  bool is_new_revision = false;             // accepted and changed something
-  std::optional<changelog::Revision> joins; // conflict: the parked conflict it joins
-  std::optional<model::Proposal> merged;    // accepted proposal change: the row afterwards
-  std::optional<model::Money> envelope;     // accepted envelope change: the new amount
+  std::string reason;                        // rejection reason, or what the conflict is about
+  bool is_new_revision = false;              // accepted and changed something
+  std::optional<changelog::Revision> joins;  // conflict: the parked conflict it joins
+  std::optional<model::Proposal> merged;     // accepted proposal change: the row afterwards
+  std::optional<model::Money> envelope;      // accepted envelope change: the new amount
 };
 
 /// The envelope check a session makes before deciding: is this change the device's next one?

@@ -4,10 +4,14 @@ namespace ergon::merge {
 
 std::string_view to_string(Role role) {
   switch (role) {
-    case Role::kDirectorate: return "directorate";
-    case Role::kPlanning: return "planning";
-    case Role::kBudget: return "budget";
-    case Role::kAuditor: return "auditor";
+    case Role::kDirectorate:
+      return "directorate";
+    case Role::kPlanning:
+      return "planning";
+    case Role::kBudget:
+      return "budget";
+    case Role::kAuditor:
+      return "auditor";
   }
   return "auditor";
 }

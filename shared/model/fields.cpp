@@ -34,8 +34,9 @@ constexpr std::array<FieldSpec, 19> kFields = {{
 }};
 
 constexpr std::array<std::string_view, 12> kGroups = {
-    "directorate", kClassificationGroup, "title", "new_or_continuing", "area", kMoneyGroup,
-    "status", "strategic_plans", "predecessor_id", "priority", "remarks", kStateGroup};
+    "directorate",    kClassificationGroup, "title",   "new_or_continuing",
+    "area",           kMoneyGroup,          "status",  "strategic_plans",
+    "predecessor_id", "priority",           "remarks", kStateGroup};
 
 std::string money_text(Money m, TextForm form) {
   return form == TextForm::kCanonical ? m.plain() : m.greek();
@@ -192,7 +193,8 @@ core::Status set_field(Proposal& p, std::string_view field, std::string_view tex
   if (field == "year") {
     auto t = trim(text);
     int year = 0;
-    bool ok = t.size() == 4 && std::all_of(t.begin(), t.end(), [](char c) { return c >= '0' && c <= '9'; });
+    bool ok = t.size() == 4 &&
+              std::all_of(t.begin(), t.end(), [](char c) { return c >= '0' && c <= '9'; });
     if (ok) year = std::stoi(std::string(t));
     if (!ok || year < 2000)
       return fail(ErrorCode::kInvalidArgument,

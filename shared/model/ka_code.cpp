@@ -21,9 +21,9 @@ bool digits(std::string_view s, std::size_t min, std::size_t max) {
 core::Result<KaCode> KaCode::parse(std::string_view text) {
   std::string_view s = trim(text);
   auto bad = [&](std::string_view why) {
-    return fail(ErrorCode::kInvalidArgument,
-                "ka_code: '" + std::string(text) + "' is not a ΚΑ code (" + std::string(why) +
-                    "); write SS-EEEE.NNN, e.g. 30-7323.001");
+    return fail(ErrorCode::kInvalidArgument, "ka_code: '" + std::string(text) +
+                                                 "' is not a ΚΑ code (" + std::string(why) +
+                                                 "); write SS-EEEE.NNN, e.g. 30-7323.001");
   };
   if (s.size() < 9) return bad("too short");
   std::string_view service = s.substr(0, 2);
@@ -47,8 +47,8 @@ core::Status check_ka_category(const KaCode& code, Category category) {
   bool is_study_class = cls.substr(0, 2) == "74";
   bool ok = (category == Category::kWork && is_work_class) ||
             (category == Category::kStudy && is_study_class) ||
-            ((category == Category::kSupply || category == Category::kService) &&
-             !is_work_class && !is_study_class);
+            ((category == Category::kSupply || category == Category::kService) && !is_work_class &&
+             !is_study_class);
   if (ok) return {};
   std::string fits = is_work_class    ? "class 73xx is for category work"
                      : is_study_class ? "class 74xx is for category study"

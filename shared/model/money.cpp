@@ -35,10 +35,14 @@ std::vector<std::string_view> split(std::string_view s, char sep) {
 std::string_view trim_money(std::string_view s) {
   for (;;) {
     s = trim(s);
-    if (s.ends_with("\xC2\xA0")) s.remove_suffix(2);
-    else if (s.ends_with("\xE2\x80\xAF")) s.remove_suffix(3);
-    else if (s.starts_with("\xC2\xA0")) s.remove_prefix(2);
-    else return s;
+    if (s.ends_with("\xC2\xA0"))
+      s.remove_suffix(2);
+    else if (s.ends_with("\xE2\x80\xAF"))
+      s.remove_suffix(3);
+    else if (s.starts_with("\xC2\xA0"))
+      s.remove_prefix(2);
+    else
+      return s;
   }
 }
 
@@ -69,10 +73,12 @@ std::string two_digits(std::int64_t cents) {
 
 core::Result<Money> Money::parse(std::string_view text) {
   std::string_view s = trim_money(text);
-  if (s.size() >= 3 && s.substr(s.size() - 3) == "\xE2\x82\xAC") s = trim_money(s.substr(0, s.size() - 3));
+  if (s.size() >= 3 && s.substr(s.size() - 3) == "\xE2\x82\xAC")
+    s = trim_money(s.substr(0, s.size() - 3));
   if (s.empty()) return fail(not_money(text, "it is empty"));
-  if (s.front() == '-') return fail(ErrorCode::kInvalidArgument,
-                                    "'" + std::string(text) + "' is negative: amounts must be 0 or more");
+  if (s.front() == '-')
+    return fail(ErrorCode::kInvalidArgument,
+                "'" + std::string(text) + "' is negative: amounts must be 0 or more");
 
   std::string_view integer = s;
   std::string_view fraction;
@@ -83,9 +89,9 @@ core::Result<Money> Money::parse(std::string_view text) {
       return fail(not_money(text, "more than one decimal comma"));
     if (fraction.find('.') != std::string_view::npos)
       return fail(not_money(text, "a '.' after the decimal comma"));
-  } else if (auto dot = s.find('.');
-             dot != std::string_view::npos && s.find('.', dot + 1) == std::string_view::npos &&
-             (s.size() - dot - 1 == 1 || s.size() - dot - 1 == 2)) {
+  } else if (auto dot = s.find('.'); dot != std::string_view::npos &&
+                                     s.find('.', dot + 1) == std::string_view::npos &&
+                                     (s.size() - dot - 1 == 1 || s.size() - dot - 1 == 2)) {
     integer = s.substr(0, dot);  // the only separator, followed by 1-2 digits: a decimal point
     fraction = s.substr(dot + 1);
   }
@@ -109,13 +115,14 @@ core::Result<Money> Money::parse(std::string_view text) {
   for (char c : digits) {
     int d = c - '0';
     if (euros > (kMaxCents / 100 - d) / 10)
-      return fail(ErrorCode::kInvalidArgument,
-                  "'" + std::string(text) + "' is too large: the largest amount is " +
-                      Money(kMaxCents).greek());
+      return fail(ErrorCode::kInvalidArgument, "'" + std::string(text) +
+                                                   "' is too large: the largest amount is " +
+                                                   Money(kMaxCents).greek());
     euros = euros * 10 + d;
   }
   std::int64_t cents = 0;
-  if (!fraction.empty()) cents = std::stoll(std::string(fraction)) * (fraction.size() == 1 ? 10 : 1);
+  if (!fraction.empty())
+    cents = std::stoll(std::string(fraction)) * (fraction.size() == 1 ? 10 : 1);
   if (euros > (kMaxCents - cents) / 100)
     return fail(ErrorCode::kInvalidArgument, "'" + std::string(text) +
                                                  "' is too large: the largest amount is " +
@@ -140,8 +147,8 @@ std::string Money::plain() const {
 core::Result<Money> Money::plus(Money other) const {
   std::int64_t sum = 0;
   if (__builtin_add_overflow(cents_, other.cents_, &sum))
-    return fail(ErrorCode::kInvalidArgument, "the sum of " + greek() + " and " + other.greek() +
-                                                 " is too large");
+    return fail(ErrorCode::kInvalidArgument,
+                "the sum of " + greek() + " and " + other.greek() + " is too large");
   return Money(sum);
 }
 

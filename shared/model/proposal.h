@@ -51,14 +51,14 @@ struct EnumNames<Priority> {
 template <>
 struct EnumNames<StrategicPlan> {
   static constexpr std::string_view kField = "strategic_plans";
-  static constexpr std::array<std::string_view, 8> kNames = {"SOAP", "SVAA",  "SMART", "RESILIENT",
-                                                             "TOURISM", "LLL", "WASTE", "SDAE"};
+  static constexpr std::array<std::string_view, 8> kNames = {
+      "SOAP", "SVAA", "SMART", "RESILIENT", "TOURISM", "LLL", "WASTE", "SDAE"};
 };
 template <>
 struct EnumNames<State> {
   static constexpr std::string_view kField = "state";
-  static constexpr std::array<std::string_view, 6> kNames = {
-      "draft", "submitted", "included", "deferred", "rejected", "withdrawn"};
+  static constexpr std::array<std::string_view, 6> kNames = {"draft",    "submitted", "included",
+                                                             "deferred", "rejected",  "withdrawn"};
 };
 
 template <class E>

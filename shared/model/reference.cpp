@@ -37,8 +37,9 @@ core::Result<std::vector<CodeName>> read_codes(const Files& files, const std::st
   std::vector<CodeName> out;
   for (const auto& row : table->rows) {
     auto cell = [&](int i) {
-      return i >= 0 && static_cast<std::size_t>(i) < row.cells.size() ? row.cells[static_cast<std::size_t>(i)]
-                                                                       : std::string{};
+      return i >= 0 && static_cast<std::size_t>(i) < row.cells.size()
+                 ? row.cells[static_cast<std::size_t>(i)]
+                 : std::string{};
     };
     if (cell(code).empty()) continue;
     out.push_back(CodeName{cell(code), cell(el), cell(en)});
@@ -81,7 +82,8 @@ core::Result<ReferenceData> ReferenceData::load(const std::filesystem::path& dir
   return from_files(*files);
 }
 
-core::Result<ReferenceData> ReferenceData::from_files(const std::map<std::string, std::string>& files) {
+core::Result<ReferenceData> ReferenceData::from_files(
+    const std::map<std::string, std::string>& files) {
   ReferenceData ref;
   auto directorates = read_codes(files, "directorates.csv");
   if (!directorates) return tl::unexpected(directorates.error());
@@ -103,8 +105,8 @@ core::Result<ReferenceData> ReferenceData::from_files(const std::map<std::string
     auto y = static_cast<std::size_t>(year_col), c = static_cast<std::size_t>(cats_col);
     if (row.cells.size() <= std::max(y, c)) continue;
     if (auto ok = set_field(probe, "year", row.cells[y]); !ok)
-      return fail(ErrorCode::kCorrupt, "years.csv line " + std::to_string(row.line) + ": " +
-                                           ok.error().message);
+      return fail(ErrorCode::kCorrupt,
+                  "years.csv line " + std::to_string(row.line) + ": " + ok.error().message);
     std::vector<Category> cats;
     std::string_view list = row.cells[c];
     std::size_t start = 0;
@@ -113,8 +115,8 @@ core::Result<ReferenceData> ReferenceData::from_files(const std::map<std::string
       auto name = list.substr(start, bar == std::string_view::npos ? bar : bar - start);
       auto cat = parse_enum<Category>(name);
       if (!cat)
-        return fail(ErrorCode::kCorrupt, "years.csv line " + std::to_string(row.line) + ": " +
-                                             cat.error().message);
+        return fail(ErrorCode::kCorrupt,
+                    "years.csv line " + std::to_string(row.line) + ": " + cat.error().message);
       cats.push_back(*cat);
       if (bar == std::string_view::npos) break;
       start = bar + 1;

@@ -33,7 +33,8 @@ struct ReferenceData {
   /// The same lists from the files' contents, by file name (as a server stores and ships them).
   static core::Result<ReferenceData> from_files(const std::map<std::string, std::string>& files);
   /// The contents of the four files in `dir`, by file name.
-  static core::Result<std::map<std::string, std::string>> read_files(const std::filesystem::path& dir);
+  static core::Result<std::map<std::string, std::string>> read_files(
+      const std::filesystem::path& dir);
 
   const CodeName* directorate(std::string_view code) const;
   const CodeName* area(std::string_view code) const;

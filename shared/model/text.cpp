@@ -113,8 +113,8 @@ core::Result<std::string> normalise_text(std::string_view text) {
 std::string fold_for_search(std::string_view text) {
   auto normal = normalise_text(text);
   if (!normal) return {};
-  auto folded = map(*normal, UTF8PROC_STABLE | UTF8PROC_COMPOSE | UTF8PROC_CASEFOLD |
-                                 UTF8PROC_STRIPMARK);
+  auto folded =
+      map(*normal, UTF8PROC_STABLE | UTF8PROC_COMPOSE | UTF8PROC_CASEFOLD | UTF8PROC_STRIPMARK);
   return folded ? *folded : std::string{};
 }
 

@@ -10,7 +10,9 @@ namespace {
 using core::Error;
 using core::ErrorCode;
 
-Error invalid(std::string message) { return Error{ErrorCode::kInvalidArgument, std::move(message)}; }
+Error invalid(std::string message) {
+  return Error{ErrorCode::kInvalidArgument, std::move(message)};
+}
 
 std::string in_quotes(std::string_view s) { return "'" + std::string(s) + "'"; }
 
@@ -20,7 +22,8 @@ std::vector<Error> check_proposal(const Proposal& p, const ReferenceData& ref) {
   std::vector<Error> errors;
   auto allowed_years = [&] {
     std::string s;
-    for (const auto& [year, cats] : ref.allowed_categories) s += (s.empty() ? "" : ", ") + std::to_string(year);
+    for (const auto& [year, cats] : ref.allowed_categories)
+      s += (s.empty() ? "" : ", ") + std::to_string(year);
     return s;
   };
 
@@ -43,7 +46,8 @@ std::vector<Error> check_proposal(const Proposal& p, const ReferenceData& ref) {
   }
 
   if (p.directorate.empty())
-    errors.push_back(invalid("directorate: is required; give a code of directorates.csv, e.g. DTE"));
+    errors.push_back(
+        invalid("directorate: is required; give a code of directorates.csv, e.g. DTE"));
   else if (!ref.directorate(p.directorate))
     errors.push_back(invalid("directorate: " + in_quotes(p.directorate) +
                              " is not a directorate code; see directorates.csv (e.g. DTE)"));
@@ -54,8 +58,8 @@ std::vector<Error> check_proposal(const Proposal& p, const ReferenceData& ref) {
 
   auto title_length = count_characters(p.title);
   if (title_length < 3 || title_length > 500)
-    errors.push_back(invalid("title: " + in_quotes(p.title) + " has " + std::to_string(title_length) +
-                             " characters; a title has 3 to 500"));
+    errors.push_back(invalid("title: " + in_quotes(p.title) + " has " +
+                             std::to_string(title_length) + " characters; a title has 3 to 500"));
 
   if (p.area.empty())
     errors.push_back(invalid("area: is required; give a code of areas.csv, or ALL"));
@@ -87,7 +91,10 @@ std::vector<Error> check_proposal(const Proposal& p, const ReferenceData& ref) {
       errors.push_back(invalid("funding: the amount of " + in_quotes(line.source) + ", " +
                                line.amount.greek() + ", must be more than 0"));
     auto next = sum.plus(line.amount);
-    if (next) sum = *next; else overflow = true;
+    if (next)
+      sum = *next;
+    else
+      overflow = true;
   }
   if (p.allocation.cents() > 0 && p.funding.empty())
     errors.push_back(invalid("funding: an allocation of " + p.allocation.greek() +

@@ -4,13 +4,14 @@ namespace ergon::net {
 
 core::Result<std::pair<std::string, std::uint16_t>> parse_host_port(const std::string& text) {
   auto bad = core::fail(core::ErrorCode::kUsage, "'" + text +
-                                               "' is not HOST:PORT; e.g. 127.0.0.1:7400, "
-                                               "0.0.0.0:7400 or [::1]:7400");
+                                                     "' is not HOST:PORT; e.g. 127.0.0.1:7400, "
+                                                     "0.0.0.0:7400 or [::1]:7400");
   std::string host;
   std::string port;
   if (!text.empty() && text.front() == '[') {
     auto close = text.find(']');
-    if (close == std::string::npos || close + 1 >= text.size() || text[close + 1] != ':') return bad;
+    if (close == std::string::npos || close + 1 >= text.size() || text[close + 1] != ':')
+      return bad;
     host = text.substr(1, close - 1);
     port = text.substr(close + 2);
   } else {

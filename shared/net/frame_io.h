@@ -28,16 +28,17 @@ asio::awaitable<core::Result<std::size_t>> with_deadline(Op op, std::chrono::mil
   asio::steady_timer timer(co_await asio::this_coro::executor, deadline);
   auto result = co_await (std::move(op) || timer.async_wait(asio::as_tuple(asio::use_awaitable)));
   if (result.index() == 1)
-    co_return core::fail(core::ErrorCode::kTimeout,
-                         std::string(what) + " timed out after " +
-                             std::to_string(deadline.count() / 1000) + " s");
+    co_return core::fail(
+        core::ErrorCode::kTimeout,
+        std::string(what) + " timed out after " + std::to_string(deadline.count() / 1000) + " s");
   const auto& done = std::get<0>(result);
   boost::system::error_code ec = std::get<0>(done);
   std::size_t n = 0;
-  if constexpr (std::tuple_size_v<std::decay_t<decltype(done)>> > 1) n = std::get<1>(done);
+  if constexpr (std::tuple_size_v < std::decay_t < decltype(done) >>> 1) n = std::get<1>(done);
   if (ec == asio::error::eof || ec == asio::ssl::error::stream_truncated)
     co_return core::fail(core::ErrorCode::kUnavailable, "the connection was closed by the peer");
-  if (ec) co_return core::fail(core::ErrorCode::kUnavailable, std::string(what) + ": " + ec.message());
+  if (ec)
+    co_return core::fail(core::ErrorCode::kUnavailable, std::string(what) + ": " + ec.message());
   co_return n;
 }
 

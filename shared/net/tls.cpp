@@ -1,14 +1,14 @@
 #include "shared/net/tls.h"
 
+#include <cstdio>
+#include <memory>
+
 #include <fcntl.h>
 #include <openssl/ec.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <sys/stat.h>
-
-#include <cstdio>
-#include <memory>
 
 #include "shared/crypto/crypto.h"
 

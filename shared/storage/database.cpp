@@ -9,19 +9,23 @@ using core::ErrorCode;
 using core::fail;
 
 core::Error error_from(sqlite3* db, int rc, std::string_view context) {
-  std::string message = std::string(context) + ": " + (db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+  std::string message =
+      std::string(context) + ": " + (db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
   switch (rc & 0xff) {
     case SQLITE_BUSY:
     case SQLITE_LOCKED:
       return {ErrorCode::kUnavailable, message + " (another process holds the database; retry)"};
-    case SQLITE_CONSTRAINT: return {ErrorCode::kInvalidArgument, message};
+    case SQLITE_CONSTRAINT:
+      return {ErrorCode::kInvalidArgument, message};
     case SQLITE_FULL:
       return {ErrorCode::kStorage, message + " (the disk is full; free space and retry)"};
     case SQLITE_READONLY:
       return {ErrorCode::kStorage, message + " (the database is read-only; check permissions)"};
     case SQLITE_CORRUPT:
-    case SQLITE_NOTADB: return {ErrorCode::kCorrupt, message + " (the database file is damaged)"};
-    default: return {ErrorCode::kStorage, message};
+    case SQLITE_NOTADB:
+      return {ErrorCode::kCorrupt, message + " (the database file is damaged)"};
+    default:
+      return {ErrorCode::kStorage, message};
   }
 }
 
@@ -104,9 +108,9 @@ bool Statement::column_is_null(int index) const {
 
 core::Result<Database> Database::open(const std::filesystem::path& path, Durability durability) {
   sqlite3* raw = nullptr;
-  int rc = sqlite3_open_v2(path.c_str(), &raw,
-                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                           nullptr);
+  int rc =
+      sqlite3_open_v2(path.c_str(), &raw,
+                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
   Database db(raw);  // owns the handle even when opening failed
   if (rc != SQLITE_OK) return fail(error_from(raw, rc, "opening " + path.string()));
   sqlite3_extended_result_codes(raw, 1);

@@ -46,7 +46,9 @@ class Statement {
   /// Binds parameter `index` (1-based). Text and blobs are copied by SQLite.
   Statement& bind(int index, std::int64_t value);
   Statement& bind(int index, std::string_view text);
-  Statement& bind(int index, const std::string& text) { return bind(index, std::string_view(text)); }
+  Statement& bind(int index, const std::string& text) {
+    return bind(index, std::string_view(text));
+  }
   Statement& bind(int index, const char* text) { return bind(index, std::string_view(text)); }
   Statement& bind(int index, Blob blob);
   Statement& bind(int index, Null);

@@ -44,8 +44,8 @@ void put_values(const model::FieldValues& values,
   }
 }
 
-core::Result<model::FieldValues> get_values(const google::protobuf::RepeatedPtrField<FieldValue>& in,
-                                            bool is_envelope) {
+core::Result<model::FieldValues> get_values(
+    const google::protobuf::RepeatedPtrField<FieldValue>& in, bool is_envelope) {
   model::FieldValues values;
   for (const auto& v : in) {
     bool known = is_envelope ? v.name() == "amount" : model::find_field(v.name()) != nullptr;
@@ -142,7 +142,8 @@ core::Result<changelog::LogEntry> from_proto(const LogEntry& in) {
 }
 
 void to_proto(const changelog::Snapshot& in, Snapshot* out) {
-  for (const auto& p : in.proposals) put_values(model::all_values(p), out->add_proposals()->mutable_values());
+  for (const auto& p : in.proposals)
+    put_values(model::all_values(p), out->add_proposals()->mutable_values());
   for (const auto& [key, amount] : in.envelopes) {
     auto* e = out->add_envelopes();
     e->set_key(key);
@@ -177,11 +178,13 @@ core::Result<changelog::Snapshot> from_proto(const Snapshot& in) {
       return fail(Code::kProtocol, "a snapshot proposal: " + ok.error().message);
     s.proposals.push_back(std::move(proposal));
   }
-  for (const auto& e : in.envelopes()) s.envelopes[e.key()] = model::Money::from_cents(e.amount_cents());
+  for (const auto& e : in.envelopes())
+    s.envelopes[e.key()] = model::Money::from_cents(e.amount_cents());
   for (const auto& r : in.revisions()) {
     auto device = device_from(r.revision().device_id());
     if (!device) return fail(device.error());
-    s.revisions.push_back({r.entity(), r.group(),
+    s.revisions.push_back({r.entity(),
+                           r.group(),
                            {get(r.revision().revision()), *device, r.revision().device_seq()}});
   }
   s.cursor = in.cursor();
@@ -199,11 +202,14 @@ core::Result<changelog::Snapshot> from_proto(const Snapshot& in) {
   return s;
 }
 
-ErrorCode to_proto(core::ErrorCode code) { return static_cast<ErrorCode>(static_cast<int>(code) + 1); }
+ErrorCode to_proto(core::ErrorCode code) {
+  return static_cast<ErrorCode>(static_cast<int>(code) + 1);
+}
 
 core::ErrorCode from_proto(ErrorCode code) {
   int value = static_cast<int>(code) - 1;
-  if (value < 0 || value > static_cast<int>(core::ErrorCode::kInternal)) return core::ErrorCode::kProtocol;
+  if (value < 0 || value > static_cast<int>(core::ErrorCode::kInternal))
+    return core::ErrorCode::kProtocol;
   return static_cast<core::ErrorCode>(value);
 }
 

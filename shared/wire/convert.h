@@ -9,6 +9,7 @@
 #include "shared/changelog/snapshot.h"
 #include "shared/core/error.h"
 #include "shared/core/result.h"
+
 #include "shared/proto/ergon.pb.h"
 
 namespace ergon::wire {

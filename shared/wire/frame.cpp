@@ -13,8 +13,8 @@ core::Result<std::uint32_t> check_frame_length(const unsigned char header[4]) {
   if (length == 0) return fail(Code::kProtocol, "an empty frame");
   if (length > kMaxFrameBytes)
     return fail(Code::kTooLarge, "a frame of " + std::to_string(length) +
-                                          " bytes is above the limit of " +
-                                          std::to_string(kMaxFrameBytes));
+                                     " bytes is above the limit of " +
+                                     std::to_string(kMaxFrameBytes));
   return length;
 }
 
@@ -55,7 +55,8 @@ core::Result<Message> parse_message(std::string_view body) {
   const auto& c = message.compressed();
   if (c.size() == 0 || c.size() > kMaxDecompressedBytes)
     return fail(Code::kTooLarge, "a compressed message declares " + std::to_string(c.size()) +
-                                          " bytes; the limit is " + std::to_string(kMaxDecompressedBytes));
+                                     " bytes; the limit is " +
+                                     std::to_string(kMaxDecompressedBytes));
   auto frame_size = ZSTD_getFrameContentSize(c.zstd().data(), c.zstd().size());
   if (frame_size != c.size())
     return fail(Code::kProtocol, "a compressed message whose size does not match its header");

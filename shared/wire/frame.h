@@ -13,6 +13,7 @@
 #include <string_view>
 
 #include "shared/core/result.h"
+
 #include "shared/proto/ergon.pb.h"
 
 namespace ergon::wire {

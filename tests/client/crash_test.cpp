@@ -82,7 +82,7 @@ std::vector<OutboxEntry> outbox_of(LocalStore& store) {
 }
 
 // Sequences 1..N without gaps; client times strictly increasing among the first `timed`
-// entries (changes made by one process at a time: see the [.bug] test on two stores in
+// entries (changes made by one process at a time; the test on two stores open on one home in
 // local_store_test.cpp for concurrent ones).
 void require_gap_free(const std::vector<OutboxEntry>& outbox, std::size_t timed = SIZE_MAX) {
   for (std::size_t i = 0; i < outbox.size(); ++i) {

@@ -29,10 +29,16 @@ int env_int(const char* name, int fallback) {
 }
 
 model::FieldValues a_proposal(const std::string& title, const std::string& directorate) {
-  return {{"title", title},           {"category", "work"},  {"new_or_continuing", "new"},
-          {"area", "ALL"},            {"total_budget", "1.000.000,00"},
-          {"allocation", "100.000,00"}, {"funding", "1099"}, {"status", "maturing"},
-          {"priority", "B"},          {"directorate", directorate}};
+  return {{"title", title},
+          {"category", "work"},
+          {"new_or_continuing", "new"},
+          {"area", "ALL"},
+          {"total_budget", "1.000.000,00"},
+          {"allocation", "100.000,00"},
+          {"funding", "1099"},
+          {"status", "maturing"},
+          {"priority", "B"},
+          {"directorate", directorate}};
 }
 
 // One random offline action of a device; refusals by the client's own checks are fine.
@@ -41,17 +47,28 @@ void random_edit(SyncHarness::Client& c, Role role, std::mt19937_64& rng) {
   if (!view || view->empty()) return;
   std::vector<model::Proposal> mine;
   for (const auto& p : *view)
-    if (role != Role::kDirectorate || p.directorate == c.context.permission.directorate) mine.push_back(p);
+    if (role != Role::kDirectorate || p.directorate == c.context.permission.directorate)
+      mine.push_back(p);
   if (mine.empty()) return;
   const auto& p = mine[rng() % mine.size()];
   auto pick = [&](int n) { return static_cast<int>(rng() % static_cast<unsigned>(n)); };
   std::string amount = std::to_string(10 + pick(5) * 10) + ".000,00";
   switch (role == Role::kBudget ? 1 : pick(7)) {
-    case 0: (void)c.store->edit(p.id, {{"remarks", "σημείωση " + std::to_string(pick(4))}}); break;
-    case 1: (void)c.store->edit(p.id, {{"allocation", amount}, {"funding", "1099"}}); break;
-    case 2: (void)c.store->edit(p.id, {{"priority", std::string(1, static_cast<char>('A' + pick(3)))}}); break;
-    case 3: (void)c.store->edit(p.id, {{"title", "Έργο " + std::to_string(pick(6))}}); break;
-    case 4: (void)c.store->submit(p.id); break;
+    case 0:
+      (void)c.store->edit(p.id, {{"remarks", "σημείωση " + std::to_string(pick(4))}});
+      break;
+    case 1:
+      (void)c.store->edit(p.id, {{"allocation", amount}, {"funding", "1099"}});
+      break;
+    case 2:
+      (void)c.store->edit(p.id, {{"priority", std::string(1, static_cast<char>('A' + pick(3)))}});
+      break;
+    case 3:
+      (void)c.store->edit(p.id, {{"title", "Έργο " + std::to_string(pick(6))}});
+      break;
+    case 4:
+      (void)c.store->submit(p.id);
+      break;
     case 5:
       if (role == Role::kPlanning)
         (void)c.store->edit_in_tx(p.id, {{"state", "included"}, {"decision_reason", ""}}, false);
@@ -59,8 +76,9 @@ void random_edit(SyncHarness::Client& c, Role role, std::mt19937_64& rng) {
         (void)c.store->withdraw(p.id);
       break;
     default:
-      (void)c.store->create(a_proposal("Νέο έργο " + std::to_string(rng() % 1000),
-                                       role == Role::kDirectorate ? c.context.permission.directorate : "DTE"));
+      (void)c.store->create(
+          a_proposal("Νέο έργο " + std::to_string(rng() % 1000),
+                     role == Role::kDirectorate ? c.context.permission.directorate : "DTE"));
   }
 }
 
@@ -77,11 +95,14 @@ void run_case(std::uint64_t seed) {
   devices.emplace_back(&h.add_client(Role::kDirectorate, "DTE", "dte"), Role::kDirectorate);
   devices.emplace_back(&h.add_client(Role::kDirectorate, "DPOL", "dpol"), Role::kDirectorate);
   if (rng() % 2) devices.emplace_back(&h.add_client(Role::kBudget, "", "budget"), Role::kBudget);
-  if (rng() % 2) devices.emplace_back(&h.add_client(Role::kDirectorate, "DTE", "dte-2"), Role::kDirectorate);
+  if (rng() % 2)
+    devices.emplace_back(&h.add_client(Role::kDirectorate, "DTE", "dte-2"), Role::kDirectorate);
 
   std::set<std::string> pushed;
   auto& planning = *devices[0].first;
-  for (int i = 0; i < 3; ++i) REQUIRE(planning.store->create(a_proposal("Αρχικό " + std::to_string(i), i % 2 ? "DPOL" : "DTE")));
+  for (int i = 0; i < 3; ++i)
+    REQUIRE(
+        planning.store->create(a_proposal("Αρχικό " + std::to_string(i), i % 2 ? "DPOL" : "DTE")));
   for (const auto& o : h.push(planning)) pushed.insert(o.change_id);
   for (auto& [c, role] : devices) h.pull(*c);
 
@@ -142,7 +163,7 @@ void run_case(std::uint64_t seed) {
   auto log = h.master().log_after(0, 1000000);
   REQUIRE(log);
   std::map<std::string, int> outcomes_per_change;
-  std::map<std::string, changelog::Revision> horizon_of;                   // by change id
+  std::map<std::string, changelog::Revision> horizon_of;  // by change id
   std::map<std::pair<std::string, std::string>, std::pair<std::uint64_t, core::DeviceId>> last;
   changelog::StateDigest replay_digest;
   std::map<std::string, model::Proposal> replay;
@@ -155,10 +176,12 @@ void run_case(std::uint64_t seed) {
     if (c.base.kind == changelog::Base::Kind::kOwnChange)
       horizon = horizon_of[c.device_id.hex() + ":" + std::to_string(c.base.own_seq)];
     horizon_of[entry.outcome.change_id] = horizon;
-    bool accepted_new = entry.outcome.kind == OutcomeKind::kAccepted && entry.outcome.is_new_revision;
+    bool accepted_new =
+        entry.outcome.kind == OutcomeKind::kAccepted && entry.outcome.is_new_revision;
     if (c.group != changelog::kCreateGroup) {
       auto it = last.find({c.entity.key, c.group});
-      bool stale = it != last.end() && it->second.first > horizon.seq && it->second.second != c.device_id;
+      bool stale =
+          it != last.end() && it->second.first > horizon.seq && it->second.second != c.device_id;
       // No accepted change overwrote a revision of another device it had not seen.
       INFO("change " << entry.outcome.change_id << " group " << c.group);
       CHECK_FALSE((accepted_new && stale));
@@ -167,7 +190,8 @@ void run_case(std::uint64_t seed) {
     auto& p = replay[c.entity.key];
     REQUIRE(model::apply_values(p, c.values));
     if (c.group == changelog::kCreateGroup) {
-      for (auto g : model::all_groups()) last[{c.entity.key, std::string(g)}] = {entry.outcome.position.seq, c.device_id};
+      for (auto g : model::all_groups())
+        last[{c.entity.key, std::string(g)}] = {entry.outcome.position.seq, c.device_id};
     } else {
       last[{c.entity.key, c.group}] = {entry.outcome.position.seq, c.device_id};
     }

@@ -15,10 +15,16 @@ using testing::SyncHarness;
 namespace {
 
 model::FieldValues a_proposal(const std::string& title, const std::string& directorate) {
-  return {{"title", title},          {"category", "work"},   {"new_or_continuing", "new"},
-          {"area", "HER-CITY"},      {"total_budget", "1.000.000,00"},
-          {"allocation", "400.000,00"}, {"funding", "1099"}, {"status", "maturing"},
-          {"priority", "B"},         {"directorate", directorate}};
+  return {{"title", title},
+          {"category", "work"},
+          {"new_or_continuing", "new"},
+          {"area", "HER-CITY"},
+          {"total_budget", "1.000.000,00"},
+          {"allocation", "400.000,00"},
+          {"funding", "1099"},
+          {"status", "maturing"},
+          {"priority", "B"},
+          {"directorate", directorate}};
 }
 
 core::ProposalId create(SyncHarness::Client& c, const std::string& title, const std::string& d) {

@@ -21,9 +21,10 @@ void must(core::Status s, const char* what) {
 }  // namespace
 
 SyncHarness::SyncHarness(storage::Durability durability) {
-  master_ = std::make_unique<server::MasterStore>(must(
-      server::MasterStore::create(dir_ / "server", reference_dir(), 2024, core::system_clock(), durability),
-      "create master"));
+  master_ = std::make_unique<server::MasterStore>(
+      must(server::MasterStore::create(dir_ / "server", reference_dir(), 2024, core::system_clock(),
+                                       durability),
+           "create master"));
   merge_ = std::make_unique<server::MergeService>(*master_);
 }
 
@@ -78,7 +79,8 @@ bool SyncHarness::converged(Client& client) {
   return must(client.store->server_digest(), "client digest") == must(master_->digest(), "digest");
 }
 
-std::string field_of(client::LocalStore& store, const core::ProposalId& id, std::string_view field) {
+std::string field_of(client::LocalStore& store, const core::ProposalId& id,
+                     std::string_view field) {
   return model::field_text(must(store.get(id), "get"), field, model::TextForm::kCanonical);
 }
 

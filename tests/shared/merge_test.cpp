@@ -945,8 +945,7 @@ TEST_CASE("a create must carry every required field", "[merge]") {
   check_expected(d, no(ErrorCode::kInvalidArgument, field + ": is required"));
 }
 
-TEST_CASE("a change to a parked group is still rejected when invalid or not permitted",
-          "[merge]") {
+TEST_CASE("a change to a parked group is still rejected when invalid or not permitted", "[merge]") {
   // DESIGN.md's decision list puts "not permitted or invalid → rejected" first; joining a
   // parked conflict belongs to step 3 ("joins that conflict rather than landing beside it").
   // decide() returns the join before check_life, check_transition and validate_proposal run.

@@ -6,9 +6,9 @@
 
 namespace ergon::testing {
 
-std::filesystem::path test_data_dir();   // tests/data
-std::filesystem::path reference_dir();   // the project's data/
-std::filesystem::path binary_dir();      // the build folder
+std::filesystem::path test_data_dir();  // tests/data
+std::filesystem::path reference_dir();  // the project's data/
+std::filesystem::path binary_dir();     // the build folder
 /// Reads a whole file as bytes; empty if it cannot be read.
 std::string read_file(const std::filesystem::path& path);
 void write_file(const std::filesystem::path& path, std::string_view bytes);
