@@ -19,6 +19,33 @@ struct StoredValues {
   }
 };
 
+// Walks the archive's layout (endianness flag, class version, entry count, then length-prefixed
+// keys and values) and checks every length against the bytes left, so a damaged length never
+// reaches cereal, which would try to allocate it.
+bool has_plausible_layout(std::string_view bytes) {
+  if (bytes.size() < 13) return false;
+  bool little = bytes[0] == 1;
+  std::size_t at = 5;
+  auto read_u64 = [&](std::uint64_t& out) {
+    if (bytes.size() - at < 8) return false;
+    out = 0;
+    for (int i = 0; i < 8; ++i) {
+      auto byte = static_cast<std::uint8_t>(bytes[at + static_cast<std::size_t>(little ? 7 - i : i)]);
+      out = (out << 8) | byte;
+    }
+    at += 8;
+    return true;
+  };
+  std::uint64_t count = 0;
+  if (!read_u64(count) || count > (bytes.size() - at) / 16) return false;
+  for (std::uint64_t i = 0; i < 2 * count; ++i) {
+    std::uint64_t length = 0;
+    if (!read_u64(length) || length > bytes.size() - at) return false;
+    at += static_cast<std::size_t>(length);
+  }
+  return true;
+}
+
 }  // namespace
 }  // namespace ergon::changelog
 
@@ -36,6 +63,9 @@ std::string encode_values(const model::FieldValues& values) {
 }
 
 core::Result<model::FieldValues> decode_values(std::string_view bytes) {
+  if (!has_plausible_layout(bytes))
+    return core::fail(core::ErrorCode::kCorrupt,
+                      "stored field values cannot be read: a length does not fit the bytes");
   try {
     std::istringstream in(std::string(bytes), std::ios::binary);
     cereal::PortableBinaryInputArchive archive(in);

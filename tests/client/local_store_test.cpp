@@ -280,7 +280,7 @@ TEST_CASE("an invalid edit is refused naming the field and changes neither outbo
   require_gap_free(outbox_of(store));
 }
 
-TEST_CASE("a draft is submitted once; submitting again is refused", "[store]") {
+TEST_CASE("a draft is submitted once and submitting again is refused", "[store]") {
   TempDir dir;
   auto store = init_store(dir);
   auto p = create_square(store);

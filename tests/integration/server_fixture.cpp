@@ -34,6 +34,16 @@ json parse_json(const ProcessResult& result) {
   return parsed;
 }
 
+json json_in(const std::string& text) {
+  auto open = text.find('{');
+  auto close = text.rfind('}');
+  if (open == std::string::npos || close == std::string::npos || close < open)
+    FAIL("no JSON object in: " << text);
+  auto parsed = json::parse(text.substr(open, close - open + 1), nullptr, false);
+  if (parsed.is_discarded()) FAIL("not JSON: " << text);
+  return parsed;
+}
+
 // --- Client ---
 
 ProcessResult Client::run(const std::vector<std::string>& args,

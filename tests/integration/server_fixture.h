@@ -34,6 +34,10 @@ std::uint64_t test_seed();
 /// not JSON.
 json parse_json(const ProcessResult& result);
 
+/// The JSON document inside a captured output that also holds progress lines (a child's log
+/// with stdout and stderr together): from the first '{' to the last '}'.
+json json_in(const std::string& text);
+
 /// One `ergon` home bound to the server.
 struct Client {
   std::filesystem::path home;
@@ -83,7 +87,8 @@ class RunningServer {
   /// Runs `ergond COMMAND --data DATA ARGS…`.
   ProcessResult admin(const std::string& command, const std::vector<std::string>& args = {}) const;
   /// `ergond enrol`; returns the token.
-  std::string enrol(const std::string& role, const std::string& directorate, const std::string& name) const;
+  std::string enrol(const std::string& role, const std::string& directorate,
+                    const std::string& name) const;
   /// `ergond verify --json`, which must succeed: {"rows", "digest"}.
   json verify() const;
   /// `ergond devices --json`.
@@ -93,7 +98,8 @@ class RunningServer {
 
   /// Enrols a device and makes a home for it under ROOT/NAME: `ergon init --server … --token …
   /// --fingerprint …` (the server must be running so the key is checked).
-  Client add_client(const std::string& name, const std::string& role, const std::string& directorate);
+  Client add_client(const std::string& name, const std::string& role,
+                    const std::string& directorate);
   /// Re-runs `ergon init` on an existing home with this server's current address.
   void repoint(const Client& client) const;
 
@@ -122,8 +128,9 @@ std::uint64_t cursor_of(const std::filesystem::path& home);
 /// edit`), each to a proposal picked from `ids` with `random`, each value unique
 /// (PREFIX-N). Records the last value per proposal in `last`. Returns how many changes
 /// were queued.
-std::size_t make_remarks_edits(const std::filesystem::path& home, const std::vector<std::string>& ids,
-                               std::size_t count, const std::string& prefix, std::mt19937_64& random,
+std::size_t make_remarks_edits(const std::filesystem::path& home,
+                               const std::vector<std::string>& ids, std::size_t count,
+                               const std::string& prefix, std::mt19937_64& random,
                                std::map<std::string, std::string>& last);
 
 }  // namespace ergon::testing::integration

@@ -185,7 +185,7 @@ TEST_CASE("a withdrawal racing an edit it did not see is a conflict, and so is t
   CHECK(h.converged(planning));
 }
 
-TEST_CASE("the money group changed on two sides is one conflict; the master keeps its values",
+TEST_CASE("the money group changed on two sides is one conflict and the master keeps its values",
           "[merge][scenario]") {
   SyncHarness h;
   auto& dte = h.add_client(Role::kDirectorate, "DTE", "dte");
