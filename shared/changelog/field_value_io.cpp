@@ -30,7 +30,8 @@ bool has_plausible_layout(std::string_view bytes) {
     if (bytes.size() - at < 8) return false;
     out = 0;
     for (int i = 0; i < 8; ++i) {
-      auto byte = static_cast<std::uint8_t>(bytes[at + static_cast<std::size_t>(little ? 7 - i : i)]);
+      auto byte =
+          static_cast<std::uint8_t>(bytes[at + static_cast<std::size_t>(little ? 7 - i : i)]);
       out = (out << 8) | byte;
     }
     at += 8;

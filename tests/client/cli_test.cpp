@@ -172,7 +172,8 @@ TEST_CASE("show --json prints the domain's fields with money in cents", "[cli]")
   }
 }
 
-TEST_CASE("edit changes fields and says how many changes wait, and says so when nothing changed", "[cli]") {
+TEST_CASE("edit changes fields and says how many changes wait, and says so when nothing changed",
+          "[cli]") {
   Client client;
   client.init();
   auto id = client.add_square();
@@ -256,7 +257,8 @@ TEST_CASE("list --json prints an array, filtered and searched", "[cli]") {
   }
 }
 
-TEST_CASE("the --home option is accepted before or after the command, else $ERGON_HOME is used", "[cli]") {
+TEST_CASE("the --home option is accepted before or after the command, else $ERGON_HOME is used",
+          "[cli]") {
   Client client;
   client.init();
   auto id = client.add_square();
