@@ -52,13 +52,17 @@ CREATE TABLE conflict_changes (change_id TEXT PRIMARY KEY, conflict_epoch INTEGE
                                conflict_seq INTEGER NOT NULL, device_id TEXT NOT NULL,
                                user TEXT NOT NULL, hlc_wall INTEGER NOT NULL, vals BLOB NOT NULL);
 )sql"},
+    // Sync reads only the pending changes; the history of decided ones grows without bound.
+    {3, R"sql(
+CREATE INDEX outbox_by_status ON outbox (status, device_seq);
+)sql"},
 };
 
 }  // namespace
 
 struct LocalStore::Statements {
   storage::Statement get_meta, set_meta, view_get, view_put, outbox_insert, outbox_last_for_group,
-      outbox_all, server_revision, match_ka, match_title;
+      outbox_all, outbox_pending, server_revision, match_ka, match_title;
 };
 
 std::filesystem::path resolve_home(const std::string& from_flag) {
@@ -113,6 +117,10 @@ core::Result<LocalStore> LocalStore::open(const std::filesystem::path& home,
       {&s->outbox_all,
        "SELECT device_seq, entity_kind, entity, grp, vals, base_kind, base_epoch, base_seq, "
        "base_own_seq, hlc_wall, hlc_logical, user, status, reason FROM outbox ORDER BY device_seq"},
+      {&s->outbox_pending,
+       "SELECT device_seq, entity_kind, entity, grp, vals, base_kind, base_epoch, base_seq, "
+       "base_own_seq, hlc_wall, hlc_logical, user, status, reason FROM outbox "
+       "WHERE status = 'pending' ORDER BY device_seq"},
       {&s->server_revision,
        "SELECT epoch, seq FROM server_revisions WHERE entity = ?1 AND grp = ?2"},
       {&s->match_ka, "SELECT id FROM proposals WHERE year = ?1 AND ka_code = ?2 LIMIT 2"},
@@ -408,8 +416,8 @@ core::Result<std::uint64_t> LocalStore::queue_change(const std::string& entity, 
   return seq;
 }
 
-core::Result<std::vector<OutboxEntry>> LocalStore::outbox() {
-  auto& stmt = stmts_->outbox_all;
+core::Result<std::vector<OutboxEntry>> LocalStore::outbox(bool pending_only) {
+  auto& stmt = pending_only ? stmts_->outbox_pending : stmts_->outbox_all;
   stmt.reset();
   std::vector<OutboxEntry> out;
   for (;;) {

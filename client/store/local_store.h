@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -119,8 +120,8 @@ class LocalStore {
   core::Result<model::Proposal> get(const core::ProposalId& id);
   core::Result<std::vector<model::Proposal>> list(const ListFilter& filter);
 
-  /// Every outbox entry in sequence order.
-  core::Result<std::vector<OutboxEntry>> outbox();
+  /// Every outbox entry in sequence order (only the pending ones when asked).
+  core::Result<std::vector<OutboxEntry>> outbox(bool pending_only = false);
   /// The last sync's time (ms) and error, as recorded by sync.
   std::optional<std::int64_t> last_sync_ms();
   std::string last_sync_error();
@@ -154,8 +155,9 @@ class LocalStore {
 
   /// Records what the server says this device is (role, directorate, programme year).
   core::Status set_identity(const std::string& role, const std::string& directorate, int year);
-  /// View = server state + pending outbox replayed in order.
-  core::Status rebuild_view();
+  /// View = server state + pending outbox replayed in order; only the proposals in `only` when
+  /// given.
+  core::Status rebuild_view(const std::set<std::string>* only = nullptr);
 
   /// Runs `work` inside one write transaction; commits only if it succeeds. Used by the
   /// importer so a whole file lands or none of it.

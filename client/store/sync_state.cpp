@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <fstream>
 #include <map>
+#include <set>
 
 #include "client/store/local_store.h"
 #include "shared/changelog/field_value_io.h"
@@ -112,7 +113,7 @@ core::Status LocalStore::set_identity(const std::string& role, const std::string
 }
 
 core::Result<std::vector<changelog::Change>> LocalStore::pending_changes(std::size_t limit) {
-  auto all = outbox();
+  auto all = outbox(true);
   if (!all) return fail(all.error());
   std::vector<changelog::Change> out;
   for (auto& e : *all) {
@@ -194,12 +195,14 @@ core::Result<PullResult> LocalStore::apply_log(const std::vector<changelog::LogE
   PullResult result;
   auto ok = in_transaction([&]() -> core::Status {
     std::uint64_t position = cursor();
+    std::set<std::string> touched;
     for (const auto& entry : entries) {
       // Entries at or below the cursor are in the state already (a page seen before, or a
       // snapshot); only the outcome of an own change may still be news.
       bool is_new = entry.outcome.position.seq > position;
       bool is_own = entry.change.device_id == device_.device_id;
       if (!is_new && !is_own) continue;
+      if (entry.change.entity.kind == changelog::EntityKind::kProposal) touched.insert(entry.change.entity.key);
       ERGON_TRY(record_entry(entry, is_new, result));
       if (!is_new) continue;
       position = entry.outcome.position.seq;
@@ -207,7 +210,7 @@ core::Result<PullResult> LocalStore::apply_log(const std::vector<changelog::LogE
       ERGON_TRY(set_meta("chain_head", crypto::to_hex(entry.hash)));
       ++result.entries;
     }
-    return rebuild_view();
+    return rebuild_view(&touched);
   });
   if (!ok) return fail(ok.error());
   return result;
@@ -281,26 +284,41 @@ core::Status LocalStore::apply_snapshot(const changelog::Snapshot& snapshot) {
   });
 }
 
-core::Status LocalStore::rebuild_view() {
-  ERGON_TRY(db_.exec("DELETE FROM proposals"));
+core::Status LocalStore::rebuild_view(const std::set<std::string>* only) {
+  // A page touches a few proposals: rebuild just those, not the whole programme.
   std::map<std::string, model::Proposal> view;
-  auto server = db_.prepare("SELECT id, vals FROM server_proposals");
-  if (!server) return fail(server.error());
-  core::Status bad;
-  ERGON_TRY(each_row(*server, [&](storage::Statement& s) {
-    auto p = decode_proposal(s.column_blob(1));
-    if (!p)
-      bad = fail(ErrorCode::kCorrupt,
-                 "synced proposal " + s.column_text(0) + ": " + p.error().message);
-    else
-      view.emplace(s.column_text(0), std::move(*p));
-  }));
-  ERGON_TRY(bad);
+  if (only) {
+    auto remove = db_.prepare("DELETE FROM proposals WHERE id = ?1");
+    if (!remove) return fail(remove.error());
+    for (const auto& id : *only) {
+      remove->reset();
+      remove->bind(1, id);
+      ERGON_TRY(remove->run());
+      auto p = server_proposal(id);
+      if (!p) return fail(p.error());
+      if (*p) view.emplace(id, std::move(**p));
+    }
+  } else {
+    ERGON_TRY(db_.exec("DELETE FROM proposals"));
+    auto server = db_.prepare("SELECT id, vals FROM server_proposals");
+    if (!server) return fail(server.error());
+    core::Status bad;
+    ERGON_TRY(each_row(*server, [&](storage::Statement& s) {
+      auto p = decode_proposal(s.column_blob(1));
+      if (!p)
+        bad = fail(ErrorCode::kCorrupt,
+                   "synced proposal " + s.column_text(0) + ": " + p.error().message);
+      else
+        view.emplace(s.column_text(0), std::move(*p));
+    }));
+    ERGON_TRY(bad);
+  }
   // The user's own pending edits, replayed in the order they were made.
-  auto all = outbox();
+  auto all = outbox(true);
   if (!all) return fail(all.error());
   for (const auto& e : *all) {
     if (e.status != "pending" || e.change.entity.kind != changelog::EntityKind::kProposal) continue;
+    if (only && !only->contains(e.change.entity.key)) continue;
     auto it = view.find(e.change.entity.key);
     if (it == view.end()) {
       if (e.change.group != changelog::kCreateGroup) continue;

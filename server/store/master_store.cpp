@@ -446,9 +446,11 @@ core::Result<merge::GroupState> MasterStore::Batch::group_state(const changelog:
         }));
   // An open conflict this device already has a change parked in.
   ERGON_TRY(impl.query(
-      "SELECT c.epoch, c.seq FROM conflicts c JOIN log l ON l.conflict_epoch = c.epoch AND "
+      // Driven from the few open conflicts of this group (CROSS JOIN keeps that order), never
+      // from the device's whole history in the log.
+      "SELECT c.epoch, c.seq FROM conflicts c CROSS JOIN log l ON l.conflict_epoch = c.epoch AND "
       "l.conflict_seq = c.seq WHERE c.entity = ?1 AND c.grp = ?2 AND c.status = 'open' AND "
-      "l.device_id = ?3 LIMIT 1",
+      "l.conflict_seq > 0 AND l.device_id = ?3 LIMIT 1",
       [&](storage::Statement& s) {
         s.bind(1, key).bind(2, change.group).bind(3, change.device_id.hex());
       },

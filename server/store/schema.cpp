@@ -45,6 +45,10 @@ CREATE TABLE flags (
   raised_seq INTEGER NOT NULL, acknowledged_by TEXT NOT NULL DEFAULT '',
   reason TEXT NOT NULL DEFAULT '', PRIMARY KEY (id, year));
 )sql"},
+      // Finds the changes parked in a conflict without scanning a device's whole history.
+      {2, R"sql(
+CREATE INDEX log_by_conflict ON log (conflict_epoch, conflict_seq, device_id) WHERE conflict_seq > 0;
+)sql"},
   };
   return steps;
 }

@@ -129,7 +129,9 @@ TEST_CASE("a pinned key or server identity that does not match is refused with e
 
   // While the real server is down, the client pins the other server's key: init cannot check
   // it and says so, but keeps it.
-  real.stop();
+  auto stopped = real.stop();  // "Stops cleanly on SIGINT or SIGTERM"
+  CHECK(stopped.ok());
+  CHECK_THAT(real.serve_log(), Catch::Contains("stopped"));
   auto pinned =
       c.run({"init", "--directorate", "DTE", "--user", "Μαρία", "--year", "2024", "--server",
              real.address(), "--token", token, "--fingerprint", other.fingerprint()});
