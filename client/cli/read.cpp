@@ -150,6 +150,7 @@ Examples:  ergon status        ergon status --json)");
                  {"role", d.role},
                  {"last_sync", last_sync ? json(core::format_utc(*last_sync)) : json(nullptr)},
                  {"last_error", last_error.empty() ? json(nullptr) : json(last_error)},
+                 {"cursor", store->cursor()},
                  {"pending", pending},
                  {"rejected", rejected},
                  {"changes", changes}};

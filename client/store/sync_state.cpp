@@ -202,7 +202,8 @@ core::Result<PullResult> LocalStore::apply_log(const std::vector<changelog::LogE
       bool is_new = entry.outcome.position.seq > position;
       bool is_own = entry.change.device_id == device_.device_id;
       if (!is_new && !is_own) continue;
-      if (entry.change.entity.kind == changelog::EntityKind::kProposal) touched.insert(entry.change.entity.key);
+      if (entry.change.entity.kind == changelog::EntityKind::kProposal)
+        touched.insert(entry.change.entity.key);
       ERGON_TRY(record_entry(entry, is_new, result));
       if (!is_new) continue;
       position = entry.outcome.position.seq;

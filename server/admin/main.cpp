@@ -103,6 +103,14 @@ core::Status run_devices(const Options& o) {
   return {};
 }
 
+core::Status run_revoke(const Options& o) {
+  auto store = server::MasterStore::open(o.data);
+  if (!store) return core::fail(store.error());
+  ERGON_TRY(store->revoke(o.name));
+  std::cout << "revoked " << o.name << ": its token is refused from its next connection\n";
+  return {};
+}
+
 core::Status run_fingerprint(const Options& o) {
   auto fingerprint = net::server_fingerprint(o.data);
   if (!fingerprint) return core::fail(fingerprint.error());
@@ -209,6 +217,14 @@ Example:  ergond serve --data /var/lib/ergon --listen 0.0.0.0:7400)");
   devices->add_option("--data", o.data, "the server's data folder")->required();
   devices->add_flag("--json", o.json, "print a JSON array");
   devices->callback([&] { action = [&] { return run_devices(o); }; });
+
+  auto* revoke = app.add_subcommand(
+      "revoke", "Revoke a device: its token is refused from its next connection");
+  revoke->add_option("--data", o.data, "the server's data folder")->required();
+  revoke->add_option("DEVICE", o.name, "the enrolled device id, as 'ergond devices' lists it")
+      ->required();
+  revoke->footer("Example:  ergond revoke --data /var/lib/ergon 7ea7d7381c81864cf77175977037d23c");
+  revoke->callback([&] { action = [&] { return run_revoke(o); }; });
 
   auto* verify = app.add_subcommand("verify", "Recompute the audit chain over every log row");
   verify->add_option("--data", o.data, "the server's data folder")->required();

@@ -316,6 +316,17 @@ core::Status MasterStore::bind(std::string_view enrolled_id,
   return tx->commit();
 }
 
+core::Status MasterStore::revoke(std::string_view enrolled_id) {
+  auto tx = impl_->db.begin_immediate();
+  if (!tx) return fail(tx.error());
+  ERGON_TRY(impl_->run("UPDATE devices SET revoked = 1 WHERE device_id = ?1",
+                       [&](storage::Statement& s) { s.bind(1, enrolled_id); }));
+  if (impl_->db.changes() == 0)
+    return fail(ErrorCode::kNotFound,
+                "no enrolled device " + std::string(enrolled_id) + "; see 'ergond devices'");
+  return tx->commit();
+}
+
 core::Result<std::vector<DeviceRecord>> MasterStore::devices() {
   std::vector<std::string> ids;
   ERGON_TRY(impl_->query(

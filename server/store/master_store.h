@@ -112,6 +112,8 @@ class MasterStore {
   /// Binds the client's own device id to an enrolment at its first hello. Refused when either
   /// side is bound to something else already.
   core::Status bind(std::string_view enrolled_id, const core::DeviceId& client_device_id);
+  /// Revokes an enrolment: its token is refused from the next hello on.
+  core::Status revoke(std::string_view enrolled_id);
   /// The enrolment bound to a client device id.
   core::Result<DeviceRecord> device_by_client(const core::DeviceId& client_device_id);
 
