@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "client/cli/commands.h"
+#include "client/report/proposal_json.h"
 #include "client/sync/sync_session.h"
 #include "shared/core/clock.h"
 
@@ -42,13 +43,26 @@ void print_report(const SyncReport& r, bool as_json) {
     std::cout << "rejected changes and their reasons: see 'ergon status'" << std::endl;
 }
 
-std::string group_text(const LocalStore& store, const model::FieldValues& values) {
-  (void)store;
+// A group's values for people: money the Greek way (1.500.000,00), the rest as stored.
+std::string group_text(const model::FieldValues& values) {
+  model::Proposal shown;
+  bool readable = model::apply_values(shown, values).has_value();
   std::string out;
   for (const auto& [name, value] : values) {
     if (name == "decision_reason" && value.empty()) continue;
-    out += (out.empty() ? "" : ", ") + name + "=" + value;
+    auto text = readable ? model::field_text(shown, name, model::TextForm::kGreek) : value;
+    out += (out.empty() ? "" : ", ") + name + "=" + text;
   }
+  return out;
+}
+
+// A group's values for scripts: the domain's JSON form (money in cents, funding as a list).
+json group_json(const model::FieldValues& values) {
+  model::Proposal shown;
+  if (!model::apply_values(shown, values)) return json(values);
+  auto all = to_json(shown);
+  json out = json::object();
+  for (const auto& [name, value] : values) out[name] = all[name];
   return out;
 }
 
@@ -132,19 +146,18 @@ Examples:  ergon sync        ergon sync --json        ergon sync --watch --inter
                               {"device_id", in.device_id.hex()},
                               {"user", in.user},
                               {"client_time", core::format_utc(in.client_time_ms)},
-                              {"values", in.values}});
+                              {"values", group_json(in.values)}});
         std::string conflict_id = std::to_string(c.id.epoch) + "." + std::to_string(c.id.seq);
         out.push_back({{"id", conflict_id},
                        {"proposal", c.entity},
                        {"group", c.group},
-                       {"master", master},
+                       {"master", group_json(master)},
                        {"incoming", incoming}});
         if (*conflicts_json) continue;
         std::cout << "conflict " << conflict_id << "  proposal " << c.entity.substr(0, 8)
-                  << "  group " << c.group << "\n  master:   " << group_text(*store, master)
-                  << "\n";
+                  << "  group " << c.group << "\n  master:   " << group_text(master) << "\n";
         for (const auto& in : c.incoming)
-          std::cout << "  incoming: " << group_text(*store, in.values) << "\n            by "
+          std::cout << "  incoming: " << group_text(in.values) << "\n            by "
                     << (in.user.empty() ? "(no name)" : in.user) << " on device "
                     << in.device_id.hex().substr(0, 8) << " at "
                     << core::format_utc(in.client_time_ms) << "\n";

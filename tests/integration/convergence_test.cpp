@@ -203,10 +203,12 @@ TEST_CASE("a concurrent money edit is parked as the same conflict on both client
   UNSCOPED_INFO("conflict: " << c.dump());
   REQUIRE(c.at("incoming").size() == 1);
   CHECK(c.at("incoming")[0].at("device_id") == second.status().at("device_id"));
-  CHECK(c.at("master").at("allocation") == "100000.00");
-  CHECK(c.at("master").at("funding") == "1099=100000.00");
-  CHECK(c.at("incoming")[0].at("values").at("allocation") == "200000.00");
-  CHECK(c.at("incoming")[0].at("values").at("funding") == "0518=200000.00");
+  // Money in cents and funding as source/amount lines, as everywhere in --json.
+  CHECK(c.at("master").at("allocation") == 10'000'000);
+  CHECK(c.at("master").at("funding").at(0).at("source") == "1099");
+  CHECK(c.at("master").at("funding").at(0).at("amount") == 10'000'000);
+  CHECK(c.at("incoming")[0].at("values").at("allocation") == 20'000'000);
+  CHECK(c.at("incoming")[0].at("values").at("funding").at(0).at("source") == "0518");
   CHECK(c.at("incoming")[0].at("change_id") ==
         second.status().at("device_id").get<std::string>() + ":1");
   // Both views show the master's money; the parked change is no longer pending.
