@@ -19,6 +19,7 @@
 #include "shared/model/reference.h"
 #include "shared/model/validate.h"
 #include "tests/support/paths.h"
+#include "tests/support/reference.h"
 
 // The merge decision of DESIGN.md ("Who may change what", "The change model") as tables:
 // every row builds the master's side by hand, one change, one permission, and checks the
@@ -49,14 +50,7 @@ using ergon::model::State;
 
 namespace {
 
-const ReferenceData& reference() {
-  static const ReferenceData data = [] {
-    auto loaded = ReferenceData::load(ergon::testing::reference_dir());
-    if (!loaded) FAIL("cannot load the reference data: " << loaded.error().message);
-    return *loaded;
-  }();
-  return data;
-}
+const ReferenceData& reference() { return ergon::testing::reference_data(); }
 
 constexpr std::string_view kProposalHex = "5e1f0c2a9b7d4e3f8a6b1c0d2e4f6a8b";
 constexpr std::string_view kNewProposalHex = "0a0b0c0d0e0f10111213141516171819";

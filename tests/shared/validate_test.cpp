@@ -12,6 +12,7 @@
 #include "shared/model/proposal.h"
 #include "shared/model/reference.h"
 #include "tests/support/paths.h"
+#include "tests/support/reference.h"
 
 using Catch::Matchers::Contains;
 using Catch::Matchers::StartsWith;
@@ -33,14 +34,7 @@ using ergon::model::validate_proposal;
 
 namespace {
 
-const ReferenceData& reference() {
-  static const ReferenceData data = [] {
-    auto loaded = ReferenceData::load(ergon::testing::reference_dir());
-    if (!loaded) FAIL("cannot load the reference data: " << loaded.error().message);
-    return *loaded;
-  }();
-  return data;
-}
+const ReferenceData& reference() { return ergon::testing::reference_data(); }
 
 Money euros(std::int64_t amount) { return Money::from_cents(amount * 100); }
 
