@@ -115,6 +115,17 @@ tcp::socket& socket_of(Stream& stream) {
 
 }  // namespace
 
+// A member coroutine, not a capturing lambda, and every argument a named lvalue that outlives
+// the co_await: g++ 12 destroyed a braced temporary bound to a coroutine's reference
+// parameter twice (a double free that any first frame other than hello could trigger).
+template <class Stream>
+asio::awaitable<void> Server::refuse(Stream& stream, const std::string& peer,
+                                     std::uint64_t request_id, const core::Error& error) {
+  std::cerr << "ergond: " << peer << ": refused: " << error.message << "\n";
+  auto frame = wire::error_message(request_id, error);
+  (void)co_await net::write_frame(stream, frame, options_.handshake_timeout);
+}
+
 template <class Stream>
 asio::awaitable<void> Server::serve(std::shared_ptr<Stream> stream, std::string peer) {
   auto session = registry_.add([stream] {
@@ -128,15 +139,10 @@ asio::awaitable<void> Server::serve(std::shared_ptr<Stream> stream, std::string 
     ~Unregister() { registry.remove(id); }
   } unregister{registry_, session};
 
-  auto refuse = [&](std::uint64_t request_id, const core::Error& error) -> asio::awaitable<void> {
-    std::cerr << "ergond: " << peer << ": refused: " << error.message << "\n";
-    (void)co_await net::write_frame(*stream, wire::error_message(request_id, error),
-                                    options_.handshake_timeout);
-  };
-
   if (registry_.size() > options_.max_sessions) {
-    co_await refuse(
-        0, {ErrorCode::kUnavailable, "the server is at its connection limit; retry later"});
+    const core::Error full{ErrorCode::kUnavailable,
+                           "the server is at its connection limit; retry later"};
+    co_await refuse(*stream, peer, 0, full);
     co_return;
   }
   if constexpr (!std::is_same_v<Stream, tcp::socket>) {
@@ -153,16 +159,17 @@ asio::awaitable<void> Server::serve(std::shared_ptr<Stream> stream, std::string 
   auto hello = co_await net::read_frame(*stream, options_.handshake_timeout);
   if (!hello) {
     if (hello.error().code == ErrorCode::kTooLarge || hello.error().code == ErrorCode::kProtocol)
-      co_await refuse(0, hello.error());
+      co_await refuse(*stream, peer, 0, hello.error());
     co_return;
   }
   if (!hello->has_hello()) {
-    co_await refuse(hello->request_id(), {ErrorCode::kProtocol, "a session starts with hello"});
+    const core::Error not_hello{ErrorCode::kProtocol, "a session starts with hello"};
+    co_await refuse(*stream, peer, hello->request_id(), not_hello);
     co_return;
   }
   auto admitted = router_.admit(hello->hello());
   if (!admitted) {
-    co_await refuse(hello->request_id(), admitted.error());
+    co_await refuse(*stream, peer, hello->request_id(), admitted.error());
     co_return;
   }
   if (admitted->needs_binding) {
@@ -174,13 +181,13 @@ asio::awaitable<void> Server::serve(std::shared_ptr<Stream> stream, std::string 
         };
     auto bound = co_await writer_.run(bind_job);
     if (!bound) {
-      co_await refuse(hello->request_id(), bound.error());
+      co_await refuse(*stream, peer, hello->request_id(), bound.error());
       co_return;
     }
   }
   auto welcome = router_.welcome(hello->request_id(), *admitted);
   if (!welcome) {
-    co_await refuse(hello->request_id(), welcome.error());
+    co_await refuse(*stream, peer, hello->request_id(), welcome.error());
     co_return;
   }
   if (!co_await net::write_frame(*stream, *welcome, options_.idle_timeout)) co_return;
@@ -192,7 +199,7 @@ asio::awaitable<void> Server::serve(std::shared_ptr<Stream> stream, std::string 
     if (!request) {
       if (request.error().code == ErrorCode::kTooLarge ||
           request.error().code == ErrorCode::kProtocol)
-        co_await refuse(0, request.error());
+        co_await refuse(*stream, peer, 0, request.error());
       co_return;  // closed, timed out or cut: nothing half-done remains
     }
     auto id = request->request_id();
@@ -224,7 +231,7 @@ asio::awaitable<void> Server::serve(std::shared_ptr<Stream> stream, std::string 
       reply = core::fail(ErrorCode::kProtocol, "expected ping, push or pull after the welcome");
     }
     if (!reply) {
-      co_await refuse(id, reply.error());
+      co_await refuse(*stream, peer, id, reply.error());
       co_return;
     }
     if (!co_await net::write_frame(*stream, *reply, options_.idle_timeout)) co_return;

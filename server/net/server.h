@@ -61,6 +61,9 @@ class Server {
   boost::asio::awaitable<void> accept_loop();
   template <class Stream>
   boost::asio::awaitable<void> serve(std::shared_ptr<Stream> stream, std::string peer);
+  template <class Stream>
+  boost::asio::awaitable<void> refuse(Stream& stream, const std::string& peer,
+                                      std::uint64_t request_id, const core::Error& error);
 
   boost::asio::io_context& io_;
   MasterStore& reader_;

@@ -91,13 +91,14 @@ RunningServer::~RunningServer() {
   if (process_) process_->kill_and_wait(SIGKILL);
 }
 
-void RunningServer::start(int port) {
+void RunningServer::start(int port, const std::vector<std::string>& extra) {
   if (process_ && !process_->try_wait()) FAIL("the server is already running");
   process_.reset();
   log_ = root_ / ("serve-" + std::to_string(++starts_) + ".log");
-  process_.emplace(ChildProcess::spawn({ergond_binary(), "serve", "--data", data_.string(),
-                                        "--listen", "127.0.0.1:" + std::to_string(port)},
-                                       log_));
+  std::vector<std::string> argv{ergond_binary(), "serve",    "--data",
+                                data_.string(),  "--listen", "127.0.0.1:" + std::to_string(port)};
+  argv.insert(argv.end(), extra.begin(), extra.end());
+  process_.emplace(ChildProcess::spawn(argv, log_));
   static const std::regex listening(R"(listening on 127\.0\.0\.1:(\d+))");
   auto deadline = std::chrono::steady_clock::now() + 15s;
   for (;;) {

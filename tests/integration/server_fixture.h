@@ -68,8 +68,9 @@ class RunningServer {
   RunningServer& operator=(const RunningServer&) = delete;
   ~RunningServer();
 
-  /// Starts `ergond serve` on 127.0.0.1:PORT (0: a free one) and waits for "listening on".
-  void start(int port = 0);
+  /// Starts `ergond serve` on 127.0.0.1:PORT (0: a free one), with `extra` options such as
+  /// `--insecure`, and waits for "listening on".
+  void start(int port = 0, const std::vector<std::string>& extra = {});
   /// SIGKILL, and waits for it; true when the signal ended it (false if it had exited).
   bool kill9();
   /// SIGTERM, and waits for it: the clean stop.

@@ -1,0 +1,97 @@
+// Hostile peers against a real `ergond` (the ASan build in the test command): frames a client
+// would never send, before and after authentication, over plain TCP and TLS. Whatever arrives,
+// the server answers with an error frame or closes, keeps running, and serves honest clients.
+
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <catch2/catch.hpp>
+
+#include "tests/integration/server_fixture.h"
+#include "tests/support/raw_peer.h"
+#include "tests/support/temp_dir.h"
+
+using namespace ergon::testing;
+using namespace ergon::testing::integration;
+using namespace std::chrono_literals;
+
+namespace {
+
+// The 6 bytes of the reproduction: a frame of 2 bytes holding request_id = 1.
+const std::string kNotHello = frame_of(std::string("\x08\x01", 2));
+
+// The server is alive and its log holds no sanitizer report.
+void require_alive(RunningServer& server) {
+  CHECK(server.is_running());
+  auto log = server.serve_log();
+  CHECK_THAT(log, !Catch::Contains("AddressSanitizer") && !Catch::Contains("runtime error") &&
+                      !Catch::Contains("double free"));
+}
+
+}  // namespace
+
+TEST_CASE("a first frame that is not hello is refused with an error frame, and the server lives",
+          "[integration][hostile]") {
+  TempDir dir;
+  RunningServer server(dir.path());
+  const bool tls = GENERATE(false, true);
+  INFO((tls ? "TLS" : "plain TCP"));
+  server.start(0, tls ? std::vector<std::string>{} : std::vector<std::string>{"--insecure"});
+  for (int round = 0; round < 3; ++round) {
+    auto peer = RawPeer::connect(server.port(), tls);
+    REQUIRE(peer);
+    REQUIRE(peer->send(kNotHello));
+    auto reply = peer->read();
+    REQUIRE(reply);
+    REQUIRE(reply->has_error());
+    CHECK(reply->request_id() == 1);
+    CHECK_THAT(reply->error().message(), Catch::Contains("starts with hello"));
+    CHECK(peer->closed_by_server());
+  }
+  require_alive(server);
+  if (tls) {
+    auto planning = seed_programme(server);  // an honest client still syncs
+    CHECK(planning.status().at("pending") == 0);
+  }
+  require_alive(server);
+}
+
+TEST_CASE("connections past the limit are refused cleanly and the server lives",
+          "[integration][hostile]") {
+  TempDir dir;
+  RunningServer server(dir.path());
+  server.start(0, {"--insecure"});
+  constexpr int kDefaultLimit = 256;
+  std::vector<std::unique_ptr<RawPeer>> idle;
+  for (int i = 0; i < kDefaultLimit; ++i) {
+    idle.push_back(RawPeer::connect(server.port(), false));
+    REQUIRE(idle.back());
+  }
+  for (int extra = 0; extra < 3; ++extra) {
+    auto late = RawPeer::connect(server.port(), false);
+    REQUIRE(late);
+    auto reply = late->read();
+    REQUIRE(reply);
+    REQUIRE(reply->has_error());
+    CHECK_THAT(reply->error().message(), Catch::Contains("connection limit"));
+    CHECK(late->closed_by_server());
+  }
+  require_alive(server);
+  idle.clear();
+  // Once the idle ones are gone, a new connection is served again.
+  std::unique_ptr<RawPeer> again;
+  for (int attempt = 0; attempt < 100 && !again; ++attempt) {
+    auto peer = RawPeer::connect(server.port(), false);
+    REQUIRE(peer);
+    REQUIRE(peer->send(kNotHello));
+    auto reply = peer->read();
+    REQUIRE(reply);
+    if (reply->error().message().find("starts with hello") != std::string::npos)
+      again = std::move(peer);
+    else
+      std::this_thread::sleep_for(20ms);
+  }
+  CHECK(again);
+  require_alive(server);
+}
