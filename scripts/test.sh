@@ -11,6 +11,10 @@ bash scripts/setup.sh
 echo "== formatting (clang-format-14 --dry-run --Werror)"
 git ls-files '*.cpp' '*.h' | xargs clang-format-14 --dry-run --Werror
 
+echo "== coroutine lint (capturing coroutine lambdas, temporaries to coroutine reference parameters)"
+python3 scripts/lint_coroutines.py --self-test
+python3 scripts/lint_coroutines.py
+
 echo "== asan workflow: configure, build, test"
 cmake --workflow --preset asan
 

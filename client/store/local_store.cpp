@@ -182,6 +182,9 @@ core::Result<LocalStore> LocalStore::init(const std::filesystem::path& home,
     };
     // The device id is created once and never changes: offline edits are numbered under it.
     ERGON_TRY(set(*keep, "device_id", core::DeviceId::random().hex()));
+    auto key = crypto::generate_signing_key().private_key;
+    ERGON_TRY(set(*keep, "device_key",
+                  core::to_hex(reinterpret_cast<const std::uint8_t*>(key.data()), key.size())));
     ERGON_TRY(set(*keep, "next_seq", "1"));
     ERGON_TRY(set(*keep, "role", "directorate"));
     int default_year = reference->allowed_categories.empty()
@@ -237,6 +240,31 @@ core::Status LocalStore::set_meta(std::string_view key, std::string_view value) 
   auto& stmt = stmts_->set_meta;
   stmt.reset();
   return stmt.bind(1, key).bind(2, value).run();
+}
+
+core::Result<crypto::SigningKey> LocalStore::device_key() {
+  auto stored = meta("device_key");
+  if (!stored && stored.error().code != ErrorCode::kNotFound) return fail(stored.error());
+  if (!stored) {
+    auto made = crypto::generate_signing_key();
+    ERGON_TRY(set_meta("device_key",
+                       core::to_hex(reinterpret_cast<const std::uint8_t*>(made.private_key.data()),
+                                    made.private_key.size())));
+    return made;
+  }
+  auto first = core::parse_hex16(stored->substr(0, 32));
+  auto second = core::parse_hex16(stored->size() == 64 ? stored->substr(32) : std::string());
+  std::optional<crypto::SigningKey> key;
+  if (first && second) {
+    std::string raw(first->begin(), first->end());
+    raw.append(second->begin(), second->end());
+    key = crypto::signing_key_from_private(raw);
+  }
+  if (!key)
+    return fail(ErrorCode::kCorrupt,
+                "the home's device key is damaged; the server will not accept this client until "
+                "it is re-enrolled with a new home (ergon init --home NEW …)");
+  return *key;
 }
 
 std::optional<std::int64_t> LocalStore::last_sync_ms() {

@@ -20,6 +20,7 @@
 #include "shared/core/hybrid_clock.h"
 #include "shared/core/ids.h"
 #include "shared/core/result.h"
+#include "shared/crypto/crypto.h"
 #include "shared/model/fields.h"
 #include "shared/model/proposal.h"
 #include "shared/model/reference.h"
@@ -142,6 +143,10 @@ class LocalStore {
   /// The digest of the last synced server state, computed from it.
   core::Result<changelog::StateDigest> server_digest();
   core::Result<std::vector<ClientConflict>> conflicts();
+  /// The device's Ed25519 key pair, made at `ergon init` (or on first use by a home made
+  /// before device keys existed). The private key never leaves the home: hello proves it.
+  core::Result<crypto::SigningKey> device_key();
+
   /// A named setting of the home ("server", "token", "fingerprint", …); empty when unset.
   std::string setting(std::string_view key);
   core::Status set_setting(std::string_view key, std::string_view value);

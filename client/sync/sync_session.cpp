@@ -3,6 +3,7 @@
 #include <boost/asio.hpp>
 #include <boost/asio/ssl.hpp>
 
+#include "shared/crypto/crypto.h"
 #include "shared/net/endpoint.h"
 #include "shared/net/frame_io.h"
 #include "shared/net/tls.h"
@@ -50,6 +51,15 @@ asio::awaitable<core::Result<wire::Message>> ask(Stream& stream, wire::Message r
   co_return reply;
 }
 
+// The TLS session binding that the device key's proof signs (empty over --insecure).
+template <class Stream>
+std::string binding_of(Stream& stream) {
+  if constexpr (std::is_same_v<Stream, tcp::socket>)
+    return {};
+  else
+    return net::session_binding(stream.native_handle());
+}
+
 template <class Stream>
 asio::awaitable<core::Result<SyncReport>> converse(Stream& stream, LocalStore& store,
                                                    const SyncOptions& options) {
@@ -68,6 +78,13 @@ asio::awaitable<core::Result<SyncReport>> converse(Stream& stream, LocalStore& s
   const auto& id = store.device().device_id.bytes();
   h->set_client_device_id(std::string(reinterpret_cast<const char*>(id.data()), id.size()));
   h->set_user(store.device().user);
+  auto key = store.device_key();
+  if (!key) co_return fail(key.error());
+  auto token = store.setting("token");
+  h->set_public_key(key->public_key);
+  h->set_proof(
+      crypto::sign(*key, wire::hello_proof_payload(binding_of(stream), h->client_device_id(),
+                                                   token.substr(0, token.find('.')))));
   auto welcomed = co_await ask(stream, hello, next_id, options.timeout);
   if (!welcomed) co_return fail(welcomed.error());
   if (!welcomed->has_welcome()) co_return fail(ErrorCode::kProtocol, "expected a welcome");

@@ -2,10 +2,13 @@
 // them, verify the audit chain. Each command opens the store in --data and writes through
 // server/store, so it works while a server runs on the same folder.
 
+#include <algorithm>
+#include <ctime>
 #include <iostream>
 
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
+#include <sys/resource.h>
 
 #include "server/net/server.h"
 #include "server/store/master_store.h"
@@ -29,7 +32,37 @@ struct Options {
   int year = 0;
   bool json = false;
   bool insecure = false;
+  std::size_t max_connections = server::ServerOptions{}.max_connections;
 };
+
+// Local time of a millisecond timestamp, "YYYY-MM-DD HH:MM" (the server's zone), or "never".
+std::string local_time(std::int64_t ms) {
+  if (ms <= 0) return "never";
+  std::time_t t = static_cast<std::time_t>(ms / 1000);
+  std::tm tm{};
+  localtime_r(&t, &tm);
+  char text[32];
+  std::strftime(text, sizeof text, "%Y-%m-%d %H:%M", &tm);
+  return text;
+}
+
+// Raises the open-file limit to what max_connections needs (each connection is a descriptor,
+// plus the store's files and the listener); lowers max_connections when the hard limit is lower.
+std::size_t raise_file_limit(std::size_t max_connections) {
+  constexpr rlim_t kReserve = 64;
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0) return max_connections;
+  rlim_t want = static_cast<rlim_t>(max_connections) + kReserve;
+  if (limit.rlim_cur < want) {
+    limit.rlim_cur = std::min(want, limit.rlim_max);
+    if (setrlimit(RLIMIT_NOFILE, &limit) != 0) (void)getrlimit(RLIMIT_NOFILE, &limit);
+  }
+  if (limit.rlim_cur >= want) return max_connections;
+  auto fits = limit.rlim_cur > kReserve ? static_cast<std::size_t>(limit.rlim_cur - kReserve) : 1;
+  std::cerr << "ergond: the open-file limit is " << limit.rlim_cur << "; serving at most " << fits
+            << " connections (raise LimitNOFILE / ulimit -n for " << max_connections << ")\n";
+  return fits;
+}
 
 core::Status run_init(const Options& o) {
   std::optional<int> year;
@@ -93,11 +126,14 @@ core::Status run_devices(const Options& o) {
          {"directorate", d.directorate},
          {"name", d.name},
          {"revoked", d.is_revoked},
-         {"high_water_mark", d.high_water_mark}});
+         {"high_water_mark", d.high_water_mark},
+         {"enrolled_ms", d.enrolled_ms},
+         {"last_seen_ms", d.last_seen_ms > 0 ? json(d.last_seen_ms) : json(nullptr)}});
     if (!o.json)
       std::cout << d.device_id << "  " << merge::to_string(d.role) << " " << d.directorate << "  "
                 << d.name << (d.is_revoked ? "  (revoked)" : "")
-                << "  changes: " << d.high_water_mark << "\n";
+                << "  changes: " << d.high_water_mark
+                << "  last seen: " << local_time(d.last_seen_ms) << "\n";
   }
   if (o.json) std::cout << out.dump(2) << "\n";
   return {};
@@ -106,8 +142,12 @@ core::Status run_devices(const Options& o) {
 core::Status run_revoke(const Options& o) {
   auto store = server::MasterStore::open(o.data);
   if (!store) return core::fail(store.error());
-  ERGON_TRY(store->revoke(o.name));
-  std::cout << "revoked " << o.name << ": its token is refused from its next connection\n";
+  auto device = store->find_device(o.name);
+  if (!device) return core::fail(device.error());
+  ERGON_TRY(store->revoke(device->device_id));
+  std::cout << "revoked " << device->device_id << " ('" << device->name
+            << "'): its token is refused from now on, and a running server closes its open "
+               "sessions within a second\n";
   return {};
 }
 
@@ -131,8 +171,10 @@ core::Status run_serve(const Options& o) {
     if (!context) return core::fail(context.error());
     tls.emplace(std::move(*context));
   }
+  server::ServerOptions options;
+  options.max_connections = raise_file_limit(o.max_connections);
   boost::asio::io_context io(1);
-  server::Server server(io, *reader, **writer, tls, server::ServerOptions{});
+  server::Server server(io, *reader, **writer, tls, options);
   auto endpoint = server.listen(where->first, where->second);
   if (!endpoint) return core::fail(endpoint.error());
   auto address = endpoint->address().to_string();
@@ -204,6 +246,11 @@ Example:  ergond enrol --data /var/lib/ergon --role directorate --directorate DT
   serve->add_option("--listen", o.listen,
                     "HOST:PORT to listen on; port 0 picks a free one (default 127.0.0.1:7400)");
   serve->add_flag("--insecure", o.insecure, "plain TCP without TLS: for tests on one machine only");
+  serve
+      ->add_option("--max-connections", o.max_connections,
+                   "connections served at once; later ones are told to retry (default 2048; "
+                   "the open-file limit is raised to match)")
+      ->check(CLI::Range(1, 1'000'000));
   serve->footer(R"(Prints 'listening on HOST:PORT' once bound. Stops cleanly on SIGINT or SIGTERM.
 Example:  ergond serve --data /var/lib/ergon --listen 0.0.0.0:7400)");
   serve->callback([&] { action = [&] { return run_serve(o); }; });
@@ -213,7 +260,8 @@ Example:  ergond serve --data /var/lib/ergon --listen 0.0.0.0:7400)");
   fingerprint->add_option("--data", o.data, "the server's data folder")->required();
   fingerprint->callback([&] { action = [&] { return run_fingerprint(o); }; });
 
-  auto* devices = app.add_subcommand("devices", "List the enrolled devices");
+  auto* devices = app.add_subcommand(
+      "devices", "List the enrolled devices: enrolment id, role, name, changes, last seen");
   devices->add_option("--data", o.data, "the server's data folder")->required();
   devices->add_flag("--json", o.json, "print a JSON array");
   devices->callback([&] { action = [&] { return run_devices(o); }; });
@@ -221,9 +269,14 @@ Example:  ergond serve --data /var/lib/ergon --listen 0.0.0.0:7400)");
   auto* revoke = app.add_subcommand(
       "revoke", "Revoke a device: its token is refused from its next connection");
   revoke->add_option("--data", o.data, "the server's data folder")->required();
-  revoke->add_option("DEVICE", o.name, "the enrolled device id, as 'ergond devices' lists it")
+  revoke
+      ->add_option("DEVICE", o.name,
+                   "the enrolment id as 'ergond devices' lists it, or a unique prefix of it")
       ->required();
-  revoke->footer("Example:  ergond revoke --data /var/lib/ergon 7ea7d7381c81864cf77175977037d23c");
+  revoke->footer(R"(A running server closes the device's open sessions within a second. To give
+the same laptop a new token: 'ergond enrol …', then on the laptop 'ergon init --server … --token NEW'
+(it keeps its device id, numbering and pending work; the old enrolment is revoked by the move).
+Example:  ergond revoke --data /var/lib/ergon 7ea7d738)");
   revoke->callback([&] { action = [&] { return run_revoke(o); }; });
 
   auto* verify = app.add_subcommand("verify", "Recompute the audit chain over every log row");

@@ -1,5 +1,9 @@
 #include "server/api/request_router.h"
 
+#include <algorithm>
+#include <limits>
+
+#include "shared/crypto/crypto.h"
 #include "shared/wire/convert.h"
 
 namespace ergon::server {
@@ -7,7 +11,16 @@ namespace ergon::server {
 using core::ErrorCode;
 using core::fail;
 
-core::Result<Admitted> RequestRouter::admit(const wire::Hello& hello) {
+std::string RequestRouter::enrolment_of(std::string_view token) {
+  auto dot = token.find('.');
+  auto id = token.substr(0, std::min<std::size_t>(dot, 64));
+  // Only hex reaches a log line or a throttle key: a token is whatever a peer sent.
+  if (id.empty() || id.find_first_not_of("0123456789abcdef") != std::string_view::npos) return {};
+  return std::string(id);
+}
+
+core::Result<Admitted> RequestRouter::admit(const wire::Hello& hello,
+                                            std::string_view session_binding) {
   if (hello.min_version() > kProtocolVersion || hello.max_version() < kProtocolVersion)
     return fail(ErrorCode::kVersionMismatch,
                 "this server speaks protocol version " + std::to_string(kProtocolVersion) +
@@ -17,16 +30,29 @@ core::Result<Admitted> RequestRouter::admit(const wire::Hello& hello) {
     return fail(ErrorCode::kProtocol, "hello: the client device id must be 16 bytes");
   auto record = store_.authenticate(hello.token());
   if (!record) return fail(record.error());
+  // The token names the enrolment; the key proves this is the client it was bound to. Device
+  // ids are public (every log entry carries one), the private key never leaves the client.
+  auto payload =
+      wire::hello_proof_payload(session_binding, hello.client_device_id(), record->device_id);
+  if (!crypto::verify_signature(hello.public_key(), payload, hello.proof()))
+    return fail(ErrorCode::kUnauthenticated,
+                "hello: the client did not prove it holds its device key; upgrade the client "
+                "(ergon 0.2 or later makes its key at 'ergon init')");
   std::array<std::uint8_t, 16> raw{};
   std::copy(hello.client_device_id().begin(), hello.client_device_id().end(), raw.begin());
   core::DeviceId client(raw);
   Admitted a;
-  a.needs_binding = !record->client_device_id;
   if (record->client_device_id && *record->client_device_id != client)
     return fail(ErrorCode::kUnauthenticated,
                 "this token was first used by another client (device " +
                     record->client_device_id->hex().substr(0, 8) +
                     "); each client needs its own enrolment: ask the administrator for a token");
+  if (!record->public_key.empty() && record->public_key != hello.public_key())
+    return fail(ErrorCode::kUnauthenticated,
+                "this token is bound to another device key: the client's home was copied or "
+                "re-created; ask the administrator for a new token for this laptop");
+  a.needs_binding = !record->client_device_id || record->public_key.empty();
+  a.public_key = hello.public_key();
   a.record = std::move(*record);
   a.context.device_id = client;
   a.context.permission =
@@ -55,20 +81,42 @@ core::Result<wire::Message> RequestRouter::welcome(std::uint64_t request_id,
   return m;
 }
 
-core::Result<std::vector<changelog::Change>> RequestRouter::decode_push(
-    const wire::PushRequest& push) {
+core::Result<Routed> RequestRouter::handle(const wire::Message& request, const Admitted& admitted) {
+  auto id = request.request_id();
+  if (request.has_ping()) {
+    wire::Message pong;
+    pong.set_request_id(id);
+    pong.mutable_pong();
+    return Routed{std::move(pong)};
+  }
+  if (request.has_push()) {
+    auto job = decode_push(id, request.push());
+    if (!job) return fail(job.error());
+    return Routed{std::move(*job)};
+  }
+  if (request.has_pull()) {
+    auto page = pull(id, admitted, request.pull());
+    if (!page) return fail(page.error());
+    return Routed{std::move(*page)};
+  }
+  return fail(ErrorCode::kProtocol, "expected ping, push or pull after the welcome");
+}
+
+core::Result<PushJob> RequestRouter::decode_push(std::uint64_t request_id,
+                                                 const wire::PushRequest& push) {
   if (static_cast<std::size_t>(push.changes_size()) > kMaxBatchChanges)
     return fail(ErrorCode::kTooLarge, "a batch of " + std::to_string(push.changes_size()) +
                                           " changes; the limit is " +
                                           std::to_string(kMaxBatchChanges));
-  std::vector<changelog::Change> changes;
-  changes.reserve(static_cast<std::size_t>(push.changes_size()));
+  PushJob job;
+  job.request_id = request_id;
+  job.changes.reserve(static_cast<std::size_t>(push.changes_size()));
   for (const auto& c : push.changes()) {
     auto change = wire::from_proto(c);
     if (!change) return fail(change.error());
-    changes.push_back(std::move(*change));
+    job.changes.push_back(std::move(*change));
   }
-  return changes;
+  return job;
 }
 
 wire::Message RequestRouter::push_reply(std::uint64_t request_id,
@@ -85,6 +133,11 @@ core::Result<wire::Message> RequestRouter::pull(std::uint64_t request_id, const 
   std::size_t limit = pull.max_entries() == 0
                           ? kMaxPageEntries
                           : std::min<std::size_t>(pull.max_entries(), kMaxPageEntries);
+  // SQLite's integers are signed: a cursor above that range would wrap to a negative position
+  // and select the whole log.
+  if (pull.cursor() > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()))
+    return fail(ErrorCode::kProtocol, "pull: the cursor " + std::to_string(pull.cursor()) +
+                                          " is beyond any log position");
   auto page = store_.read_page(admitted.context.device_id, pull.cursor(), limit, pull.bootstrap());
   if (!page) return fail(page.error());
   wire::Message m;

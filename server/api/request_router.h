@@ -1,11 +1,13 @@
 #pragma once
-// RequestRouter: a request Message in, a reply Message out, for everything a session answers
-// on the network thread: hello → welcome, pull pages, push decoding and replies. Knows no
-// sockets and is unit-tested without them. Reads through the store it is given (the network
-// thread's connection); pushes are applied elsewhere (the writer thread).
+// RequestRouter: the request handler (Asio http/server's shape): a request Message in, a reply
+// Message out, for everything a session answers: hello → admission, pings, pull pages, and
+// pushes decoded into a job for the store writer. Knows no sockets and is unit-tested and
+// fuzzed without them. Reads through the store it is given (the network thread's connection).
 // Holds a reference to the store, which must outlive it. Not thread-safe.
 
 #include <cstdint>
+#include <string>
+#include <variant>
 #include <vector>
 
 #include "server/merge/merge_service.h"
@@ -21,30 +23,46 @@ inline constexpr std::uint32_t kProtocolVersion = 1;
 inline constexpr std::size_t kMaxBatchChanges = 1000;
 inline constexpr std::size_t kMaxPageEntries = 1000;
 
-/// A device that said hello with a valid token.
+/// A device that said hello with a valid token and proved it holds its device key.
 struct Admitted {
   DeviceRecord record;
   DeviceContext context;
-  bool needs_binding = false;  // its first hello: bind the client's device id to the token
+  std::string public_key;
+  bool needs_binding = false;  // the enrolment is not yet bound to this client id and key
+  wire::Message welcome;       // what the session answers once the device is bound
 };
+
+/// A pushed batch, decoded and capped, for the store writer to apply.
+struct PushJob {
+  std::uint64_t request_id = 0;
+  std::vector<changelog::Change> changes;
+};
+
+/// What a request after the welcome becomes: a reply to send, or a push to apply first.
+using Routed = std::variant<wire::Message, PushJob>;
 
 class RequestRouter {
  public:
   explicit RequestRouter(MasterStore& store) : store_(store) {}
 
-  /// Checks the protocol version range and the token; refuses with a reason to send back.
-  core::Result<Admitted> admit(const wire::Hello& hello);
+  /// The enrolment id a token names (the part before the dot), for throttling and logs.
+  static std::string enrolment_of(std::string_view token);
+
+  /// Checks the protocol version range, the token and the proof of the device key, signed
+  /// over `session_binding` (the TLS exporter; empty over --insecure). Refuses with a reason.
+  core::Result<Admitted> admit(const wire::Hello& hello, std::string_view session_binding);
   /// The welcome for an admitted (and bound) device.
   core::Result<wire::Message> welcome(std::uint64_t request_id, const Admitted& admitted);
-  /// Decodes and caps a pushed batch.
-  core::Result<std::vector<changelog::Change>> decode_push(const wire::PushRequest& push);
+  /// A request after the welcome: ping, pull or push. kProtocol for anything else.
+  core::Result<Routed> handle(const wire::Message& request, const Admitted& admitted);
   wire::Message push_reply(std::uint64_t request_id,
                            const std::vector<changelog::Outcome>& outcomes);
-  /// One page of the log (and a snapshot first when asked).
+
+ private:
+  core::Result<PushJob> decode_push(std::uint64_t request_id, const wire::PushRequest& push);
   core::Result<wire::Message> pull(std::uint64_t request_id, const Admitted& admitted,
                                    const wire::PullRequest& pull);
 
- private:
   MasterStore& store_;
 };
 

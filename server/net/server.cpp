@@ -1,38 +1,40 @@
 #include "server/net/server.h"
 
 #include <iostream>
-
-#include "shared/net/frame_io.h"
-#include "shared/wire/convert.h"
+#include <set>
 
 namespace ergon::server {
 
 namespace asio = boost::asio;
 using asio::ip::tcp;
-using TlsStream = asio::ssl::stream<tcp::socket>;
 using core::ErrorCode;
 
-std::uint64_t SessionRegistry::add(std::function<void()> close) {
-  closers_.emplace(next_, std::move(close));
-  return next_++;
+namespace {
+
+void log_exception(const std::string& what, std::exception_ptr e) {
+  if (!e) return;
+  try {
+    std::rethrow_exception(e);
+  } catch (const std::exception& ex) {
+    std::cerr << "ergond: " << what << ": " << ex.what() << "\n";
+  }
 }
-void SessionRegistry::remove(std::uint64_t id) { closers_.erase(id); }
-void SessionRegistry::close_all() {
-  auto closers = std::move(closers_);
-  closers_.clear();
-  for (auto& [id, close] : closers) close();
-}
+
+}  // namespace
 
 Server::Server(asio::io_context& io, MasterStore& reader, StoreWriter& writer,
                std::optional<asio::ssl::context>& tls, ServerOptions options)
     : io_(io),
       reader_(reader),
-      writer_(writer),
       tls_(tls),
       options_(options),
       router_(reader),
+      unadmitted_(options_.unadmitted_budget_bytes),
+      admitted_(options_.admitted_budget_bytes),
+      shared_{router_, writer, registry_, throttle_, unadmitted_, admitted_, options_},
       acceptor_(io),
-      signals_(io, SIGINT, SIGTERM) {}
+      signals_(io, SIGINT, SIGTERM),
+      revocation_timer_(io) {}
 
 core::Result<tcp::endpoint> Server::listen(const std::string& host, std::uint16_t port) {
   boost::system::error_code ec;
@@ -53,14 +55,10 @@ void Server::start() {
   signals_.async_wait([this](const boost::system::error_code& ec, int) {
     if (!ec) request_stop();
   });
-  asio::co_spawn(io_, accept_loop(), [](std::exception_ptr e) {
-    if (!e) return;
-    try {
-      std::rethrow_exception(e);
-    } catch (const std::exception& ex) {
-      std::cerr << "ergond: the accept loop stopped: " << ex.what() << "\n";
-    }
-  });
+  asio::co_spawn(io_, accept_loop(),
+                 [](std::exception_ptr e) { log_exception("the accept loop stopped", e); });
+  asio::co_spawn(io_, watch_revocations(),
+                 [](std::exception_ptr e) { log_exception("the revocation watch stopped", e); });
 }
 
 void Server::request_stop() {
@@ -70,6 +68,7 @@ void Server::request_stop() {
   boost::system::error_code ignored;
   acceptor_.close(ignored);
   signals_.cancel(ignored);
+  revocation_timer_.cancel();
   registry_.close_all();
 }
 
@@ -78,6 +77,15 @@ asio::awaitable<void> Server::accept_loop() {
     auto [ec, socket] = co_await acceptor_.async_accept(asio::as_tuple(asio::use_awaitable));
     if (ec) {
       if (!acceptor_.is_open()) co_return;
+      // Out of file descriptors (EMFILE) or a connection reset before accept: wait a little
+      // rather than spin, and go on serving those already connected.
+      asio::steady_timer pause(io_, std::chrono::milliseconds(50));
+      (void)co_await pause.async_wait(asio::as_tuple(asio::use_awaitable));
+      continue;
+    }
+    if (registry_.size() >= options_.max_connections + kRefusalMargin) {
+      boost::system::error_code ignored;
+      socket.close(ignored);  // far past the limit: even a refusal would cost too much
       continue;
     }
     boost::system::error_code peer_ec;
@@ -85,156 +93,40 @@ asio::awaitable<void> Server::accept_loop() {
     std::string peer =
         peer_ec ? "?" : remote.address().to_string() + ":" + std::to_string(remote.port());
     socket.set_option(tcp::no_delay(true), peer_ec);
-    auto log_end = [peer](std::exception_ptr e) {
-      if (!e) return;
-      try {
-        std::rethrow_exception(e);
-      } catch (const std::exception& ex) {
-        std::cerr << "ergond: session " << peer << " ended by an error: " << ex.what() << "\n";
-      }
-    };
-    if (tls_) {
-      auto stream = std::make_shared<TlsStream>(std::move(socket), *tls_);
-      asio::co_spawn(io_, serve(stream, peer), log_end);
-    } else {
-      auto stream = std::make_shared<tcp::socket>(std::move(socket));
-      asio::co_spawn(io_, serve(stream, peer), log_end);
-    }
+    spawn_session(std::move(socket), std::move(peer), registry_.size() >= options_.max_connections);
   }
 }
 
-namespace {
-
-template <class Stream>
-tcp::socket& socket_of(Stream& stream) {
-  if constexpr (std::is_same_v<Stream, tcp::socket>)
-    return stream;
-  else
-    return stream.next_layer();
+void Server::spawn_session(tcp::socket socket, std::string peer, bool over_limit) {
+  auto log_end = [peer](std::exception_ptr e) { log_exception("session " + peer + " failed", e); };
+  if (tls_) {
+    auto stream = std::make_shared<TlsStream>(std::move(socket), *tls_);
+    auto session =
+        std::make_shared<Session<TlsStream>>(std::move(stream), peer, shared_, over_limit);
+    asio::co_spawn(io_, Session<TlsStream>::run(std::move(session)), log_end);
+  } else {
+    auto stream = std::make_shared<tcp::socket>(std::move(socket));
+    auto session =
+        std::make_shared<Session<tcp::socket>>(std::move(stream), peer, shared_, over_limit);
+    asio::co_spawn(io_, Session<tcp::socket>::run(std::move(session)), log_end);
+  }
 }
 
-}  // namespace
-
-// A member coroutine, not a capturing lambda, and every argument a named lvalue that outlives
-// the co_await: g++ 12 destroyed a braced temporary bound to a coroutine's reference
-// parameter twice (a double free that any first frame other than hello could trigger).
-template <class Stream>
-asio::awaitable<void> Server::refuse(Stream& stream, const std::string& peer,
-                                     std::uint64_t request_id, const core::Error& error) {
-  std::cerr << "ergond: " << peer << ": refused: " << error.message << "\n";
-  auto frame = wire::error_message(request_id, error);
-  (void)co_await net::write_frame(stream, frame, options_.handshake_timeout);
-}
-
-template <class Stream>
-asio::awaitable<void> Server::serve(std::shared_ptr<Stream> stream, std::string peer) {
-  auto session = registry_.add([stream] {
-    boost::system::error_code ignored;
-    socket_of(*stream).shutdown(tcp::socket::shutdown_both, ignored);
-    socket_of(*stream).close(ignored);
-  });
-  struct Unregister {
-    SessionRegistry& registry;
-    std::uint64_t id;
-    ~Unregister() { registry.remove(id); }
-  } unregister{registry_, session};
-
-  if (registry_.size() > options_.max_sessions) {
-    const core::Error full{ErrorCode::kUnavailable,
-                           "the server is at its connection limit; retry later"};
-    co_await refuse(*stream, peer, 0, full);
-    co_return;
-  }
-  if constexpr (!std::is_same_v<Stream, tcp::socket>) {
-    auto shook =
-        co_await net::with_deadline(stream->async_handshake(asio::ssl::stream_base::server,
-                                                            asio::as_tuple(asio::use_awaitable)),
-                                    options_.handshake_timeout, "the TLS handshake");
-    if (!shook) {
-      std::cerr << "ergond: " << peer << ": " << shook.error().message << "\n";
-      co_return;
-    }
-  }
-
-  auto hello = co_await net::read_frame(*stream, options_.handshake_timeout);
-  if (!hello) {
-    if (hello.error().code == ErrorCode::kTooLarge || hello.error().code == ErrorCode::kProtocol)
-      co_await refuse(*stream, peer, 0, hello.error());
-    co_return;
-  }
-  if (!hello->has_hello()) {
-    const core::Error not_hello{ErrorCode::kProtocol, "a session starts with hello"};
-    co_await refuse(*stream, peer, hello->request_id(), not_hello);
-    co_return;
-  }
-  auto admitted = router_.admit(hello->hello());
-  if (!admitted) {
-    co_await refuse(*stream, peer, hello->request_id(), admitted.error());
-    co_return;
-  }
-  if (admitted->needs_binding) {
-    auto enrolled = admitted->record.device_id;
-    auto client = admitted->context.device_id;
-    std::function<core::Status(MasterStore&, MergeService&)> bind_job =
-        [enrolled, client](MasterStore& store, MergeService&) {
-          return store.bind(enrolled, client);
-        };
-    auto bound = co_await writer_.run(bind_job);
-    if (!bound) {
-      co_await refuse(*stream, peer, hello->request_id(), bound.error());
-      co_return;
-    }
-  }
-  auto welcome = router_.welcome(hello->request_id(), *admitted);
-  if (!welcome) {
-    co_await refuse(*stream, peer, hello->request_id(), welcome.error());
-    co_return;
-  }
-  if (!co_await net::write_frame(*stream, *welcome, options_.idle_timeout)) co_return;
-  std::cerr << "ergond: " << peer << ": " << merge::to_string(admitted->record.role) << " "
-            << admitted->record.directorate << " '" << admitted->record.name << "' connected\n";
-
-  for (;;) {
-    auto request = co_await net::read_frame(*stream, options_.idle_timeout);
-    if (!request) {
-      if (request.error().code == ErrorCode::kTooLarge ||
-          request.error().code == ErrorCode::kProtocol)
-        co_await refuse(*stream, peer, 0, request.error());
-      co_return;  // closed, timed out or cut: nothing half-done remains
-    }
-    auto id = request->request_id();
-    core::Result<wire::Message> reply = core::fail(ErrorCode::kProtocol, "unexpected message");
-    if (request->has_ping()) {
-      wire::Message pong;
-      pong.set_request_id(id);
-      pong.mutable_pong();
-      reply = pong;
-    } else if (request->has_push()) {
-      auto changes = router_.decode_push(request->push());
-      if (!changes) {
-        reply = core::fail(changes.error());
-      } else {
-        auto context = admitted->context;
-        std::function<core::Result<std::vector<changelog::Outcome>>(MasterStore&, MergeService&)>
-            push_job = [context, batch = std::move(*changes)](MasterStore&, MergeService& merge) {
-              return merge.apply_batch(context, batch);
-            };
-        auto outcomes = co_await writer_.run(push_job);
-        if (outcomes)
-          reply = router_.push_reply(id, *outcomes);
-        else
-          reply = core::fail(outcomes.error());
-      }
-    } else if (request->has_pull()) {
-      reply = router_.pull(id, *admitted, request->pull());
-    } else {
-      reply = core::fail(ErrorCode::kProtocol, "expected ping, push or pull after the welcome");
-    }
-    if (!reply) {
-      co_await refuse(*stream, peer, id, reply.error());
-      co_return;
-    }
-    if (!co_await net::write_frame(*stream, *reply, options_.idle_timeout)) co_return;
+asio::awaitable<void> Server::watch_revocations() {
+  std::int64_t seen = -1;
+  while (!stopping_) {
+    revocation_timer_.expires_after(kRevocationPoll);
+    auto [ec] = co_await revocation_timer_.async_wait(asio::as_tuple(asio::use_awaitable));
+    if (ec || stopping_) co_return;
+    // data_version moves when another connection (the writer, `ergond revoke`) commits.
+    auto version = reader_.data_version();
+    if (!version || *version == seen) continue;
+    seen = *version;
+    auto revoked = reader_.revoked_devices();
+    if (!revoked) continue;
+    std::set<std::string> ids(revoked->begin(), revoked->end());
+    if (auto closed = registry_.close_devices(ids); closed > 0)
+      std::cerr << "ergond: closed " << closed << " sessions of revoked devices\n";
   }
 }
 

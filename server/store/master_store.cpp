@@ -123,27 +123,48 @@ struct MasterStore::Impl {
   }
 
   core::Result<DeviceRecord> device_where(std::string_view where, std::string_view key) {
-    std::optional<DeviceRecord> found;
+    auto found = devices_where(std::string(where) + " = ?1", key);
+    if (!found) return fail(found.error());
+    if (found->empty()) return fail(ErrorCode::kNotFound, "no enrolled device " + std::string(key));
+    return found->front();
+  }
+
+  core::Result<std::vector<DeviceRecord>> devices_where(const std::string& where,
+                                                        std::string_view key) {
+    std::vector<DeviceRecord> found;
+    core::Status bad;
     std::string text =
-        "SELECT device_id, client_device_id, role, directorate, name, revoked, high_water FROM "
-        "devices WHERE " +
-        std::string(where) + " = ?1";
+        "SELECT device_id, client_device_id, role, directorate, name, revoked, high_water, "
+        "public_key, enrolled_ms, last_seen_ms FROM devices WHERE " +
+        where + " ORDER BY enrolled_ms, device_id";
     ERGON_TRY(query(
         text, [&](storage::Statement& s) { s.bind(1, key); },
         [&](storage::Statement& s) {
           DeviceRecord d;
           d.device_id = s.column_text(0);
-          if (!s.column_is_null(1))
-            if (auto id = core::DeviceId::parse(s.column_text(1))) d.client_device_id = *id;
-          d.role = merge::parse_role(s.column_text(2)).value_or(merge::Role::kAuditor);
+          if (!s.column_is_null(1)) {
+            auto id = core::DeviceId::parse(s.column_text(1));
+            if (!id)
+              bad = fail(ErrorCode::kCorrupt, "device " + d.device_id + ": " + id.error().message);
+            else
+              d.client_device_id = *id;
+          }
+          auto role = merge::parse_role(s.column_text(2));
+          if (!role)
+            bad = fail(ErrorCode::kCorrupt, "device " + d.device_id + ": " + role.error().message);
+          else
+            d.role = *role;
           d.directorate = s.column_text(3);
           d.name = s.column_text(4);
           d.is_revoked = s.column_int64(5) != 0;
           d.high_water_mark = u64(s.column_int64(6));
-          found = d;
+          d.public_key = s.column_blob(7);
+          d.enrolled_ms = s.column_int64(8);
+          d.last_seen_ms = s.column_int64(9);
+          found.push_back(std::move(d));
         }));
-    if (!found) return fail(ErrorCode::kNotFound, "no enrolled device " + std::string(key));
-    return *found;
+    ERGON_TRY(bad);
+    return found;
   }
 };
 
@@ -296,24 +317,79 @@ core::Result<DeviceRecord> MasterStore::authenticate(std::string_view token) {
   return device(device_id);
 }
 
-core::Status MasterStore::bind(std::string_view enrolled_id,
-                               const core::DeviceId& client_device_id) {
+core::Result<std::optional<std::string>> MasterStore::bind(std::string_view enrolled_id,
+                                                           const core::DeviceId& client_device_id,
+                                                           std::string_view public_key) {
   auto tx = impl_->db.begin_immediate();
   if (!tx) return fail(tx.error());
   auto record = device(enrolled_id);
   if (!record) return fail(record.error());
   if (record->client_device_id) {
-    if (*record->client_device_id == client_device_id) return {};
-    return fail(ErrorCode::kUnauthenticated,
-                "this token belongs to another device; enrol this client with its own token");
+    if (*record->client_device_id != client_device_id)
+      return fail(ErrorCode::kUnauthenticated,
+                  "this token belongs to another device; enrol this client with its own token");
+    if (!record->public_key.empty() && record->public_key != public_key)
+      return fail(ErrorCode::kUnauthenticated,
+                  "this client's device key is not the one bound to its enrolment: the home was "
+                  "copied or its key replaced; ask the administrator for a new enrolment");
+    if (record->public_key.empty())  // bound before device keys existed: bind the key now
+      ERGON_TRY(impl_->run("UPDATE devices SET public_key = ?2 WHERE device_id = ?1",
+                           [&](storage::Statement& s) {
+                             s.bind(1, enrolled_id).bind(2, storage::Blob{public_key});
+                           }));
+    ERGON_TRY(tx->commit());
+    return std::optional<std::string>{};
   }
-  if (auto other = device_by_client(client_device_id); other)
-    return fail(ErrorCode::kUnauthenticated,
-                "this client is bound to another enrolment already (" + other->device_id + ")");
+  std::optional<std::string> rebound_from;
+  std::uint64_t high_water = 0;
+  if (auto other = device_by_client(client_device_id); other) {
+    // A new token for a laptop that has one already (lost or revoked): only the holder of the
+    // key bound there may move the device id, and the old enrolment ends with the move.
+    if (!other->public_key.empty() && other->public_key != public_key)
+      return fail(ErrorCode::kUnauthenticated,
+                  "this device id is bound to enrolment " + other->device_id +
+                      " with another device key; a copied home cannot take it over");
+    rebound_from = other->device_id;
+    high_water = other->high_water_mark;
+    ERGON_TRY(
+        impl_->run("UPDATE devices SET client_device_id = NULL, revoked = 1 WHERE device_id = ?1",
+                   [&](storage::Statement& s) { s.bind(1, other->device_id); }));
+  } else if (other.error().code != ErrorCode::kNotFound) {
+    return fail(other.error());
+  }
   ERGON_TRY(impl_->run(
-      "UPDATE devices SET client_device_id = ?2 WHERE device_id = ?1",
-      [&](storage::Statement& s) { s.bind(1, enrolled_id).bind(2, client_device_id.hex()); }));
-  return tx->commit();
+      "UPDATE devices SET client_device_id = ?2, public_key = ?3, high_water = max(high_water, "
+      "?4) WHERE device_id = ?1",
+      [&](storage::Statement& s) {
+        s.bind(1, enrolled_id)
+            .bind(2, client_device_id.hex())
+            .bind(3, storage::Blob{public_key})
+            .bind(4, i64(high_water));
+      }));
+  ERGON_TRY(tx->commit());
+  return rebound_from;
+}
+
+core::Result<DeviceRecord> MasterStore::find_device(std::string_view id_or_prefix) {
+  if (id_or_prefix.empty() ||
+      id_or_prefix.find_first_not_of("0123456789abcdef") != std::string_view::npos)
+    return fail(ErrorCode::kUsage, "'" + std::string(id_or_prefix.substr(0, 64)) +
+                                       "' is not an enrolment id: lower-case hex, as 'ergond "
+                                       "devices' prints it (a unique prefix is enough)");
+  auto found = impl_->devices_where("substr(device_id, 1, length(?1)) = ?1", id_or_prefix);
+  if (!found) return fail(found.error());
+  if (found->empty())
+    return fail(ErrorCode::kNotFound,
+                "no enrolled device " + std::string(id_or_prefix) + "; see 'ergond devices'");
+  if (found->size() > 1) {
+    std::string names;
+    for (const auto& d : *found)
+      names += (names.empty() ? "" : ", ") + d.device_id + " (" + d.name + ")";
+    return fail(ErrorCode::kAmbiguous, "'" + std::string(id_or_prefix) + "' matches " +
+                                           std::to_string(found->size()) + " enrolments: " + names +
+                                           "; give more of the id");
+  }
+  return found->front();
 }
 
 core::Status MasterStore::revoke(std::string_view enrolled_id) {
@@ -327,18 +403,30 @@ core::Status MasterStore::revoke(std::string_view enrolled_id) {
   return tx->commit();
 }
 
-core::Result<std::vector<DeviceRecord>> MasterStore::devices() {
+core::Result<std::vector<std::string>> MasterStore::revoked_devices() {
   std::vector<std::string> ids;
   ERGON_TRY(impl_->query(
-      "SELECT device_id FROM devices ORDER BY enrolled_ms", [](storage::Statement&) {},
+      "SELECT device_id FROM devices WHERE revoked = 1", [](storage::Statement&) {},
       [&](storage::Statement& s) { ids.push_back(s.column_text(0)); }));
-  std::vector<DeviceRecord> out;
-  for (const auto& id : ids) {
-    auto d = device(id);
-    if (!d) return fail(d.error());
-    out.push_back(*d);
-  }
-  return out;
+  return ids;
+}
+
+core::Status MasterStore::touch_last_seen(std::string_view enrolled_id) {
+  return impl_->run(
+      "UPDATE devices SET last_seen_ms = ?2 WHERE device_id = ?1",
+      [&](storage::Statement& s) { s.bind(1, enrolled_id).bind(2, impl_->clock->now_ms()); });
+}
+
+core::Result<std::int64_t> MasterStore::data_version() {
+  std::int64_t version = 0;
+  ERGON_TRY(impl_->query(
+      "PRAGMA data_version", [](storage::Statement&) {},
+      [&](storage::Statement& s) { version = s.column_int64(0); }));
+  return version;
+}
+
+core::Result<std::vector<DeviceRecord>> MasterStore::devices() {
+  return impl_->devices_where("device_id != ?1", "");  // every enrolment
 }
 
 // --- batches ---

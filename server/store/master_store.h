@@ -45,6 +45,9 @@ struct DeviceRecord {
   std::string name;
   bool is_revoked = false;
   std::uint64_t high_water_mark = 0;  // the last device_seq the server logged for it
+  std::string public_key;             // the client's device key, bound with its id; may be empty
+  std::int64_t enrolled_ms = 0;
+  std::int64_t last_seen_ms = 0;  // 0: never connected
 };
 
 struct Enrolment {
@@ -109,11 +112,25 @@ class MasterStore {
   /// The device a token names, if its secret matches (compared in constant time).
   core::Result<DeviceRecord> authenticate(std::string_view token);
   core::Result<DeviceRecord> device(std::string_view enrolled_id);
-  /// Binds the client's own device id to an enrolment at its first hello. Refused when either
-  /// side is bound to something else already.
-  core::Status bind(std::string_view enrolled_id, const core::DeviceId& client_device_id);
+  /// Binds the client's own device id and key to an enrolment at its first hello (the caller
+  /// has checked the client's proof of the key). Refused when the enrolment is bound to another
+  /// client or key. A client bound to another enrolment already is re-bound (a new token for
+  /// the same laptop) when its key is the one bound there: the old enrolment is revoked and the
+  /// new one takes over its high-water mark, so the device's numbering goes on.
+  /// Returns the enrolment re-bound from, if any.
+  core::Result<std::optional<std::string>> bind(std::string_view enrolled_id,
+                                                const core::DeviceId& client_device_id,
+                                                std::string_view public_key);
+  /// The enrolment whose id is or starts with `id_or_prefix`; kAmbiguous lists the candidates.
+  core::Result<DeviceRecord> find_device(std::string_view id_or_prefix);
   /// Revokes an enrolment: its token is refused from the next hello on.
   core::Status revoke(std::string_view enrolled_id);
+  /// The enrolment ids that are revoked.
+  core::Result<std::vector<std::string>> revoked_devices();
+  /// Records that the device was connected at the store clock's now.
+  core::Status touch_last_seen(std::string_view enrolled_id);
+  /// Changes whenever another connection commits to the store (SQLite's data_version).
+  core::Result<std::int64_t> data_version();
   /// The enrolment bound to a client device id.
   core::Result<DeviceRecord> device_by_client(const core::DeviceId& client_device_id);
 

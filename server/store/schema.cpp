@@ -49,6 +49,12 @@ CREATE TABLE flags (
       {2, R"sql(
 CREATE INDEX log_by_conflict ON log (conflict_epoch, conflict_seq, device_id) WHERE conflict_seq > 0;
 )sql"},
+      // The client's device key (bound with the device id at its first hello, proved at every
+      // hello since), and when the device was last connected.
+      {3, R"sql(
+ALTER TABLE devices ADD COLUMN public_key BLOB NOT NULL DEFAULT x'';
+ALTER TABLE devices ADD COLUMN last_seen_ms INTEGER NOT NULL DEFAULT 0;
+)sql"},
   };
   return steps;
 }

@@ -43,4 +43,69 @@ bool constant_time_equal(std::string_view a, std::string_view b) {
   return CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
 }
 
+namespace {
+
+using PKey = std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)>;
+using MdCtx = std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)>;
+
+std::string raw_key(EVP_PKEY* key, bool is_private) {
+  std::string out(32, '\0');
+  std::size_t size = out.size();
+  auto* bytes = reinterpret_cast<unsigned char*>(out.data());
+  int ok = is_private ? EVP_PKEY_get_raw_private_key(key, bytes, &size)
+                      : EVP_PKEY_get_raw_public_key(key, bytes, &size);
+  if (ok != 1 || size != 32) throw std::logic_error("Ed25519 unavailable");
+  return out;
+}
+
+}  // namespace
+
+SigningKey generate_signing_key() {
+  PKey key(EVP_PKEY_Q_keygen(nullptr, nullptr, "ED25519"), &EVP_PKEY_free);
+  // As for SHA-256: without OpenSSL's Ed25519 no device could ever prove itself.
+  if (!key) throw std::logic_error("Ed25519 key generation unavailable");
+  return {raw_key(key.get(), true), raw_key(key.get(), false)};
+}
+
+std::optional<SigningKey> signing_key_from_private(std::string_view private_key) {
+  if (private_key.size() != 32) return std::nullopt;
+  PKey key(EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, nullptr,
+                                        reinterpret_cast<const unsigned char*>(private_key.data()),
+                                        private_key.size()),
+           &EVP_PKEY_free);
+  if (!key) return std::nullopt;
+  return SigningKey{std::string(private_key), raw_key(key.get(), false)};
+}
+
+std::string sign(const SigningKey& key, std::string_view message) {
+  PKey pkey(
+      EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, nullptr,
+                                   reinterpret_cast<const unsigned char*>(key.private_key.data()),
+                                   key.private_key.size()),
+      &EVP_PKEY_free);
+  MdCtx ctx(EVP_MD_CTX_new(), &EVP_MD_CTX_free);
+  std::string signature(64, '\0');
+  std::size_t size = signature.size();
+  if (!pkey || !ctx || EVP_DigestSignInit(ctx.get(), nullptr, nullptr, nullptr, pkey.get()) != 1 ||
+      EVP_DigestSign(ctx.get(), reinterpret_cast<unsigned char*>(signature.data()), &size,
+                     reinterpret_cast<const unsigned char*>(message.data()), message.size()) != 1)
+    throw std::logic_error("Ed25519 signing failed: the device key is damaged");
+  return signature;
+}
+
+bool verify_signature(std::string_view public_key, std::string_view message,
+                      std::string_view signature) {
+  if (public_key.size() != 32 || signature.size() != 64) return false;
+  PKey pkey(EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, nullptr,
+                                        reinterpret_cast<const unsigned char*>(public_key.data()),
+                                        public_key.size()),
+            &EVP_PKEY_free);
+  MdCtx ctx(EVP_MD_CTX_new(), &EVP_MD_CTX_free);
+  if (!pkey || !ctx || EVP_DigestVerifyInit(ctx.get(), nullptr, nullptr, nullptr, pkey.get()) != 1)
+    return false;
+  return EVP_DigestVerify(ctx.get(), reinterpret_cast<const unsigned char*>(signature.data()),
+                          signature.size(), reinterpret_cast<const unsigned char*>(message.data()),
+                          message.size()) == 1;
+}
+
 }  // namespace ergon::crypto

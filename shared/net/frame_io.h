@@ -3,7 +3,14 @@
 // under a deadline. Templates, so TLS and --insecure share every line above the socket.
 // Expected failures (EOF, timeout, a bad frame) come back as Error values, never exceptions.
 // The stream must outlive the awaited operation; one reader and one writer at a time.
+//
+// Memory follows the bytes that really arrive: a body is read in chunks of kReadChunk, each
+// reserved from the caller's MemoryBudget before it is allocated, so a length prefix that
+// announces 16 MiB and sends nothing costs one chunk; a compressed body's declared size is
+// checked against the budget's free bytes before it is unpacked. The reservation ends with the
+// read: the parsed message is the caller's to account for.
 
+#include <algorithm>
 #include <array>
 #include <chrono>
 #include <string>
@@ -12,12 +19,26 @@
 #include <boost/asio/experimental/awaitable_operators.hpp>
 
 #include "shared/core/result.h"
+#include "shared/net/memory_budget.h"
 #include "shared/wire/frame.h"
 
 namespace ergon::net {
 
 namespace asio = boost::asio;
 using Clock = std::chrono::steady_clock;
+
+inline constexpr std::size_t kReadChunk = 64u << 10;
+/// The message of the error a read or write ends with when the peer closed the connection.
+inline constexpr std::string_view kClosedByPeer = "the connection was closed by the peer";
+
+/// What one read may take: the frame and unpacked-message caps, the budget its bytes are
+/// reserved from (none: unbounded, for the client), and the deadline of each read.
+struct FrameLimits {
+  std::size_t max_frame_bytes = wire::kMaxFrameBytes;
+  std::size_t max_message_bytes = wire::kMaxDecompressedBytes;
+  MemoryBudget* budget = nullptr;
+  std::chrono::milliseconds deadline{30'000};
+};
 
 /// Runs `op` (an awaitable yielding a tuple starting with error_code) against a timer; the
 /// loser is cancelled. kTimeout when the timer wins.
@@ -36,29 +57,48 @@ asio::awaitable<core::Result<std::size_t>> with_deadline(Op op, std::chrono::mil
   std::size_t n = 0;
   if constexpr (std::tuple_size_v < std::decay_t < decltype(done) >>> 1) n = std::get<1>(done);
   if (ec == asio::error::eof || ec == asio::ssl::error::stream_truncated)
-    co_return core::fail(core::ErrorCode::kUnavailable, "the connection was closed by the peer");
+    co_return core::fail(core::ErrorCode::kUnavailable, std::string(kClosedByPeer));
   if (ec)
     co_return core::fail(core::ErrorCode::kUnavailable, std::string(what) + ": " + ec.message());
   co_return n;
 }
 
 template <class Stream>
-asio::awaitable<core::Result<wire::Message>> read_frame(Stream& stream,
-                                                        std::chrono::milliseconds deadline) {
+asio::awaitable<core::Result<wire::Message>> read_frame(Stream& stream, FrameLimits limits) {
   std::array<unsigned char, 4> header{};
   auto got = co_await with_deadline(
-      asio::async_read(stream, asio::buffer(header), asio::as_tuple(asio::use_awaitable)), deadline,
-      "reading a frame");
+      asio::async_read(stream, asio::buffer(header), asio::as_tuple(asio::use_awaitable)),
+      limits.deadline, "reading a frame");
   if (!got) co_return core::fail(got.error());
   // The length is checked before a byte of the body is allocated.
-  auto length = wire::check_frame_length(header.data());
+  auto length = wire::check_frame_length(header.data(), limits.max_frame_bytes);
   if (!length) co_return core::fail(length.error());
-  std::string body(*length, '\0');
-  got = co_await with_deadline(
-      asio::async_read(stream, asio::buffer(body), asio::as_tuple(asio::use_awaitable)), deadline,
-      "reading a frame");
-  if (!got) co_return core::fail(got.error());
-  co_return wire::parse_message(body);
+  MemoryBudget unbounded(~std::size_t{0});
+  auto held = (limits.budget ? *limits.budget : unbounded).reserve();
+  std::string body;
+  while (body.size() < *length) {
+    std::size_t chunk = std::min<std::size_t>(kReadChunk, *length - body.size());
+    if (!held.grow(chunk))
+      co_return core::fail(core::ErrorCode::kUnavailable,
+                           "the server is short of memory for frames in flight; retry shortly");
+    std::size_t at = body.size();
+    body.resize(at + chunk);
+    got = co_await with_deadline(asio::async_read(stream, asio::buffer(body.data() + at, chunk),
+                                                  asio::as_tuple(asio::use_awaitable)),
+                                 limits.deadline, "reading a frame");
+    if (!got) co_return core::fail(got.error());
+  }
+  std::size_t unpack_cap = limits.max_message_bytes;
+  if (limits.budget) unpack_cap = std::min(unpack_cap, limits.budget->available());
+  co_return wire::parse_message(body, unpack_cap);
+}
+
+template <class Stream>
+asio::awaitable<core::Result<wire::Message>> read_frame(Stream& stream,
+                                                        std::chrono::milliseconds deadline) {
+  FrameLimits limits;
+  limits.deadline = deadline;
+  co_return co_await read_frame(stream, limits);
 }
 
 template <class Stream>

@@ -111,6 +111,15 @@ core::Result<boost::asio::ssl::context> server_context(const std::filesystem::pa
   return ctx;
 }
 
+std::string session_binding(SSL* ssl) {
+  static constexpr std::string_view kLabel = "EXPORTER-ergon-device-proof";
+  std::string out(32, '\0');
+  if (SSL_export_keying_material(ssl, reinterpret_cast<unsigned char*>(out.data()), out.size(),
+                                 kLabel.data(), kLabel.size(), nullptr, 0, 0) != 1)
+    return {};
+  return out;
+}
+
 boost::asio::ssl::context client_context() {
   namespace ssl = boost::asio::ssl;
   ssl::context ctx(ssl::context::tls_client);

@@ -24,6 +24,11 @@ core::Result<std::string> server_fingerprint(const std::filesystem::path& dir);
 /// The fingerprint of the certificate a TLS peer presented.
 core::Result<std::string> peer_fingerprint(SSL* ssl);
 
+/// 32 bytes that both ends of this TLS connection, and nobody else, can compute (RFC 5705
+/// keying material exporter): what a client's proof of its device key signs, so a proof is
+/// worth nothing on another connection.
+std::string session_binding(SSL* ssl);
+
 /// A server context with the identity in `dir` (TLS 1.2+).
 core::Result<boost::asio::ssl::context> server_context(const std::filesystem::path& dir);
 

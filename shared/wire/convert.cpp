@@ -213,6 +213,18 @@ core::ErrorCode from_proto(ErrorCode code) {
   return static_cast<core::ErrorCode>(value);
 }
 
+std::string hello_proof_payload(std::string_view session_binding, std::string_view client_device_id,
+                                std::string_view enrolled_id) {
+  std::string payload("ergon-hello-proof-v1");
+  for (auto part : {session_binding, client_device_id, enrolled_id}) {
+    payload.push_back('\0');
+    payload += std::to_string(part.size());
+    payload.push_back(':');
+    payload.append(part);
+  }
+  return payload;
+}
+
 Message error_message(std::uint64_t request_id, const core::Error& error) {
   Message m;
   m.set_request_id(request_id);

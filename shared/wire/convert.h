@@ -29,6 +29,11 @@ core::Result<changelog::Snapshot> from_proto(const Snapshot& in);
 ErrorCode to_proto(core::ErrorCode code);
 core::ErrorCode from_proto(ErrorCode code);
 
+/// What a client signs with its device key in hello: a fixed context, the TLS session binding
+/// (empty over --insecure), the client's device id and the enrolment its token names.
+std::string hello_proof_payload(std::string_view session_binding, std::string_view client_device_id,
+                                std::string_view enrolled_id);
+
 /// An ErrorReply message for `error`.
 Message error_message(std::uint64_t request_id, const core::Error& error);
 

@@ -1,5 +1,7 @@
 #include "shared/wire/frame.h"
 
+#include <algorithm>
+
 #include <zstd.h>
 
 namespace ergon::wire {
@@ -7,14 +9,14 @@ namespace ergon::wire {
 using Code = core::ErrorCode;
 using core::fail;
 
-core::Result<std::uint32_t> check_frame_length(const unsigned char header[4]) {
+core::Result<std::uint32_t> check_frame_length(const unsigned char header[4],
+                                               std::size_t max_bytes) {
   std::uint32_t length = (std::uint32_t{header[0]} << 24) | (std::uint32_t{header[1]} << 16) |
                          (std::uint32_t{header[2]} << 8) | std::uint32_t{header[3]};
   if (length == 0) return fail(Code::kProtocol, "an empty frame");
-  if (length > kMaxFrameBytes)
+  if (length > max_bytes)
     return fail(Code::kTooLarge, "a frame of " + std::to_string(length) +
-                                     " bytes is above the limit of " +
-                                     std::to_string(kMaxFrameBytes));
+                                     " bytes is above the limit of " + std::to_string(max_bytes));
   return length;
 }
 
@@ -47,16 +49,16 @@ std::string encode_frame(const Message& message) {
   return with_length(outer.SerializeAsString());
 }
 
-core::Result<Message> parse_message(std::string_view body) {
+core::Result<Message> parse_message(std::string_view body, std::size_t max_unpacked_bytes) {
   Message message;
   if (!message.ParseFromArray(body.data(), static_cast<int>(body.size())))
     return fail(Code::kProtocol, "a frame that is not a valid Ergon message");
   if (!message.has_compressed()) return message;
   const auto& c = message.compressed();
-  if (c.size() == 0 || c.size() > kMaxDecompressedBytes)
+  auto cap = std::min<std::size_t>(max_unpacked_bytes, kMaxDecompressedBytes);
+  if (c.size() == 0 || c.size() > cap)
     return fail(Code::kTooLarge, "a compressed message declares " + std::to_string(c.size()) +
-                                     " bytes; the limit is " +
-                                     std::to_string(kMaxDecompressedBytes));
+                                     " bytes; the limit is " + std::to_string(cap));
   auto frame_size = ZSTD_getFrameContentSize(c.zstd().data(), c.zstd().size());
   if (frame_size != c.size())
     return fail(Code::kProtocol, "a compressed message whose size does not match its header");

@@ -22,14 +22,17 @@ inline constexpr std::size_t kMaxFrameBytes = 16u << 20;         // one frame on
 inline constexpr std::size_t kMaxDecompressedBytes = 64u << 20;  // one message unpacked
 inline constexpr std::size_t kCompressAbove = 64u << 10;
 
-/// The length prefix of a frame: kTooLarge for 0 or above the cap.
-core::Result<std::uint32_t> check_frame_length(const unsigned char header[4]);
+/// The length prefix of a frame: kProtocol for 0, kTooLarge above `max_bytes`.
+core::Result<std::uint32_t> check_frame_length(const unsigned char header[4],
+                                               std::size_t max_bytes = kMaxFrameBytes);
 
 /// One frame holding `message`, compressed when large.
 std::string encode_frame(const Message& message);
 
-/// Parses a frame body (without its length), unwrapping a Compressed body.
-core::Result<Message> parse_message(std::string_view body);
+/// Parses a frame body (without its length), unwrapping a Compressed body whose declared size
+/// is at most `max_unpacked_bytes` (checked before anything is unpacked).
+core::Result<Message> parse_message(std::string_view body,
+                                    std::size_t max_unpacked_bytes = kMaxDecompressedBytes);
 
 /// Accumulates bytes from a stream and yields whole frame bodies.
 class FrameDecoder {

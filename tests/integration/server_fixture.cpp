@@ -130,6 +130,13 @@ ExitStatus RunningServer::stop() {
   return process_->kill_and_wait(SIGTERM);
 }
 
+std::size_t RunningServer::resident_bytes() const {
+  auto status = read_file(std::filesystem::path("/proc") / std::to_string(pid()) / "status");
+  auto at = status.find("VmRSS:");
+  if (at == std::string::npos) FAIL("no VmRSS for the server");
+  return std::stoull(status.substr(at + 6)) * 1024;  // reported in kB
+}
+
 bool RunningServer::is_running() { return process_ && !process_->try_wait(); }
 
 std::string RunningServer::serve_log() const {

@@ -76,6 +76,10 @@ class RunningServer {
   /// SIGTERM, and waits for it: the clean stop.
   ExitStatus stop();
   bool is_running();
+  /// The pid of the running `ergond serve` (-1 when none).
+  int pid() const { return process_ ? process_->pid() : -1; }
+  /// The resident memory of the running server, in bytes (from /proc).
+  std::size_t resident_bytes() const;
 
   const std::filesystem::path& data() const { return data_; }
   const std::filesystem::path& root() const { return root_; }

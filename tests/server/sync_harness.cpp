@@ -33,7 +33,8 @@ SyncHarness::Client& SyncHarness::add_client(merge::Role role, const std::string
   auto enrolment = must(master_->enrol(role, directorate, name), "enrol");
   client::InitOptions options{directorate, name, 2024, reference_dir()};
   auto store = must(client::LocalStore::init(dir_ / ("client-" + name), options), "init client");
-  must(master_->bind(enrolment.device_id, store.device().device_id), "bind");
+  auto key = must(store.device_key(), "device key");
+  must(master_->bind(enrolment.device_id, store.device().device_id, key.public_key), "bind");
   must(store.set_identity(std::string(merge::to_string(role)), directorate, 2024), "identity");
   auto client = std::make_unique<Client>();
   client->name = name;

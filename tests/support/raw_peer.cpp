@@ -5,6 +5,7 @@
 #include <poll.h>
 
 #include "shared/net/tls.h"
+#include "shared/wire/convert.h"
 #include "shared/wire/frame.h"
 
 namespace ergon::testing {
@@ -83,6 +84,26 @@ std::optional<wire::Message> RawPeer::read(std::chrono::milliseconds deadline) {
   auto message = wire::parse_message(body);
   if (!message) return std::nullopt;
   return *message;
+}
+
+std::string RawPeer::session_binding() {
+  return impl_->tls ? net::session_binding(impl_->tls->native_handle()) : std::string();
+}
+
+wire::Message hello_message(const std::string& token, const std::string& client_device_id,
+                            const crypto::SigningKey& key, const std::string& binding) {
+  wire::Message m;
+  m.set_request_id(1);
+  auto* h = m.mutable_hello();
+  h->set_min_version(1);
+  h->set_max_version(1);
+  h->set_token(token);
+  h->set_client_device_id(client_device_id);
+  h->set_user("raw peer");
+  h->set_public_key(key.public_key);
+  h->set_proof(crypto::sign(
+      key, wire::hello_proof_payload(binding, client_device_id, token.substr(0, token.find('.')))));
+  return m;
 }
 
 bool RawPeer::closed_by_server(std::chrono::milliseconds deadline) {

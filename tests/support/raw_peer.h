@@ -10,6 +10,8 @@
 #include <optional>
 #include <string>
 
+#include "shared/crypto/crypto.h"
+
 #include "shared/proto/ergon.pb.h"
 
 namespace ergon::testing {
@@ -29,6 +31,8 @@ class RawPeer {
   /// The next whole frame, parsed; nullopt when the peer closed, the deadline passed or the
   /// bytes were not a message.
   std::optional<wire::Message> read(std::chrono::milliseconds deadline = std::chrono::seconds(10));
+  /// The TLS session binding a hello's proof signs (empty over plain TCP).
+  std::string session_binding();
   /// True when the server closed the connection (EOF) within the deadline.
   bool closed_by_server(std::chrono::milliseconds deadline = std::chrono::seconds(10));
 
@@ -38,6 +42,11 @@ class RawPeer {
   explicit RawPeer(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
+
+/// A hello as a real client sends it: `token`, the client's 16-byte device id, its key, and
+/// the proof of the key signed over `binding`.
+wire::Message hello_message(const std::string& token, const std::string& client_device_id,
+                            const crypto::SigningKey& key, const std::string& binding);
 
 /// A frame: 4 bytes of big-endian length, then `body`.
 std::string frame_of(const std::string& body);
