@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cstdlib>
 
+#include <unistd.h>
+
 #include "shared/changelog/field_value_io.h"
 #include "shared/model/text.h"
 #include "shared/model/validate.h"
@@ -60,6 +62,33 @@ CREATE INDEX outbox_by_status ON outbox (status, device_seq);
 
 }  // namespace
 
+namespace {
+
+// The damage report: exit 5, the file left as it was, and what the user can do.
+core::Error damaged(const std::filesystem::path& file, const std::string& what) {
+  return {ErrorCode::kCorrupt,
+          "the home's database is damaged (" + what + "); it was left exactly as it is. Restore " +
+              file.string() +
+              " from a backup of the home, or move it aside and run 'ergon init' for a new home "
+              "(changes not yet synchronised are then lost: ask for help first)"};
+}
+
+// Opens the home's existing database, never re-initialising it; read-only when the home
+// cannot be written (a copy on a CD, another user's folder), so reading commands still work.
+core::Result<storage::Database> open_existing(const std::filesystem::path& file) {
+  auto folder_writable =
+      ::access(file.parent_path().c_str(), W_OK) == 0 && ::access(file.c_str(), W_OK) == 0;
+  auto mode =
+      folder_writable ? storage::Database::Mode::kExisting : storage::Database::Mode::kReadOnly;
+  auto db = storage::Database::open(file, storage::Durability::kNormal, mode);
+  if (!db && db.error().code == ErrorCode::kCorrupt) return fail(damaged(file, db.error().message));
+  if (!db) return fail(db.error());
+  if (mode == storage::Database::Mode::kExisting) ERGON_TRY(storage::migrate(*db, kMigrations));
+  return db;
+}
+
+}  // namespace
+
 struct LocalStore::Statements {
   storage::Statement get_meta, set_meta, view_get, view_put, outbox_insert, outbox_last_for_group,
       outbox_all, outbox_pending, server_revision, match_ka, match_title;
@@ -86,9 +115,8 @@ core::Result<LocalStore> LocalStore::open(const std::filesystem::path& home,
     return fail(ErrorCode::kNotFound, "no Ergon home at " + home.string() +
                                           "; run 'ergon init --directorate CODE' first, or pass "
                                           "--home DIR / set ERGON_HOME");
-  auto db = storage::Database::open(home / kDatabaseFile, storage::Durability::kNormal);
+  auto db = open_existing(home / kDatabaseFile);
   if (!db) return fail(db.error());
-  ERGON_TRY(storage::migrate(*db, kMigrations));
 
   LocalStore store(home, std::move(*db), clock);
   auto prepare = [&](std::string_view sql) { return store.db_.prepare(sql); };
@@ -166,7 +194,10 @@ core::Result<LocalStore> LocalStore::init(const std::filesystem::path& home,
                                                  " has no programme in the reference data");
 
   {
-    auto db = storage::Database::open(home / kDatabaseFile, storage::Durability::kNormal);
+    // An existing home is opened as one, never re-created: damage stays visible.
+    auto db = std::filesystem::exists(home / kDatabaseFile, ec)
+                  ? open_existing(home / kDatabaseFile)
+                  : storage::Database::open(home / kDatabaseFile, storage::Durability::kNormal);
     if (!db) return fail(db.error());
     ERGON_TRY(storage::migrate(*db, kMigrations));
     auto tx = db->begin_immediate();
@@ -204,6 +235,8 @@ core::Result<LocalStore> LocalStore::init(const std::filesystem::path& home,
 core::Status LocalStore::load_settings() {
   auto text = [&](std::string_view key) -> core::Result<std::string> { return meta(key); };
   auto device = text("device_id");
+  if (!device && device.error().code == ErrorCode::kNotFound)
+    return fail(damaged(home_ / kDatabaseFile, "it has no device id"));
   if (!device) return fail(device.error());
   auto id = core::DeviceId::parse(*device);
   if (!id)

@@ -222,7 +222,12 @@ core::Result<MasterStore> MasterStore::open(const std::filesystem::path& dir,
     return fail(ErrorCode::kNotFound, "no server store in " + dir.string() +
                                           "; create one with 'ergond init --data " + dir.string() +
                                           "'");
-  auto db = storage::Database::open(dir / kDatabaseFile, durability);
+  auto db =
+      storage::Database::open(dir / kDatabaseFile, durability, storage::Database::Mode::kExisting);
+  if (!db && db.error().code == ErrorCode::kCorrupt)
+    return fail(ErrorCode::kCorrupt,
+                "the server store is damaged (" + db.error().message +
+                    "); it was left as it is: restore the data folder from its latest backup");
   if (!db) return fail(db.error());
   ERGON_TRY(storage::migrate(*db, master_migrations()));
   MasterStore store(std::make_unique<Impl>(Impl{std::move(*db), &clock, {}}));

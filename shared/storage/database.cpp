@@ -106,15 +106,45 @@ bool Statement::column_is_null(int index) const {
   return sqlite3_column_type(stmt_.get(), index) == SQLITE_NULL;
 }
 
-core::Result<Database> Database::open(const std::filesystem::path& path, Durability durability) {
+namespace {
+
+core::Result<int> user_version(Database& db) {
+  auto stmt = db.prepare("PRAGMA user_version");
+  if (!stmt) return fail(stmt.error());
+  auto row = stmt->step();
+  if (!row) return fail(row.error());
+  return static_cast<int>(stmt->column_int64(0));
+}
+
+}  // namespace
+
+core::Result<Database> Database::open(const std::filesystem::path& path, Durability durability,
+                                      Mode mode) {
+  std::error_code ec;
+  if (mode != Mode::kCreate && std::filesystem::file_size(path, ec) == 0 && !ec)
+    return fail(ErrorCode::kCorrupt, path.string() + " is empty: the file was truncated");
+  int flags = SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_URI;
+  flags |= mode == Mode::kReadOnly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE;
+  if (mode == Mode::kCreate) flags |= SQLITE_OPEN_CREATE;
+  // A folder nobody may write holds no -shm file to share: read the file as it stands.
+  std::string name =
+      mode == Mode::kReadOnly ? "file:" + path.string() + "?immutable=1" : "file:" + path.string();
   sqlite3* raw = nullptr;
-  int rc =
-      sqlite3_open_v2(path.c_str(), &raw,
-                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
+  int rc = sqlite3_open_v2(name.c_str(), &raw, flags, nullptr);
   Database db(raw);  // owns the handle even when opening failed
   if (rc != SQLITE_OK) return fail(error_from(raw, rc, "opening " + path.string()));
   sqlite3_extended_result_codes(raw, 1);
   sqlite3_busy_timeout(raw, 5000);
+  if (mode != Mode::kCreate) {
+    // Read before any pragma can write: a file that is not an Ergon database stays untouched.
+    auto version = user_version(db);
+    if (!version)
+      return fail(version.error().code,
+                  "opening " + path.string() + ": " + version.error().message);
+    if (*version == 0)
+      return fail(ErrorCode::kCorrupt, path.string() + " holds no Ergon schema (version 0)");
+  }
+  if (mode == Mode::kReadOnly) return db;
   std::string pragmas = "PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON; PRAGMA synchronous=";
   pragmas += durability == Durability::kFull ? "FULL;" : "NORMAL;";
   if (auto ok = db.exec(pragmas); !ok)

@@ -89,8 +89,17 @@ class Database {
   Database& operator=(const Database&) = delete;
   ~Database() = default;
 
-  /// Opens (creating if needed) the file with WAL, foreign keys and a busy timeout.
-  static core::Result<Database> open(const std::filesystem::path& path, Durability durability);
+  /// How open() treats the file.
+  enum class Mode {
+    kCreate,    // create it when missing
+    kExisting,  // it must exist and hold a schema: an empty or foreign file is kCorrupt, and is
+                // left exactly as it was (never re-initialised)
+    kReadOnly,  // an existing file in a folder this process cannot write: reads only
+  };
+
+  /// Opens the file with WAL, foreign keys and a busy timeout.
+  static core::Result<Database> open(const std::filesystem::path& path, Durability durability,
+                                     Mode mode = Mode::kCreate);
 
   /// Prepares a statement meant to be kept and reused (SQLITE_PREPARE_PERSISTENT).
   [[nodiscard]] core::Result<Statement> prepare(std::string_view sql);

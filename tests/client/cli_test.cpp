@@ -1,12 +1,14 @@
 // The `ergon` command line, run as a real process (client/cli/*.cpp).
 
 #include <filesystem>
+#include <fstream>
 #include <regex>
 #include <string>
 #include <vector>
 
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
+#include <unistd.h>
 
 #include "client/store/local_store.h"
 #include "tests/support/paths.h"
@@ -493,4 +495,65 @@ TEST_CASE("add without a ΚΑ code creates a draft", "[cli]") {
   CHECK(client.ok_json({"show", result.out.substr(0, 32), "--json"})["ka_code"].is_null());
   auto listed = client.ok({"list"});
   CHECK_THAT(listed.out, Contains("Έργο χωρίς κωδικό") && Contains("—"));
+}
+
+TEST_CASE("a damaged home is reported with exit 5 and left exactly as it was", "[cli]") {
+  Client client;
+  client.init();
+  client.add_square();
+  auto db = client.home() / "ergon.db";
+  std::filesystem::remove(client.home() / "ergon.db-wal");
+  std::filesystem::remove(client.home() / "ergon.db-shm");
+  SECTION("truncated to nothing") { std::filesystem::resize_file(db, 0); }
+  SECTION("overwritten with something that is not a database") {
+    std::ofstream(db, std::ios::trunc) << std::string(8192, 'x');
+  }
+  auto before = ergon::testing::read_file(db);
+  for (const std::string command : {"status", "list", "init"}) {
+    auto result = client.in_home({command});
+    INFO(command << ": " << result.err);
+    CHECK(result.exit_code() == 5);
+    CHECK_THAT(result.err, Contains("damaged") && Contains("left exactly as it is"));
+    CHECK(ergon::testing::read_file(db) == before);  // never re-initialised
+  }
+}
+
+TEST_CASE("a home this user cannot write still answers the reading commands", "[cli]") {
+  Client client;
+  client.init();
+  auto id = client.add_square();
+  // As root every folder is writable: read as `nobody`, from a folder only root may write.
+  std::filesystem::permissions(client.dir().path(), std::filesystem::perms::all,
+                               std::filesystem::perm_options::add);
+  std::filesystem::permissions(
+      client.home(), std::filesystem::perms::owner_all | std::filesystem::perms::group_read |
+                         std::filesystem::perms::group_exec | std::filesystem::perms::others_read |
+                         std::filesystem::perms::others_exec);
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(client.home()))
+    std::filesystem::permissions(entry.path(),
+                                 std::filesystem::perms::group_read |
+                                     std::filesystem::perms::others_read |
+                                     (entry.is_directory() ? std::filesystem::perms::others_exec
+                                                           : std::filesystem::perms::none),
+                                 std::filesystem::perm_options::add);
+  auto as_nobody = [&](const std::vector<std::string>& args) {
+    std::vector<std::string> argv{"/usr/bin/setpriv",    "--reuid=nobody",        "--regid=nogroup",
+                                  "--clear-groups",      ergon_binary().string(), "--home",
+                                  client.home().string()};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return ergon::testing::run_process(argv);
+  };
+  if (::geteuid() != 0) {
+    WARN("not root: cannot run the client as another user; skipped");
+    return;
+  }
+  auto listed = as_nobody({"list", "--json"});
+  INFO(listed.err);
+  REQUIRE(listed.exit_code() == 0);
+  CHECK_THAT(listed.out, Contains(id));
+  auto shown = as_nobody({"show", id.substr(0, 8)});
+  CHECK(shown.exit_code() == 0);
+  auto edited = as_nobody({"edit", id.substr(0, 8), "remarks=x"});
+  CHECK(edited.exit_code() != 0);
+  CHECK_THAT(edited.err, Contains("read-only"));
 }
