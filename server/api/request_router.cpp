@@ -128,6 +128,19 @@ wire::Message RequestRouter::push_reply(std::uint64_t request_id,
   return m;
 }
 
+namespace {
+
+// What a pull may carry of an entry: a rejected change's values stay with the device that
+// typed them (it keeps them in its outbox); everyone else learns only that it was rejected.
+changelog::LogEntry shareable(const changelog::LogEntry& entry) {
+  if (entry.outcome.kind != changelog::OutcomeKind::kRejected) return entry;
+  changelog::LogEntry stripped = entry;
+  stripped.change = changelog::without_values(entry.change);
+  return stripped;
+}
+
+}  // namespace
+
 core::Result<wire::Message> RequestRouter::pull(std::uint64_t request_id, const Admitted& admitted,
                                                 const wire::PullRequest& pull) {
   std::size_t limit = pull.max_entries() == 0
@@ -144,11 +157,19 @@ core::Result<wire::Message> RequestRouter::pull(std::uint64_t request_id, const 
   m.set_request_id(request_id);
   auto* reply = m.mutable_pull_reply();
   if (page->snapshot) wire::to_proto(*page->snapshot, reply->mutable_snapshot());
-  for (const auto& e : page->own) wire::to_proto(e, reply->add_own());
-  for (const auto& e : page->entries) wire::to_proto(e, reply->add_entries());
-  reply->set_last_page(page->is_last_page);
+  for (const auto& e : page->own) wire::to_proto(shareable(e), reply->add_own());
+  // Bounded by bytes as well as entries, so no page nears the frame cap whatever the log holds.
+  bool cut = false;
+  for (const auto& e : page->entries) {
+    if (reply->entries_size() > 0 && reply->ByteSizeLong() > kMaxPageBytes) {
+      cut = true;
+      break;
+    }
+    wire::to_proto(shareable(e), reply->add_entries());
+  }
+  reply->set_last_page(page->is_last_page && !cut);
   reply->set_head_seq(page->head_seq);
-  if (page->is_last_page) {
+  if (reply->last_page()) {
     reply->set_digest(std::string(crypto::as_bytes(page->digest.value())));
     reply->set_chain_head(std::string(crypto::as_bytes(page->chain_head)));
   }

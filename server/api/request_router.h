@@ -22,6 +22,8 @@ namespace ergon::server {
 inline constexpr std::uint32_t kProtocolVersion = 1;
 inline constexpr std::size_t kMaxBatchChanges = 1000;
 inline constexpr std::size_t kMaxPageEntries = 1000;
+/// A pull page stops adding entries past this many bytes (a frame may hold 16 MiB).
+inline constexpr std::size_t kMaxPageBytes = 4u << 20;
 
 /// A device that said hello with a valid token and proved it holds its device key.
 struct Admitted {

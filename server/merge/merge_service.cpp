@@ -49,6 +49,21 @@ core::Result<std::vector<changelog::Outcome>> MergeService::apply_batch(
       outcomes.push_back(**earlier);
       continue;
     }
+    if (auto size = changelog::values_size(change); size > changelog::kMaxChangeBytes) {
+      // Logged, so the device's sequence goes on without a gap, but not kept: a 10 MiB title
+      // in the log would reach every client on every bootstrap.
+      merge::Decision too_large;
+      too_large.code = ErrorCode::kTooLarge;
+      too_large.reason = "the change carries " + std::to_string(size) +
+                         " bytes of values; a change may carry at most " +
+                         std::to_string(changelog::kMaxChangeBytes) +
+                         " (your values are kept on your device: shorten them and save again)";
+      auto outcome = tx->append(changelog::without_values(change), too_large);
+      if (!outcome) return fail(outcome.error());
+      outcomes.push_back(std::move(*outcome));
+      high_water = change.device_seq;
+      continue;
+    }
     auto state = tx->group_state(change);
     if (!state) return fail(state.error());
     auto decision = merge::decide(change, *state, device.permission, store_.reference());

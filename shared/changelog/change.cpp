@@ -1,5 +1,7 @@
 #include "shared/changelog/change.h"
 
+#include "shared/crypto/crypto.h"
+
 namespace ergon::changelog {
 
 std::string_view to_string(EntityKind kind) {
@@ -40,6 +42,23 @@ core::Result<OutcomeKind> parse_outcome_kind(std::string_view text) {
   for (auto kind : {OutcomeKind::kAccepted, OutcomeKind::kConflict, OutcomeKind::kRejected})
     if (to_string(kind) == text) return kind;
   return core::fail(core::ErrorCode::kCorrupt, "unknown outcome '" + std::string(text) + "'");
+}
+
+std::size_t values_size(const Change& c) {
+  std::size_t bytes = 0;
+  for (const auto& [name, value] : c.values) bytes += name.size() + value.size();
+  return bytes;
+}
+
+Change without_values(const Change& c) {
+  std::string all;
+  for (const auto& [name, value] : c.values) {
+    all += std::to_string(name.size()) + ":" + name + std::to_string(value.size()) + ":" + value;
+  }
+  Change compact = c;
+  compact.values = {{"sha256", crypto::to_hex(crypto::sha256(all))},
+                    {"bytes", std::to_string(values_size(c))}};
+  return compact;
 }
 
 }  // namespace ergon::changelog

@@ -63,4 +63,15 @@ struct Change {
 /// `<device hex>:<seq>`, the change id everywhere (wire, SQL, log lines).
 std::string change_id(const Change& c);
 
+/// The most a change may carry in field names and values; a larger one is rejected and logged
+/// without its values (they stay on the device that typed them).
+inline constexpr std::size_t kMaxChangeBytes = 64u << 10;
+
+/// Bytes of field names and values the change carries.
+std::size_t values_size(const Change& c);
+
+/// The change with its values replaced by their SHA-256 and size (fields `sha256`, `bytes`):
+/// how a rejected change is logged when too large, and how other devices see any rejection.
+Change without_values(const Change& c);
+
 }  // namespace ergon::changelog

@@ -129,10 +129,20 @@ void to_proto(const changelog::LogEntry& in, LogEntry* out) {
 
 core::Result<changelog::LogEntry> from_proto(const LogEntry& in) {
   changelog::LogEntry e;
-  auto change = from_proto(in.change());
-  if (!change) return fail(change.error());
   auto outcome = from_proto(in.outcome());
   if (!outcome) return fail(outcome.error());
+  // A rejected change reaches other devices without its values: only their hash and size
+  // (changelog::without_values), which are no fields of the model.
+  model::FieldValues compact;
+  if (outcome->kind == changelog::OutcomeKind::kRejected)
+    for (const auto& v : in.change().values())
+      if (v.name() == "sha256" || v.name() == "bytes") compact.emplace(v.name(), v.value());
+  bool is_compact = compact.size() == 2 && in.change().values_size() == 2;
+  Change plain = in.change();
+  if (is_compact) plain.clear_values();
+  auto change = from_proto(plain);
+  if (!change) return fail(change.error());
+  if (is_compact) change->values = std::move(compact);
   auto hash = digest_from(in.hash());
   if (!hash) return fail(hash.error());
   e.change = std::move(*change);

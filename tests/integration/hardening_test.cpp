@@ -253,3 +253,43 @@ TEST_CASE("a laptop whose token was revoked is re-bound by a new token, keeping 
   CHECK_THAT(server.serve_log(), Catch::Contains("session of device " + new_enrolment) &&
                                      Catch::Contains("pushed 1 (1 accepted"));
 }
+
+TEST_CASE("a change above 64 KiB is logged without its values and blocks nobody's sync",
+          "[integration][hardening]") {
+  TempDir dir;
+  RunningServer server(dir.path());
+  server.start();
+  seed_programme(server);
+  auto device = random_device_id();
+  auto hello = say_hello(server, server.enrol("directorate", "DPOL", "hostile"), device,
+                         crypto::generate_signing_key());
+  REQUIRE(hello.reply->has_welcome());
+  wire::Message push;
+  push.set_request_id(2);
+  auto* change = push.mutable_push()->add_changes();
+  change->set_device_id(device);
+  change->set_device_seq(1);
+  change->set_entity_kind(0);
+  change->set_entity_key(crypto::random_hex(16));
+  change->set_group("create");
+  auto* title = change->add_values();
+  title->set_name("title");
+  title->set_value(std::string(10 * kMiB, 'A'));
+  REQUIRE(hello.peer->send(push));
+  auto reply = hello.peer->read(30s);
+  REQUIRE(reply);
+  REQUIRE(reply->has_push_reply());
+  REQUIRE(reply->push_reply().outcomes_size() == 1);
+  CHECK(reply->push_reply().outcomes(0).kind() == 2);  // rejected
+  CHECK_THAT(reply->push_reply().outcomes(0).reason(), Catch::Contains("at most 65536"));
+
+  // Every other client still syncs: a fresh bootstrap and an existing client's pull.
+  auto fresh = server.add_client("fresh", "auditor", "");
+  CHECK(fresh.sync().at("bootstrapped") == true);
+  auto planning = Client{server.root() / "planning", "", ""};
+  auto again = planning.run({"sync", "--json"});
+  INFO(again.err);
+  CHECK(again.status.ok());
+  auto verified = server.verify();
+  CHECK(verified.at("rows").get<std::uint64_t>() == 21);  // 20 imported + the compact rejection
+}
