@@ -134,6 +134,9 @@ class LocalStore {
   /// Replaces the last synced server state with a snapshot (bootstrap), keeping the outbox,
   /// and rebuilds the view.
   core::Status apply_snapshot(const changelog::Snapshot& snapshot);
+  /// A later part of a paged bootstrap: its proposals and their revisions, added to what the
+  /// first part (apply_snapshot) replaced; the cursor stays the first part's.
+  core::Status apply_snapshot_part(const changelog::Snapshot& part);
   /// Applies a page of the server's log after the cursor: accepted changes of every device to
   /// the server state, outcomes of this device's own changes to its outbox, parked conflicts;
   /// moves the cursor in the same transaction and rebuilds the view.

@@ -285,6 +285,19 @@ core::Status LocalStore::apply_snapshot(const changelog::Snapshot& snapshot) {
   });
 }
 
+core::Status LocalStore::apply_snapshot_part(const changelog::Snapshot& part) {
+  return in_transaction([&]() -> core::Status {
+    std::set<std::string> touched;
+    for (const auto& p : part.proposals) {
+      ERGON_TRY(put_server_proposal(p));
+      touched.insert(p.id.hex());
+    }
+    for (const auto& row : part.revisions)
+      ERGON_TRY(set_server_revision(row.entity, row.group, row.revision));
+    return rebuild_view(&touched);
+  });
+}
+
 core::Status LocalStore::rebuild_view(const std::set<std::string>* only) {
   // A page touches a few proposals: rebuild just those, not the whole programme.
   std::map<std::string, model::Proposal> view;

@@ -1,5 +1,7 @@
 #include "client/sync/sync_session.h"
 
+#include <limits>
+
 #include <boost/asio.hpp>
 #include <boost/asio/ssl.hpp>
 
@@ -60,6 +62,112 @@ std::string binding_of(Stream& stream) {
     return net::session_binding(stream.native_handle());
 }
 
+// Where a paged bootstrap stands: the snapshot's parts, then the device's own entries.
+struct Bootstrap {
+  bool is_active = false;
+  bool has_first_part = false;
+  std::string snapshot_after;
+  bool is_snapshot_done = false;
+  std::uint64_t own_after = 0;
+};
+
+// Own entries still worth fetching: those of changes whose outcome this client does not know.
+core::Result<std::uint64_t> first_unknown_outcome(LocalStore& store) {
+  auto pending = store.outbox(true);
+  if (!pending) return fail(pending.error());
+  if (!pending->empty()) return pending->front().change.device_seq - 1;
+  return static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max());  // none needed
+}
+
+// Applies a page's snapshot part; the bootstrap goes on while parts or own entries remain.
+core::Status take_snapshot_part(LocalStore& store, const wire::PullReply& page, Bootstrap& boot) {
+  auto snapshot = wire::from_proto(page.snapshot());
+  if (!snapshot) return fail(snapshot.error());
+  if (!boot.has_first_part) {
+    if (!snapshot->reference_files.empty())
+      ERGON_TRY(store.replace_reference(snapshot->reference_files));
+    ERGON_TRY(store.apply_snapshot(*snapshot));
+    // A bootstrap cut between parts starts again at the next sync, not from a partial copy.
+    ERGON_TRY(store.set_setting("bootstrap_pending", "1"));
+    boot.has_first_part = true;
+  } else {
+    ERGON_TRY(store.apply_snapshot_part(*snapshot));
+  }
+  boot.snapshot_after = page.snapshot_more() ? page.snapshot_next() : std::string();
+  boot.is_snapshot_done = !page.snapshot_more();
+  return {};
+}
+
+// Pulls pages until the client is up to date, checking the digest on the last page and
+// bootstrapping again (once) on a mismatch.
+template <class Stream>
+asio::awaitable<core::Status> pull_until_current(Stream& stream, LocalStore& store,
+                                                 const SyncOptions& options, std::uint64_t& next_id,
+                                                 bool bootstrap, SyncReport& report) {
+  bool rebootstrapped = false;
+  Bootstrap boot;
+  for (;;) {
+    if (bootstrap && !boot.is_active) {
+      auto own_after = first_unknown_outcome(store);
+      if (!own_after) co_return fail(own_after.error());
+      boot = Bootstrap{true, false, {}, false, *own_after};
+    }
+    wire::Message pull;
+    auto* request = pull.mutable_pull();
+    request->set_cursor(store.cursor());
+    request->set_max_entries(static_cast<std::uint32_t>(options.page_entries));
+    request->set_bootstrap(boot.is_active);
+    request->set_snapshot_after(boot.snapshot_after);
+    request->set_snapshot_done(boot.is_snapshot_done);
+    request->set_own_after(boot.own_after);
+    auto replied = co_await ask(stream, pull, next_id, options.timeout);
+    if (!replied) co_return fail(replied.error());
+    if (!replied->has_pull_reply()) co_return fail(ErrorCode::kProtocol, "expected a pull reply");
+    const auto& page = replied->pull_reply();
+    if (boot.is_active && page.has_snapshot()) {
+      if (auto taken = take_snapshot_part(store, page, boot); !taken) co_return fail(taken.error());
+      report.bootstrapped = true;
+    }
+    std::vector<changelog::LogEntry> entries;
+    for (const auto* list : {&page.own(), &page.entries()})
+      for (const auto& e : *list) {
+        auto entry = wire::from_proto(e);
+        if (!entry) co_return fail(entry.error());
+        entries.push_back(std::move(*entry));
+      }
+    if (!page.own().empty()) boot.own_after = page.own(page.own_size() - 1).change().device_seq();
+    auto applied = store.apply_log(entries);
+    if (!applied) co_return fail(applied.error());
+    report.received += applied->entries;
+    if (boot.is_active && boot.is_snapshot_done && !page.own_more()) {
+      boot.is_active = bootstrap = false;
+      if (auto done = store.set_setting("bootstrap_pending", ""); !done)
+        co_return fail(done.error());
+    }
+    if (options.progress && page.head_seq() > store.cursor() + options.page_entries)
+      options.progress("received up to " + std::to_string(store.cursor()) + " / " +
+                       std::to_string(page.head_seq()));
+    if (!page.last_page()) continue;
+
+    auto mine = store.server_digest();
+    if (!mine) co_return fail(mine.error());
+    if (crypto::as_bytes(mine->value()) == page.digest()) {
+      report.digest = mine->hex();
+      co_return core::Status{};
+    }
+    if (rebootstrapped)
+      co_return fail(ErrorCode::kCorrupt,
+                     "after a fresh copy of the programme this client's digest still differs from "
+                     "the server's; keep this home for inspection and report it");
+    if (options.progress)
+      options.progress(
+          "this client's copy differs from the server's (digest); fetching a fresh copy, "
+          "keeping local edits");
+    rebootstrapped = true;
+    bootstrap = true;
+  }
+}
+
 template <class Stream>
 asio::awaitable<core::Result<SyncReport>> converse(Stream& stream, LocalStore& store,
                                                    const SyncOptions& options) {
@@ -96,7 +204,7 @@ asio::awaitable<core::Result<SyncReport>> converse(Stream& stream, LocalStore& s
                        w.server_id() +
                        " answered: the two are never mixed; point this client at its own server, "
                        "or make a new home (--home) for the other one");
-  bool bootstrap = store.cursor() == 0;
+  bool bootstrap = store.cursor() == 0 || store.setting("bootstrap_pending") == "1";
   auto known_epoch = store.setting("epoch");
   if (!known_epoch.empty() && known_epoch != std::to_string(w.epoch())) {
     // The server was restored from a backup: keep every local change, re-push what it lost.
@@ -134,57 +242,8 @@ asio::awaitable<core::Result<SyncReport>> converse(Stream& stream, LocalStore& s
       say("sent " + std::to_string(end) + " / " + std::to_string(pending->size()) + " changes");
   }
 
-  // Pull until up to date; check the digest on the last page.
-  bool rebootstrapped = false;
-  for (;;) {
-    wire::Message pull;
-    pull.mutable_pull()->set_cursor(store.cursor());
-    pull.mutable_pull()->set_max_entries(static_cast<std::uint32_t>(options.page_entries));
-    pull.mutable_pull()->set_bootstrap(bootstrap);
-    auto replied = co_await ask(stream, pull, next_id, options.timeout);
-    if (!replied) co_return fail(replied.error());
-    if (!replied->has_pull_reply()) co_return fail(ErrorCode::kProtocol, "expected a pull reply");
-    const auto& page = replied->pull_reply();
-    if (page.has_snapshot()) {
-      auto snapshot = wire::from_proto(page.snapshot());
-      if (!snapshot) co_return fail(snapshot.error());
-      if (!snapshot->reference_files.empty())
-        if (auto ok = store.replace_reference(snapshot->reference_files); !ok)
-          co_return fail(ok.error());
-      if (auto ok = store.apply_snapshot(*snapshot); !ok) co_return fail(ok.error());
-      report.bootstrapped = true;
-      bootstrap = false;
-    }
-    std::vector<changelog::LogEntry> entries;
-    for (const auto* list : {&page.own(), &page.entries()})
-      for (const auto& e : *list) {
-        auto entry = wire::from_proto(e);
-        if (!entry) co_return fail(entry.error());
-        entries.push_back(std::move(*entry));
-      }
-    auto applied = store.apply_log(entries);
-    if (!applied) co_return fail(applied.error());
-    report.received += applied->entries;
-    if (page.head_seq() > store.cursor() + options.page_entries)
-      say("received up to " + std::to_string(store.cursor()) + " / " +
-          std::to_string(page.head_seq()));
-    if (!page.last_page()) continue;
-
-    auto mine = store.server_digest();
-    if (!mine) co_return fail(mine.error());
-    if (crypto::as_bytes(mine->value()) == page.digest()) {
-      report.digest = mine->hex();
-      break;
-    }
-    if (rebootstrapped)
-      co_return fail(ErrorCode::kCorrupt,
-                     "after a fresh copy of the programme this client's digest still differs from "
-                     "the server's; keep this home for inspection and report it");
-    say("this client's copy differs from the server's (digest); fetching a fresh copy, keeping "
-        "local edits");
-    rebootstrapped = true;
-    bootstrap = true;
-  }
+  auto pulled = co_await pull_until_current(stream, store, options, next_id, bootstrap, report);
+  if (!pulled) co_return fail(pulled.error());
   if (auto ok = store.set_setting("epoch", std::to_string(w.epoch())); !ok)
     co_return fail(ok.error());
   report.cursor = store.cursor();

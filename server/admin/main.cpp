@@ -33,6 +33,7 @@ struct Options {
   bool json = false;
   bool insecure = false;
   std::size_t max_connections = server::ServerOptions{}.max_connections;
+  std::size_t max_page_bytes = server::ServerOptions{}.max_page_bytes;
 };
 
 // Local time of a millisecond timestamp, "YYYY-MM-DD HH:MM" (the server's zone), or "never".
@@ -173,6 +174,7 @@ core::Status run_serve(const Options& o) {
   }
   server::ServerOptions options;
   options.max_connections = raise_file_limit(o.max_connections);
+  options.max_page_bytes = o.max_page_bytes;
   boost::asio::io_context io(1);
   server::Server server(io, *reader, **writer, tls, options);
   auto endpoint = server.listen(where->first, where->second);
@@ -251,6 +253,11 @@ Example:  ergond enrol --data /var/lib/ergon --role directorate --directorate DT
                    "connections served at once; later ones are told to retry (default 2048; "
                    "the open-file limit is raised to match)")
       ->check(CLI::Range(1, 1'000'000));
+  serve
+      ->add_option("--max-page-bytes", o.max_page_bytes,
+                   "where a pull page stops growing (default 4194304); smaller pages suit a poor "
+                   "line, and the tests use tiny ones to page every bootstrap")
+      ->check(CLI::Range(1024, 12 << 20));
   serve->footer(R"(Prints 'listening on HOST:PORT' once bound. Stops cleanly on SIGINT or SIGTERM.
 Example:  ergond serve --data /var/lib/ergon --listen 0.0.0.0:7400)");
   serve->callback([&] { action = [&] { return run_serve(o); }; });
@@ -294,7 +301,7 @@ Example:  ergond revoke --data /var/lib/ergon 7ea7d738)");
   try {
     auto status = action();
     if (!status) {
-      std::cerr << "ergond: " << status.error().message << "\n";
+      std::cerr << "ergond: " << core::shorten(status.error().message) << "\n";
       return core::exit_code_for(status.error().code);
     }
   } catch (const std::exception& e) {

@@ -151,7 +151,15 @@ core::Result<wire::Message> RequestRouter::pull(std::uint64_t request_id, const 
   if (pull.cursor() > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()))
     return fail(ErrorCode::kProtocol, "pull: the cursor " + std::to_string(pull.cursor()) +
                                           " is beyond any log position");
-  auto page = store_.read_page(admitted.context.device_id, pull.cursor(), limit, pull.bootstrap());
+  PullQuery query;
+  query.cursor = pull.cursor();
+  query.limit = limit;
+  query.max_bytes = max_page_bytes_ / 2;  // the log entries below fill the rest
+  query.bootstrap = pull.bootstrap();
+  query.snapshot_after = pull.snapshot_after();
+  query.snapshot_done = pull.snapshot_done();
+  query.own_after = pull.own_after();
+  auto page = store_.read_page(admitted.context.device_id, query);
   if (!page) return fail(page.error());
   wire::Message m;
   m.set_request_id(request_id);
@@ -161,13 +169,16 @@ core::Result<wire::Message> RequestRouter::pull(std::uint64_t request_id, const 
   // Bounded by bytes as well as entries, so no page nears the frame cap whatever the log holds.
   bool cut = false;
   for (const auto& e : page->entries) {
-    if (reply->entries_size() > 0 && reply->ByteSizeLong() > kMaxPageBytes) {
+    if (reply->entries_size() > 0 && reply->ByteSizeLong() > max_page_bytes_) {
       cut = true;
       break;
     }
     wire::to_proto(shareable(e), reply->add_entries());
   }
   reply->set_last_page(page->is_last_page && !cut);
+  reply->set_snapshot_more(page->snapshot_more);
+  reply->set_snapshot_next(page->snapshot_next);
+  reply->set_own_more(page->own_more);
   reply->set_head_seq(page->head_seq);
   if (reply->last_page()) {
     reply->set_digest(std::string(crypto::as_bytes(page->digest.value())));

@@ -22,7 +22,8 @@ namespace ergon::server {
 inline constexpr std::uint32_t kProtocolVersion = 1;
 inline constexpr std::size_t kMaxBatchChanges = 1000;
 inline constexpr std::size_t kMaxPageEntries = 1000;
-/// A pull page stops adding entries past this many bytes (a frame may hold 16 MiB).
+/// A pull page stops adding to itself past this many bytes by default (a frame may hold
+/// 16 MiB): half for the snapshot part and own entries, the rest for log entries.
 inline constexpr std::size_t kMaxPageBytes = 4u << 20;
 
 /// A device that said hello with a valid token and proved it holds its device key.
@@ -45,7 +46,8 @@ using Routed = std::variant<wire::Message, PushJob>;
 
 class RequestRouter {
  public:
-  explicit RequestRouter(MasterStore& store) : store_(store) {}
+  explicit RequestRouter(MasterStore& store, std::size_t max_page_bytes = kMaxPageBytes)
+      : store_(store), max_page_bytes_(max_page_bytes) {}
 
   /// The enrolment id a token names (the part before the dot), for throttling and logs.
   static std::string enrolment_of(std::string_view token);
@@ -66,6 +68,7 @@ class RequestRouter {
                                    const wire::PullRequest& pull);
 
   MasterStore& store_;
+  std::size_t max_page_bytes_;
 };
 
 }  // namespace ergon::server

@@ -32,6 +32,8 @@ struct ServerOptions {
   std::size_t unadmitted_budget_bytes = 16u << 20;
   /// What all admitted sessions together may hold in frames being read and unpacked.
   std::size_t admitted_budget_bytes = 192u << 20;
+  /// Where a pull page stops adding snapshot parts and entries.
+  std::size_t max_page_bytes = kMaxPageBytes;
 };
 
 /// What every session shares; owned by the Server.

@@ -205,10 +205,11 @@ core::Result<MasterStore> MasterStore::create(const std::filesystem::path& dir,
     ERGON_TRY(impl.set_meta("stage", "proposals"));
     ERGON_TRY(impl.set_meta("amendment_open", "0"));
     ERGON_TRY(impl.set_meta("digest", crypto::to_hex(crypto::Digest{})));
-    for (const auto& [name, content] : *files)
-      ERGON_TRY(impl.run(
-          "INSERT INTO reference_files (name, content) VALUES (?1, ?2)",
-          [&](storage::Statement& s) { s.bind(1, name).bind(2, storage::Blob{content}); }));
+    for (const auto& file : *files)  // not a structured binding: clang 14 cannot capture one
+      ERGON_TRY(impl.run("INSERT INTO reference_files (name, content) VALUES (?1, ?2)",
+                         [&](storage::Statement& s) {
+                           s.bind(1, file.first).bind(2, storage::Blob{file.second});
+                         }));
     ERGON_TRY(tx->commit());
   }
   return open(dir, clock, durability);
@@ -762,7 +763,9 @@ core::Status MasterStore::Batch::commit() {
         "SELECT id, status FROM flags WHERE year = ?1",
         [&](storage::Statement& st) { st.bind(1, std::int64_t{year}); },
         [&](storage::Statement& st) { existing[st.column_text(0)] = st.column_text(1); }));
-    for (const auto& [id, detail] : raised) {
+    for (const auto& flag : raised) {  // named members, not a binding: clang 14 captures neither
+      const auto& id = flag.first;
+      const auto& detail = flag.second;
       auto it = existing.find(id);
       if (it != existing.end() && it->second != "cleared") {
         ERGON_TRY(impl.run("UPDATE flags SET detail = ?3 WHERE id = ?1 AND year = ?2",
@@ -778,11 +781,11 @@ core::Status MasterStore::Batch::commit() {
             st.bind(1, id).bind(2, std::int64_t{year}).bind(3, detail).bind(4, i64(s.last_seq));
           }));
     }
-    for (const auto& [id, status] : existing)
-      if (!raised.contains(id) && status != "cleared")
-        ERGON_TRY(
-            impl.run("UPDATE flags SET status = 'cleared' WHERE id = ?1 AND year = ?2",
-                     [&](storage::Statement& st) { st.bind(1, id).bind(2, std::int64_t{year}); }));
+    for (const auto& flag : existing)
+      if (!raised.contains(flag.first) && flag.second != "cleared")
+        ERGON_TRY(impl.run(
+            "UPDATE flags SET status = 'cleared' WHERE id = ?1 AND year = ?2",
+            [&](storage::Statement& st) { st.bind(1, flag.first).bind(2, std::int64_t{year}); }));
   }
   ERGON_TRY(impl.set_meta("digest", s.digest.hex()));
   return s.tx->commit();
@@ -856,7 +859,21 @@ core::Result<Snapshot> MasterStore::snapshot() {
   return snapshot_in_read();
 }
 
-core::Result<Snapshot> MasterStore::snapshot_in_read() {
+namespace {
+
+core::Result<RevisionRow> revision_row(storage::Statement& s) {
+  auto device = core::DeviceId::parse(s.column_text(4));
+  if (!device) return fail(ErrorCode::kCorrupt, "a stored revision names a damaged device id");
+  return RevisionRow{
+      s.column_text(0),
+      s.column_text(1),
+      {{u64(s.column_int64(2)), u64(s.column_int64(3))}, *device, u64(s.column_int64(5))}};
+}
+
+}  // namespace
+
+core::Result<Snapshot> MasterStore::snapshot_in_read(const std::string& after,
+                                                     std::size_t max_bytes, bool* more) {
   Snapshot snap;
   ERGON_TRY(impl_->query(
       "SELECT seq, hash FROM log ORDER BY seq DESC LIMIT 1", [](storage::Statement&) {},
@@ -868,30 +885,57 @@ core::Result<Snapshot> MasterStore::snapshot_in_read() {
   auto digest_now = digest();
   if (!digest_now) return fail(digest_now.error());
   snap.digest = *digest_now;
-  std::vector<std::string> ids;
+  if (more) *more = false;
+  std::vector<std::pair<std::string, std::string>> rows;  // id, values blob
+  std::size_t bytes = 0;
+  bool cut = false;
   ERGON_TRY(impl_->query(
-      "SELECT id FROM proposals ORDER BY id", [](storage::Statement&) {},
-      [&](storage::Statement& s) { ids.push_back(s.column_text(0)); }));
-  for (const auto& id : ids) {
-    auto p = impl_->proposal(id);
-    if (!p) return fail(p.error());
-    snap.proposals.push_back(std::move(**p));
+      "SELECT id, vals FROM proposals WHERE id > ?1 ORDER BY id",
+      [&](storage::Statement& s) { s.bind(1, after); },
+      [&](storage::Statement& s) {
+        if (cut) return;
+        // At least one proposal a page, so a page always moves the bootstrap on.
+        if (!rows.empty() && bytes > max_bytes) {
+          cut = true;
+          return;
+        }
+        rows.emplace_back(s.column_text(0), s.column_blob(1));
+        bytes += rows.back().second.size();
+      }));
+  if (more) *more = cut;
+  for (const auto& [id, blob] : rows) {
+    auto values = changelog::decode_values(blob);
+    if (!values) return fail(values.error());
+    model::Proposal p;
+    if (auto ok = model::apply_values(p, *values); !ok)
+      return fail(ErrorCode::kCorrupt, "stored proposal " + id + ": " + ok.error().message);
+    snap.proposals.push_back(std::move(p));
   }
+  core::Status bad;
+  auto add_revision = [&](storage::Statement& s) {
+    auto row = revision_row(s);
+    if (!row)
+      bad = fail(row.error());
+    else
+      snap.revisions.push_back(std::move(*row));
+  };
+  if (!rows.empty())
+    ERGON_TRY(impl_->query(
+        "SELECT entity, grp, epoch, seq, device_id, device_seq FROM revisions WHERE entity > ?1 "
+        "AND entity <= ?2 AND length(entity) = 32",
+        [&](storage::Statement& s) { s.bind(1, after).bind(2, rows.back().first); }, add_revision));
+  ERGON_TRY(bad);
+  if (!after.empty()) return snap;  // the rest came with the first part
+
+  ERGON_TRY(impl_->query(
+      "SELECT entity, grp, epoch, seq, device_id, device_seq FROM revisions WHERE length(entity) "
+      "!= 32",
+      [](storage::Statement&) {}, add_revision));
+  ERGON_TRY(bad);
   ERGON_TRY(impl_->query(
       "SELECT key, amount FROM envelopes", [](storage::Statement&) {},
       [&](storage::Statement& s) {
         snap.envelopes[s.column_text(0)] = model::Money::from_cents(s.column_int64(1));
-      }));
-  ERGON_TRY(impl_->query(
-      "SELECT entity, grp, epoch, seq, device_id, device_seq FROM revisions",
-      [](storage::Statement&) {},
-      [&](storage::Statement& s) {
-        snap.revisions.push_back(
-            RevisionRow{s.column_text(0),
-                        s.column_text(1),
-                        {{u64(s.column_int64(2)), u64(s.column_int64(3))},
-                         core::DeviceId::parse(s.column_text(4)).value_or(core::DeviceId{}),
-                         u64(s.column_int64(5))}});
       }));
   ERGON_TRY(impl_->query(
       "SELECT name, content FROM reference_files", [](storage::Statement&) {},
@@ -906,23 +950,44 @@ core::Result<Snapshot> MasterStore::snapshot_in_read() {
   return snap;
 }
 
-core::Result<PullPage> MasterStore::read_page(const core::DeviceId& device, std::uint64_t cursor,
-                                              std::size_t limit, bool bootstrap) {
+core::Result<PullPage> MasterStore::read_page(const core::DeviceId& device,
+                                              const PullQuery& query) {
   auto tx = impl_->db.begin_read();
   if (!tx) return fail(tx.error());
   PullPage page;
-  if (bootstrap) {
-    auto snap = snapshot_in_read();
+  std::uint64_t cursor = query.cursor;
+  if (query.bootstrap && !query.snapshot_done) {
+    auto snap = snapshot_in_read(query.snapshot_after, query.max_bytes, &page.snapshot_more);
     if (!snap) return fail(snap.error());
-    cursor = snap->cursor;
+    if (query.snapshot_after.empty()) cursor = snap->cursor;  // the log replays from the first part
+    if (page.snapshot_more) page.snapshot_next = snap->proposals.back().id.hex();
     page.snapshot = std::move(*snap);
-    auto own = device_entries(device, 1);
-    if (!own) return fail(own.error());
-    page.own = std::move(*own);
   }
-  auto entries = log_after(cursor, limit);
-  if (!entries) return fail(entries.error());
-  page.entries = std::move(*entries);
+  if (query.bootstrap && !page.snapshot_more) {
+    // The outcomes of the device's own changes the snapshot covers, in bounded pages too.
+    auto own =
+        read_entries(*impl_, "WHERE device_id = ?1 AND device_seq > ?2 ORDER BY seq LIMIT ?3",
+                     [&](storage::Statement& s) {
+                       s.bind(1, device.hex())
+                           .bind(2, i64(std::min<std::uint64_t>(query.own_after, INT64_MAX)))
+                           .bind(3, static_cast<std::int64_t>(query.limit + 1));
+                     });
+    if (!own) return fail(own.error());
+    std::size_t bytes = 0;
+    for (auto& e : *own) {
+      if (page.own.size() == query.limit || (!page.own.empty() && bytes > query.max_bytes)) {
+        page.own_more = true;
+        break;
+      }
+      bytes += changelog::values_size(e.change);
+      page.own.push_back(std::move(e));
+    }
+  }
+  if (!page.snapshot_more && !page.own_more) {
+    auto entries = log_after(cursor, query.limit);
+    if (!entries) return fail(entries.error());
+    page.entries = std::move(*entries);
+  }
   ERGON_TRY(impl_->query(
       "SELECT seq, hash FROM log ORDER BY seq DESC LIMIT 1", [](storage::Statement&) {},
       [&](storage::Statement& s) {
@@ -931,7 +996,7 @@ core::Result<PullPage> MasterStore::read_page(const core::DeviceId& device, std:
         std::copy_n(hash.begin(), std::min<std::size_t>(hash.size(), 32), page.chain_head.begin());
       }));
   std::uint64_t reached = page.entries.empty() ? cursor : page.entries.back().outcome.position.seq;
-  page.is_last_page = reached >= page.head_seq;
+  page.is_last_page = !page.snapshot_more && !page.own_more && reached >= page.head_seq;
   auto digest_now = digest();
   if (!digest_now) return fail(digest_now.error());
   page.digest = *digest_now;

@@ -6,6 +6,7 @@
 // other processes) read the next sequence and chain head inside their own BEGIN IMMEDIATE.
 // Owns its Database; one thread. A Batch refers to its store, which must outlive it.
 
+#include <cstddef>
 #include <cstdint>
 #include <filesystem>
 #include <map>
@@ -58,11 +59,27 @@ struct Enrolment {
 using changelog::RevisionRow;
 using changelog::Snapshot;
 
+/// What a pull asks for. A bootstrap comes in pages: the snapshot's proposals in id order
+/// (each page read at its own moment: the client replays the log from the first page's cursor,
+/// which brings every later page up to date), then the device's own entries it still needs.
+struct PullQuery {
+  std::uint64_t cursor = 0;
+  std::size_t limit = 1000;          // log entries
+  std::size_t max_bytes = 4u << 20;  // of values on the page (snapshot, own, entries)
+  bool bootstrap = false;
+  std::string snapshot_after;   // continue the snapshot after this proposal id
+  bool snapshot_done = false;   // the client has the whole snapshot: only own entries
+  std::uint64_t own_after = 0;  // own entries with a device_seq above this
+};
+
 /// One answer to a pull, read from one committed state.
 struct PullPage {
-  std::optional<Snapshot> snapshot;          // when a bootstrap was asked
-  std::vector<changelog::LogEntry> own;      // with a snapshot: the device's own entries
-  std::vector<changelog::LogEntry> entries;  // after the cursor (or the snapshot's)
+  std::optional<Snapshot> snapshot;  // when a bootstrap was asked
+  bool snapshot_more = false;        // the snapshot goes on after snapshot_next
+  std::string snapshot_next;
+  std::vector<changelog::LogEntry> own;      // with a bootstrap: the device's own entries
+  bool own_more = false;                     // more own entries after the last one here
+  std::vector<changelog::LogEntry> entries;  // after the cursor (none until the bootstrap ends)
   bool is_last_page = false;
   std::uint64_t head_seq = 0;
   changelog::StateDigest digest;  // at head_seq
@@ -168,8 +185,7 @@ class MasterStore {
   core::Result<std::vector<changelog::LogEntry>> log_after(std::uint64_t cursor, std::size_t limit);
   core::Result<Snapshot> snapshot();
   /// Everything a pull answers, from one read transaction, so the digest matches the page.
-  core::Result<PullPage> read_page(const core::DeviceId& device, std::uint64_t cursor,
-                                   std::size_t limit, bool bootstrap);
+  core::Result<PullPage> read_page(const core::DeviceId& device, const PullQuery& query);
   /// The log entries of one device's changes from `first_seq` on: how a client that bootstrapped
   /// from a snapshot learns the outcomes of its own changes the snapshot already covers.
   core::Result<std::vector<changelog::LogEntry>> device_entries(const core::DeviceId& device,
@@ -186,7 +202,10 @@ class MasterStore {
 
  private:
   explicit MasterStore(std::unique_ptr<Impl> impl);
-  core::Result<Snapshot> snapshot_in_read();
+  /// The snapshot's proposals after `after` up to about `max_bytes` of values (the reference
+  /// files, envelopes and parked changes come with the first part); `more` says if it goes on.
+  core::Result<Snapshot> snapshot_in_read(const std::string& after = {},
+                                          std::size_t max_bytes = SIZE_MAX, bool* more = nullptr);
   std::unique_ptr<Impl> impl_;
   ServerInfo info_;
   model::ReferenceData reference_;

@@ -293,3 +293,30 @@ TEST_CASE("a change above 64 KiB is logged without its values and blocks nobody'
   auto verified = server.verify();
   CHECK(verified.at("rows").get<std::uint64_t>() == 21);  // 20 imported + the compact rejection
 }
+
+TEST_CASE("with tiny pages a bootstrap and its own outcomes come in many pages and converge",
+          "[integration][hardening][paging]") {
+  TempDir dir;
+  RunningServer server(dir.path());
+  server.start(0, {"--max-page-bytes", "2048"});
+  auto planning = seed_programme(server);
+  // A laptop that worked offline first: its first sync pushes, then bootstraps in parts and
+  // learns the outcomes of its own changes in parts too.
+  Client laptop{server.root() / "laptop", server.enrol("planning", "", "laptop"), ""};
+  REQUIRE(laptop.run({"init", "--user", "Χρήστης", "--year", "2024"}).status.ok());
+  for (int i = 0; i < 25; ++i)
+    REQUIRE(laptop
+                .run({"add", "title=Έργο εκτός σύνδεσης " + std::to_string(i), "category=study",
+                      "area=HER-CITY", "total_budget=10.000,00", "new_or_continuing=new",
+                      "status=maturing", "priority=C", "directorate=DTE"})
+                .status.ok());
+  server.repoint(laptop);
+  auto synced = laptop.sync();
+  CHECK(synced.at("accepted") == 25);
+  CHECK(synced.at("bootstrapped") == true);
+  CHECK(laptop.status().at("pending") == 0);
+  auto reference = planning.sync();
+  CHECK(synced.at("digest") == reference.at("digest"));
+  CHECK(laptop.run_json({"list", "--json"}).size() == 45);
+  CHECK_THAT(server.serve_log(), Catch::Contains("pulled"));
+}
