@@ -1,3 +1,4 @@
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <sstream>
@@ -11,9 +12,8 @@
 namespace ergon::client::cli {
 namespace {
 
-void show_progress(std::size_t done, std::size_t total) {
-  std::cerr << "\rimporting: " << done << " / " << total << " rows" << std::flush;
-  if (done == total) std::cerr << "\n";
+void show_progress(std::size_t rows, std::size_t percent) {
+  std::cerr << "\rimporting: " << rows << " rows (" << percent << " % of the file)" << std::flush;
 }
 
 }  // namespace
@@ -39,14 +39,15 @@ Example:  ergon import data/sample-programme-2024.csv --year 2024)");
     ctx.action = [&ctx, import_opts]() -> core::Status {
       std::ifstream in(import_opts->file, std::ios::binary);
   if (!in) return core::fail(core::ErrorCode::kNotFound, "cannot read " + import_opts->file);
-  std::stringstream buffer;
-  buffer << in.rdbuf();
   auto store = ctx.open_store();
   if (!store) return core::fail(store.error());
   std::optional<int> year;
   if (import_opts->year != 0) year = import_opts->year;
-  auto report = import_csv(*store, buffer.str(), year, &show_progress);
-  if (report && report->rows >= 500 && report->rows % 500 != 0) std::cerr << "\n";
+  std::error_code size_ec;
+  auto size = std::filesystem::file_size(import_opts->file, size_ec);
+  ImportProgress progress{&show_progress, size_ec ? 0 : static_cast<std::size_t>(size)};
+  auto report = import_csv(*store, in, year, progress);
+  if (report && report->rows >= 500) std::cerr << "\n";
   if (!report)
     return core::fail(report.error().code, import_opts->file + ": " + report.error().message);
   if (import_opts->json) {

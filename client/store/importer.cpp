@@ -1,5 +1,8 @@
 #include "client/store/importer.h"
 
+#include <algorithm>
+#include <sstream>
+
 #include "shared/model/csv.h"
 #include "shared/model/fields.h"
 #include "shared/model/text.h"
@@ -23,11 +26,18 @@ core::Error at_row(std::size_t line, const core::Error& e) {
 }  // namespace
 
 core::Result<ImportReport> import_csv(LocalStore& store, std::string_view text,
-                                      std::optional<int> year,
-                                      void (*progress)(std::size_t, std::size_t)) {
-  auto table = model::parse_csv(text);
-  if (!table) return fail(table.error());
-  for (const auto& name : table->header) {
+                                      std::optional<int> year) {
+  std::istringstream in{std::string(text)};
+  return import_csv(store, in, year);
+}
+
+core::Result<ImportReport> import_csv(LocalStore& store, std::istream& in, std::optional<int> year,
+                                      ImportProgress progress) {
+  model::CsvReader reader(in);
+  auto header = reader.header();
+  if (!header) return fail(header.error());
+  const std::vector<std::string> columns = std::move(*header);
+  for (const auto& name : columns) {
     if (!model::find_field(name)) {
       std::string names;
       for (const auto& f : model::all_fields())
@@ -39,18 +49,22 @@ core::Result<ImportReport> import_csv(LocalStore& store, std::string_view text,
 
   ImportReport report;
   auto ok = store.in_transaction([&]() -> core::Status {
-    for (const auto& row : table->rows) {
-      if (row.cells.size() != table->header.size())
+    for (;;) {
+      auto next = reader.next();
+      if (!next) return fail(next.error());
+      if (!*next) break;
+      const auto& row = **next;
+      if (row.cells.size() != columns.size())
         return fail(ErrorCode::kInvalidArgument,
                     "line " + std::to_string(row.line) + ": has " +
                         std::to_string(row.cells.size()) + " cells but the header has " +
-                        std::to_string(table->header.size()) + "; check the separator '" +
-                        std::string(1, table->delimiter) + "' and quotes");
+                        std::to_string(columns.size()) + "; check the separator '" +
+                        std::string(1, reader.delimiter()) + "' and quotes");
       model::FieldValues values;
       std::optional<core::ProposalId> id;
       std::optional<int> row_year = year;
       for (std::size_t i = 0; i < row.cells.size(); ++i) {
-        const auto& name = table->header[i];
+        const auto& name = columns[i];
         const auto& cell = row.cells[i];
         // The life state is not imported: new rows start as drafts, decisions come from planning.
         if (name == "state" || name == "decision_reason") continue;
@@ -103,7 +117,11 @@ core::Result<ImportReport> import_csv(LocalStore& store, std::string_view text,
         ++report.changes;
       }
       ++report.rows;
-      if (progress && report.rows % kProgressEvery == 0) progress(report.rows, table->rows.size());
+      if (progress.report && report.rows % kProgressEvery == 0)
+        progress.report(report.rows, progress.total_bytes == 0
+                                         ? 0
+                                         : std::min<std::size_t>(100, reader.bytes_read() * 100 /
+                                                                          progress.total_bytes));
     }
     return {};
   });

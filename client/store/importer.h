@@ -3,6 +3,7 @@
 // whole or not at all: the first bad row is reported with its line, column and reason.
 
 #include <cstddef>
+#include <istream>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -22,13 +23,22 @@ struct ImportReport {
   std::size_t changes = 0;  // outbox entries queued
 };
 
-/// Imports CSV text (`;` or `,`, Greek or plain money, BOM or not, CRLF or LF). Rows without
-/// id are matched to existing proposals (see LocalStore::match), so importing twice changes
-/// nothing. `year` applies to rows without a year column. `progress` is called every 500 rows.
+/// Where a long import is: called every 500 rows with the rows done and the percentage of
+/// `total_bytes` read (0 when the size is unknown).
+struct ImportProgress {
+  void (*report)(std::size_t rows, std::size_t percent) = nullptr;
+  std::size_t total_bytes = 0;
+};
+
+/// Imports CSV (`;` or `,`, Greek or plain money, BOM or not, CRLF or LF) read row by row from
+/// `in`, so memory does not grow with the file. Rows without id are matched to existing
+/// proposals (see LocalStore::match), so importing twice changes nothing. `year` applies to
+/// rows without a year column. One transaction: the first bad row stops it, nothing applied.
+core::Result<ImportReport> import_csv(LocalStore& store, std::istream& in, std::optional<int> year,
+                                      ImportProgress progress = {});
+/// The same over a text in memory.
 core::Result<ImportReport> import_csv(LocalStore& store, std::string_view text,
-                                      std::optional<int> year,
-                                      void (*progress)(std::size_t done,
-                                                       std::size_t total) = nullptr);
+                                      std::optional<int> year);
 
 /// Every field of every proposal, `;`-separated, Greek money, with id, year and state, in a form
 /// import_csv reads back unchanged.

@@ -15,92 +15,136 @@ int CsvTable::column(std::string_view name) const {
 
 namespace {
 
-char detect_delimiter(std::string_view text) {
+char detect_delimiter(std::string_view line) {
   std::size_t semicolons = 0, commas = 0;
   bool quoted = false;
-  for (char c : text) {
+  for (char c : line) {
     if (c == '"') quoted = !quoted;
-    if (!quoted && (c == '\n' || c == '\r')) break;
     if (!quoted && c == ';') ++semicolons;
     if (!quoted && c == ',') ++commas;
   }
   return commas > semicolons ? ',' : ';';
 }
 
+// A view of a string as a stream buffer, so parse_csv reads a text without copying it.
+class ViewBuffer : public std::streambuf {
+ public:
+  explicit ViewBuffer(std::string_view text) {
+    char* begin = const_cast<char*>(text.data());  // read-only: the get area is never written
+    setg(begin, begin, begin + text.size());
+  }
+};
+
 }  // namespace
 
-core::Result<CsvTable> parse_csv(std::string_view text, char delimiter) {
-  if (text.substr(0, 3) == "\xEF\xBB\xBF") text.remove_prefix(3);
-  if (!is_valid_utf8(text))
-    return fail(ErrorCode::kInvalidArgument,
-                "the file is not valid UTF-8; save it from the spreadsheet as 'CSV UTF-8'");
-  CsvTable table;
-  table.delimiter = delimiter != 0 ? delimiter : detect_delimiter(text);
+CsvReader::CsvReader(std::istream& in, char delimiter) : in_(in), delimiter_(delimiter) {
+  // The first line (to its first unquoted line break) decides the delimiter.
+  bool quoted = false;
+  for (int c = in_.get(); c != EOF; c = in_.get()) {
+    lookahead_.push_back(static_cast<char>(c));
+    if (c == '"') quoted = !quoted;
+    if (!quoted && (c == '\n' || c == '\r')) break;
+  }
+  if (lookahead_.substr(0, 3) == "\xEF\xBB\xBF") lookahead_at_ = 3;
+  if (delimiter_ == 0)
+    delimiter_ = detect_delimiter(std::string_view(lookahead_).substr(lookahead_at_));
+}
 
-  std::vector<CsvRow> rows;
+int CsvReader::get() {
+  ++bytes_read_;
+  if (lookahead_at_ < lookahead_.size())
+    return static_cast<unsigned char>(lookahead_[lookahead_at_++]);
+  return in_.get();
+}
+
+int CsvReader::peek() {
+  if (lookahead_at_ < lookahead_.size())
+    return static_cast<unsigned char>(lookahead_[lookahead_at_]);
+  return in_.peek();
+}
+
+core::Result<std::optional<CsvRow>> CsvReader::read_row() {
   CsvRow row;
+  row.line = line_;
   std::string cell;
-  std::size_t line = 1;
-  row.line = 1;
-  bool quoted = false, cell_was_quoted = false, row_has_content = false;
+  bool quoted = false, cell_was_quoted = false, has_content = false;
   std::size_t quote_line = 0;
-
-  auto end_cell = [&] {
+  auto end_cell = [&]() -> core::Status {
+    if (!is_valid_utf8(cell))
+      return fail(ErrorCode::kInvalidArgument,
+                  "line " + std::to_string(row.line) +
+                      ": not valid UTF-8; save the file from the spreadsheet as 'CSV UTF-8'");
     row.cells.push_back(std::move(cell));
     cell.clear();
     cell_was_quoted = false;
+    return {};
   };
-  auto end_row = [&] {
-    end_cell();
-    bool blank = !row_has_content && row.cells.size() == 1 && row.cells[0].empty();
-    if (!blank) rows.push_back(std::move(row));
-    row = CsvRow{};
-    row_has_content = false;
-  };
-
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    char c = text[i];
+  for (int c = get(); c != EOF; c = get()) {
     if (quoted) {
-      if (c == '"') {
-        if (i + 1 < text.size() && text[i + 1] == '"') {
-          cell.push_back('"');
-          ++i;
-        } else {
-          quoted = false;
-        }
+      if (c == '"' && peek() == '"') {
+        cell.push_back('"');
+        get();
+      } else if (c == '"') {
+        quoted = false;
       } else {
-        if (c == '\n') ++line;
-        cell.push_back(c);
+        if (c == '\n') ++line_;
+        cell.push_back(static_cast<char>(c));
       }
-      continue;
-    }
-    if (c == '"' && cell.empty() && !cell_was_quoted) {
-      quoted = cell_was_quoted = row_has_content = true;
-      quote_line = line;
-    } else if (c == table.delimiter) {
-      row_has_content = true;
-      end_cell();
+    } else if (c == '"' && cell.empty() && !cell_was_quoted) {
+      quoted = cell_was_quoted = has_content = true;
+      quote_line = line_;
+    } else if (c == delimiter_) {
+      has_content = true;
+      ERGON_TRY(end_cell());
     } else if (c == '\r' || c == '\n') {
-      if (c == '\r' && i + 1 < text.size() && text[i + 1] == '\n') ++i;
-      end_row();
-      ++line;
-      row.line = line;
+      if (c == '\r' && peek() == '\n') get();
+      ++line_;
+      if (!has_content && row.cells.empty() && cell.empty()) {  // a blank line: skipped
+        row.line = line_;
+        continue;
+      }
+      ERGON_TRY(end_cell());
+      return std::optional<CsvRow>(std::move(row));
     } else {
-      row_has_content = true;
-      cell.push_back(c);
+      has_content = true;
+      cell.push_back(static_cast<char>(c));
     }
   }
   if (quoted)
     return fail(ErrorCode::kInvalidArgument, "line " + std::to_string(quote_line) +
                                                  ": a quoted cell is never closed; add the "
                                                  "closing '\"'");
-  if (!cell.empty() || !row.cells.empty() || row_has_content) end_row();
+  if (!has_content && cell.empty() && row.cells.empty()) return std::optional<CsvRow>{};
+  ERGON_TRY(end_cell());
+  return std::optional<CsvRow>(std::move(row));
+}
 
-  if (rows.empty()) return fail(ErrorCode::kInvalidArgument, "the file is empty: no header line");
-  table.header = std::move(rows.front().cells);
-  for (auto& h : table.header) h = std::string(trim(h));
-  rows.erase(rows.begin());
-  table.rows = std::move(rows);
+core::Result<std::optional<CsvRow>> CsvReader::next() { return read_row(); }
+
+core::Result<std::vector<std::string>> CsvReader::header() {
+  auto first = next();
+  if (!first) return fail(first.error());
+  if (!*first) return fail(ErrorCode::kInvalidArgument, "the file is empty: no header line");
+  auto cells = std::move((*first)->cells);
+  for (auto& h : cells) h = std::string(trim(h));
+  return cells;
+}
+
+core::Result<CsvTable> parse_csv(std::string_view text, char delimiter) {
+  ViewBuffer buffer(text);
+  std::istream in(&buffer);
+  CsvReader reader(in, delimiter);
+  CsvTable table;
+  table.delimiter = reader.delimiter();
+  auto header = reader.header();
+  if (!header) return fail(header.error());
+  table.header = std::move(*header);
+  for (;;) {
+    auto row = reader.next();
+    if (!row) return fail(row.error());
+    if (!*row) break;
+    table.rows.push_back(std::move(**row));
+  }
   return table;
 }
 

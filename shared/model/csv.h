@@ -3,6 +3,8 @@
 // quoting, UTF-8 with or without BOM, CRLF or LF. Pure; thread-safe.
 
 #include <cstddef>
+#include <istream>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -25,8 +27,35 @@ struct CsvTable {
   int column(std::string_view name) const;
 };
 
-/// Parses a whole file. `delimiter` 0 detects `;` or `,` from the header line. Fails on
-/// invalid UTF-8 or an unterminated quote, naming the line.
+/// Reads CSV from a stream one row at a time, so a file of a million rows costs one row of
+/// memory. `delimiter` 0 detects `;` or `,` from the header line. Fails on invalid UTF-8 or an
+/// unterminated quote, naming the line. The stream must outlive the reader. Not thread-safe.
+class CsvReader {
+ public:
+  explicit CsvReader(std::istream& in, char delimiter = 0);
+
+  /// The header line's cells, trimmed; kInvalidArgument for an empty file. Call first.
+  core::Result<std::vector<std::string>> header();
+  /// The next row that is not blank, or nullopt at the end.
+  core::Result<std::optional<CsvRow>> next();
+  char delimiter() const { return delimiter_; }
+  /// Bytes consumed so far, for progress.
+  std::size_t bytes_read() const { return bytes_read_; }
+
+ private:
+  int get();
+  int peek();
+  core::Result<std::optional<CsvRow>> read_row();
+
+  std::istream& in_;
+  char delimiter_;
+  std::string lookahead_;  // the header line, read ahead to detect the delimiter
+  std::size_t lookahead_at_ = 0;
+  std::size_t line_ = 1;
+  std::size_t bytes_read_ = 0;
+};
+
+/// Parses a whole text (CsvReader over it), keeping every row.
 core::Result<CsvTable> parse_csv(std::string_view text, char delimiter = 0);
 
 /// One cell, quoted when it holds the delimiter, a quote or a line break.
