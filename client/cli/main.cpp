@@ -67,7 +67,7 @@ int main(int argc, char** argv) {
   try {
     auto status = ctx.action ? ctx.action() : core::Status{};
     if (!status) {
-      std::cerr << "ergon: " << status.error().message << "\n";
+      std::cerr << "ergon: " << core::shorten(status.error().message) << "\n";
       return core::exit_code_for(status.error().code);
     }
   } catch (const std::exception& e) {

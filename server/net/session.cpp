@@ -229,7 +229,7 @@ asio::awaitable<core::Result<wire::Message>> Session<Stream>::apply_push(const A
 template <class Stream>
 asio::awaitable<void> Session<Stream>::refuse(std::uint64_t request_id, const core::Error& error) {
   if (is_peer_gone(error)) co_return;
-  std::cerr << "ergond: " << peer_ << ": refused: " << error.message << "\n";
+  std::cerr << "ergond: " << peer_ << ": refused: " << core::shorten(error.message) << "\n";
   auto frame = wire::error_message(request_id, error);
   (void)co_await net::write_frame(*stream_, frame, shared_.options.handshake_timeout);
 }

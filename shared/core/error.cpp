@@ -59,4 +59,13 @@ int exit_code_for(ErrorCode code) {
   }
 }
 
+std::string shorten(std::string_view message, std::size_t max_bytes) {
+  if (message.size() <= max_bytes) return std::string(message);
+  std::size_t cut = max_bytes;
+  // Never split a UTF-8 sequence: back up over continuation bytes (10xxxxxx).
+  while (cut > 0 && (static_cast<unsigned char>(message[cut]) & 0xC0) == 0x80) --cut;
+  return std::string(message.substr(0, cut)) + "… (" + std::to_string(message.size() - cut) +
+         " more bytes not shown)";
+}
+
 }  // namespace ergon::core

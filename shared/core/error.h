@@ -34,6 +34,10 @@ std::string_view to_string(ErrorCode code);
 /// 1 other, 2 usage, 3 validation, 4 server unreachable or refused, 5 integrity.
 int exit_code_for(ErrorCode code);
 
+/// `message` cut to at most `max_bytes` (on a UTF-8 boundary) with what was left out said, so
+/// an error that quotes a 50 MB cell prints one readable line.
+std::string shorten(std::string_view message, std::size_t max_bytes = 1000);
+
 struct Error {
   ErrorCode code = ErrorCode::kInternal;
   std::string message;

@@ -56,7 +56,9 @@ asio::awaitable<core::Result<std::size_t>> with_deadline(Op op, std::chrono::mil
   boost::system::error_code ec = std::get<0>(done);
   std::size_t n = 0;
   if constexpr (std::tuple_size_v < std::decay_t < decltype(done) >>> 1) n = std::get<1>(done);
-  if (ec == asio::error::eof || ec == asio::ssl::error::stream_truncated)
+  // A peer that went away, politely or not, is not an error to report back to it.
+  if (ec == asio::error::eof || ec == asio::ssl::error::stream_truncated ||
+      ec == asio::error::connection_reset || ec == asio::error::broken_pipe)
     co_return core::fail(core::ErrorCode::kUnavailable, std::string(kClosedByPeer));
   if (ec)
     co_return core::fail(core::ErrorCode::kUnavailable, std::string(what) + ": " + ec.message());

@@ -239,7 +239,7 @@ Message error_message(std::uint64_t request_id, const core::Error& error) {
   Message m;
   m.set_request_id(request_id);
   m.mutable_error()->set_code(to_proto(error.code));
-  m.mutable_error()->set_message(error.message);
+  m.mutable_error()->set_message(core::shorten(error.message));
   return m;
 }
 

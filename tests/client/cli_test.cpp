@@ -557,3 +557,14 @@ TEST_CASE("a home this user cannot write still answers the reading commands", "[
   CHECK(edited.exit_code() != 0);
   CHECK_THAT(edited.err, Contains("read-only"));
 }
+
+TEST_CASE("an error about a huge value prints one short line, not the value", "[cli]") {
+  Client client;
+  client.init();
+  auto result = client.in_home({"add", "title=Έργο", "category=work", "new_or_continuing=new",
+                                "total_budget=1000", "status=maturing", "priority=A",
+                                "area=HER-CITY", "ka_code=" + std::string(100'000, '9')});
+  CHECK(result.exit_code() == 3);
+  CHECK(result.err.size() < 4000);
+  CHECK_THAT(result.err, Contains("ka_code"));
+}

@@ -271,3 +271,17 @@ TEST_CASE("ERGON_TRY passes an error up and lets success through", "[core][resul
   CHECK(bad.error() == ergon::core::Error{ErrorCode::kNotFound, "no proposal abc"});
   CHECK(reached == 1);
 }
+
+TEST_CASE("shorten keeps short messages and cuts long ones on a UTF-8 boundary", "[core]") {
+  using ergon::core::shorten;
+  CHECK(shorten("σύντομο") == "σύντομο");
+  std::string greek;
+  for (int i = 0; i < 1000; ++i) greek += "ά";  // two bytes each
+  auto cut = shorten(greek, 101);
+  CHECK(cut.size() < 200);
+  CHECK(cut.rfind("ά", 0) == 0);
+  CHECK_THAT(cut, Catch::Contains("more bytes not shown"));
+  // The kept part ends on a whole character: 100 bytes, not 101.
+  CHECK(cut.substr(0, 100) == greek.substr(0, 100));
+  CHECK(cut[100] != greek[100]);
+}
