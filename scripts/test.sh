@@ -18,11 +18,11 @@ python3 scripts/lint_coroutines.py
 echo "== asan workflow: configure, build, test"
 cmake --workflow --preset asan
 
-echo "== fuzz: libFuzzer on the frame decoder and the text parsers"
+echo "== fuzz: libFuzzer on the frame decoder, the text parsers and the request router"
 cmake --preset fuzz >/dev/null
 cmake --build --preset fuzz
 seconds=${ERGON_FUZZ_SECONDS:-45}
-for target in wire_fuzz text_fuzz; do
+for target in wire_fuzz text_fuzz router_fuzz; do
   corpus=$(mktemp -d)
   cp -r "tests/fuzz/corpus/${target%_fuzz}/." "$corpus/" 2>/dev/null || true
   echo "-- $target for ${seconds}s"

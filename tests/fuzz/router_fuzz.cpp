@@ -1,0 +1,166 @@
+// libFuzzer target: the server's request handler, without sockets, as a hostile but admitted
+// device would drive it. The input is a script read by FuzzedDataProvider: each step is a
+// message of any type (hello, ping, pull with any cursor, push of changes with any envelope,
+// entity, group and values, raw bytes parsed as a message), answered by RequestRouter and, for
+// pushes, applied by MergeService to a real MasterStore in a temporary folder. Nothing here may
+// crash, leak or read out of bounds; every refusal must be an Error value.
+
+#include <cstdint>
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include <fuzzer/FuzzedDataProvider.h>
+
+#include "server/api/request_router.h"
+#include "server/merge/merge_service.h"
+#include "server/store/master_store.h"
+#include "shared/crypto/crypto.h"
+#include "shared/model/fields.h"
+#include "shared/wire/convert.h"
+#include "shared/wire/frame.h"
+
+namespace {
+
+using namespace ergon;
+
+struct World {
+  std::filesystem::path dir;
+  std::optional<server::MasterStore> store;
+  std::optional<server::RequestRouter> router;
+  std::optional<server::MergeService> merge;
+  server::Admitted admitted;
+  std::string token;
+  std::string device_bytes;
+  crypto::SigningKey key;
+  std::vector<std::string> proposal_ids;
+};
+
+World& world() {
+  static World* w = [] {
+    auto* made = new World;
+    made->dir =
+        std::filesystem::temp_directory_path() / ("ergon-router-fuzz-" + crypto::random_hex(6));
+    auto store = server::MasterStore::create(made->dir, ERGON_REFERENCE_DIR, 2024,
+                                             core::system_clock(), storage::Durability::kNormal);
+    if (!store) std::abort();
+    made->store.emplace(std::move(*store));
+    made->router.emplace(*made->store);
+    made->merge.emplace(*made->store);
+    auto enrolment = made->store->enrol(merge::Role::kPlanning, "", "fuzzer");
+    if (!enrolment) std::abort();
+    made->token = enrolment->token;
+    made->key = crypto::generate_signing_key();
+    auto device = core::DeviceId::random();
+    made->device_bytes.assign(reinterpret_cast<const char*>(device.bytes().data()), 16);
+    if (!made->store->bind(enrolment->device_id, device, made->key.public_key)) std::abort();
+    auto record = made->store->device(enrolment->device_id);
+    if (!record) std::abort();
+    made->admitted.record = *record;
+    made->admitted.context.device_id = device;
+    made->admitted.context.permission =
+        merge::Permission{merge::Role::kPlanning, "", made->store->info().stage};
+    for (int i = 0; i < 4; ++i) made->proposal_ids.push_back(core::ProposalId::random().hex());
+    std::atexit([] {
+      std::error_code ignored;
+      std::filesystem::remove_all(world().dir, ignored);
+    });
+    return made;
+  }();
+  return *w;
+}
+
+std::string pick_field(FuzzedDataProvider& in) {
+  auto fields = model::all_fields();
+  if (in.ConsumeBool()) return in.ConsumeRandomLengthString(24);
+  return std::string(fields[in.ConsumeIntegralInRange<std::size_t>(0, fields.size() - 1)].name);
+}
+
+void add_change(FuzzedDataProvider& in, World& w, wire::Change* c, std::uint64_t& next_seq) {
+  c->set_device_id(in.ConsumeBool() ? w.device_bytes : in.ConsumeRandomLengthString(17));
+  c->set_device_seq(in.ConsumeBool() ? next_seq++ : in.ConsumeIntegral<std::uint64_t>());
+  c->set_entity_kind(in.ConsumeIntegralInRange<std::uint32_t>(0, 3));
+  c->set_entity_key(in.ConsumeBool() ? w.proposal_ids[in.ConsumeIntegralInRange<std::size_t>(0, 3)]
+                                     : in.ConsumeRandomLengthString(40));
+  auto groups = model::all_groups();
+  c->set_group(
+      in.ConsumeBool()
+          ? std::string(in.ConsumeBool()
+                            ? std::string_view("create")
+                            : groups[in.ConsumeIntegralInRange<std::size_t>(0, groups.size() - 1)])
+          : in.ConsumeRandomLengthString(16));
+  for (int n = in.ConsumeIntegralInRange(0, 12); n > 0; --n) {
+    auto* v = c->add_values();
+    v->set_name(pick_field(in));
+    v->set_value(in.ConsumeRandomLengthString(64));
+  }
+  c->set_base_kind(in.ConsumeIntegralInRange<std::uint32_t>(0, 3));
+  c->mutable_base_revision()->set_epoch(in.ConsumeIntegralInRange<std::uint64_t>(0, 2));
+  c->mutable_base_revision()->set_seq(in.ConsumeIntegralInRange<std::uint64_t>(0, 64));
+  c->set_base_own_seq(in.ConsumeIntegralInRange<std::uint64_t>(0, 64));
+  c->set_hlc_wall_ms(in.ConsumeIntegral<std::int64_t>());
+  c->set_hlc_logical(in.ConsumeIntegral<std::uint32_t>());
+  c->set_user(in.ConsumeRandomLengthString(32));
+}
+
+wire::Message next_message(FuzzedDataProvider& in, World& w, std::uint64_t& next_seq) {
+  wire::Message m;
+  m.set_request_id(in.ConsumeIntegral<std::uint64_t>());
+  switch (in.ConsumeIntegralInRange(0, 5)) {
+    case 0: {
+      auto* h = m.mutable_hello();
+      h->set_min_version(in.ConsumeIntegralInRange<std::uint32_t>(0, 2));
+      h->set_max_version(in.ConsumeIntegralInRange<std::uint32_t>(0, 2));
+      h->set_token(in.ConsumeBool() ? w.token : in.ConsumeRandomLengthString(100));
+      h->set_client_device_id(in.ConsumeBool() ? w.device_bytes : in.ConsumeRandomLengthString(17));
+      h->set_public_key(in.ConsumeBool() ? w.key.public_key : in.ConsumeRandomLengthString(33));
+      h->set_proof(in.ConsumeRandomLengthString(65));
+      break;
+    }
+    case 1:
+      m.mutable_ping();
+      break;
+    case 2: {
+      auto* p = m.mutable_pull();
+      p->set_cursor(in.ConsumeBool() ? in.ConsumeIntegralInRange<std::uint64_t>(0, 200)
+                                     : in.ConsumeIntegral<std::uint64_t>());
+      p->set_max_entries(in.ConsumeIntegral<std::uint32_t>());
+      p->set_bootstrap(in.ConsumeBool());
+      break;
+    }
+    case 3:
+    case 4:
+      for (int n = in.ConsumeIntegralInRange(1, 8); n > 0; --n)
+        add_change(in, w, m.mutable_push()->add_changes(), next_seq);
+      break;
+    default: {
+      auto parsed = wire::parse_message(in.ConsumeRandomLengthString(256));
+      if (parsed) m = std::move(*parsed);
+    }
+  }
+  return m;
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  auto& w = world();
+  FuzzedDataProvider in(data, size);
+  auto high_water = w.store->device(w.admitted.record.device_id);
+  std::uint64_t next_seq = high_water ? high_water->high_water_mark + 1 : 1;
+  for (int step = 0; step < 8 && in.remaining_bytes() > 0; ++step) {
+    auto message = next_message(in, w, next_seq);
+    if (message.has_hello()) {
+      (void)w.router->admit(message.hello(), in.ConsumeRandomLengthString(32));
+      continue;
+    }
+    auto routed = w.router->handle(message, w.admitted);
+    if (!routed) continue;
+    if (auto* job = std::get_if<server::PushJob>(&*routed)) {
+      auto outcomes = w.merge->apply_batch(w.admitted.context, job->changes);
+      if (outcomes) (void)w.router->push_reply(job->request_id, *outcomes);
+    }
+  }
+  return 0;
+}
