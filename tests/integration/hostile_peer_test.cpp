@@ -95,3 +95,83 @@ TEST_CASE("connections past the limit are refused cleanly and the server lives",
   CHECK(again);
   require_alive(server);
 }
+
+TEST_CASE("every refusal an admitted session can meet is an error frame, and the server lives",
+          "[integration][hostile]") {
+  TempDir dir;
+  RunningServer server(dir.path());
+  server.start();
+  auto token = server.enrol("directorate", "DTE", "refusals");
+  auto key = ergon::crypto::generate_signing_key();
+  std::string device(16, '\x07');
+  auto admitted = [&] {
+    auto peer = RawPeer::connect(server.port(), true);
+    REQUIRE(peer);
+    REQUIRE(peer->send(hello_message(token, device, key, peer->session_binding())));
+    auto welcome = peer->read();
+    REQUIRE(welcome);
+    REQUIRE(welcome->has_welcome());
+    return peer;
+  };
+  auto change_of = [&](std::string of_device, std::uint64_t seq) {
+    ergon::wire::Message push;
+    push.set_request_id(2);
+    auto* c = push.mutable_push()->add_changes();
+    c->set_device_id(std::move(of_device));
+    c->set_device_seq(seq);
+    c->set_entity_key(std::string(32, 'a'));
+    c->set_group("remarks");
+    auto* v = c->add_values();
+    v->set_name("remarks");
+    v->set_value("x");
+    return push;
+  };
+  struct Case {
+    std::string name;
+    ergon::wire::Message request;
+    std::string says;
+  };
+  std::vector<Case> cases;
+  {
+    ergon::wire::Message m;
+    m.set_request_id(2);
+    m.mutable_welcome();
+    cases.push_back({"a message a client never sends", m, "expected ping, push or pull"});
+  }
+  {
+    ergon::wire::Message m;
+    m.set_request_id(2);
+    m.mutable_hello();
+    cases.push_back({"a second hello", m, "expected ping, push or pull"});
+  }
+  cases.push_back({"another device's change", change_of(std::string(16, '\x09'), 1),
+                   "belongs to another device"});
+  cases.push_back({"a gap in the sequence", change_of(device, 5), "leaves a gap"});
+  {
+    auto m = change_of(device, 1);
+    m.mutable_push()->mutable_changes(0)->mutable_values(0)->set_name("no_such_field");
+    cases.push_back({"an unknown field", m, "unknown field"});
+  }
+  {
+    ergon::wire::Message m;
+    m.set_request_id(2);
+    for (int i = 0; i < 1001; ++i)
+      *m.mutable_push()->add_changes() = change_of(device, 1).push().changes(0);
+    cases.push_back({"a batch above 1000 changes", m, "the limit is 1000"});
+  }
+  for (const auto& c : cases) {
+    INFO(c.name);
+    auto peer = admitted();
+    REQUIRE(peer->send(c.request));
+    auto reply = peer->read();
+    REQUIRE(reply);
+    REQUIRE(reply->has_error());
+    CHECK_THAT(reply->error().message(), Catch::Contains(c.says));
+    CHECK(peer->closed_by_server());
+  }
+  require_alive(server);
+  // An honest client still syncs afterwards.
+  auto planning = seed_programme(server);
+  CHECK(planning.status().at("pending") == 0);
+  require_alive(server);
+}
