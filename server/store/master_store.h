@@ -31,6 +31,8 @@
 
 namespace ergon::server {
 
+class StoreConnection;
+
 struct ServerInfo {
   std::string server_id;    // fixed for the life of the installation, kept across restores
   std::uint64_t epoch = 1;  // new at every restore from a backup
@@ -175,6 +177,9 @@ class MasterStore {
    private:
     friend class MasterStore;
     struct State;
+    /// Writes an accepted change's new values: the row, its revisions, the digest.
+    core::Status apply_accepted(const changelog::Change& change, const merge::Decision& decision,
+                                const merge::GroupState& before, const changelog::Revision& at);
     explicit Batch(std::unique_ptr<State> state);
     std::unique_ptr<State> state_;
   };
@@ -198,15 +203,13 @@ class MasterStore {
   /// Recomputes every row's hash from its stored bytes; kCorrupt names the first broken row.
   core::Result<std::uint64_t> verify_chain();
 
-  struct Impl;  // internal to master_store.cpp: the connection and its statements
-
  private:
-  explicit MasterStore(std::unique_ptr<Impl> impl);
+  explicit MasterStore(std::unique_ptr<StoreConnection> connection);
   /// The snapshot's proposals after `after` up to about `max_bytes` of values (the reference
   /// files, envelopes and parked changes come with the first part); `more` says if it goes on.
   core::Result<Snapshot> snapshot_in_read(const std::string& after = {},
                                           std::size_t max_bytes = SIZE_MAX, bool* more = nullptr);
-  std::unique_ptr<Impl> impl_;
+  std::unique_ptr<StoreConnection> impl_;  // internal: store_connection.h
   ServerInfo info_;
   model::ReferenceData reference_;
 };

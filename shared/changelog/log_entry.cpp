@@ -38,4 +38,14 @@ void StateDigest::toggle(std::string_view entity, std::string_view field, std::s
   for (std::size_t i = 0; i < value_.size(); ++i) value_[i] ^= h[i];
 }
 
+void StateDigest::replace(std::string_view entity, const model::FieldValues& before,
+                          const model::FieldValues& after) {
+  for (const auto& [field, value] : after) {
+    auto old = before.find(field);
+    if (old != before.end() && old->second == value) continue;
+    if (old != before.end()) toggle(entity, field, old->second);
+    toggle(entity, field, value);
+  }
+}
+
 }  // namespace ergon::changelog

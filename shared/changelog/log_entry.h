@@ -7,6 +7,7 @@
 #include "shared/changelog/change.h"
 #include "shared/changelog/outcome.h"
 #include "shared/crypto/crypto.h"
+#include "shared/model/fields.h"
 
 namespace ergon::changelog {
 
@@ -31,6 +32,10 @@ class StateDigest {
   StateDigest() = default;
   explicit StateDigest(const crypto::Digest& value) : value_(value) {}
   void toggle(std::string_view entity, std::string_view field, std::string_view value);
+  /// Moves the digest from `before` to `after` for one entity's fields: only the fields whose
+  /// text differs are toggled out and in.
+  void replace(std::string_view entity, const model::FieldValues& before,
+               const model::FieldValues& after);
   const crypto::Digest& value() const { return value_; }
   std::string hex() const { return crypto::to_hex(value_); }
   friend bool operator==(const StateDigest&, const StateDigest&) = default;

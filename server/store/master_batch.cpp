@@ -1,0 +1,371 @@
+// The write path: a pushed batch in one transaction (log rows, chain, state, flags, digest).
+
+#include <set>
+
+#include "server/store/master_store.h"
+#include "server/store/store_connection.h"
+#include "shared/merge/flags.h"
+
+namespace ergon::server {
+
+using changelog::envelope_entity;
+using changelog::OutcomeKind;
+using changelog::Revision;
+using core::ErrorCode;
+using core::fail;
+
+// --- batches ---
+
+struct MasterStore::Batch::State {
+  MasterStore* store;
+  std::optional<storage::Transaction> tx;
+  std::uint64_t last_seq = 0;
+  crypto::Digest head{};
+  changelog::StateDigest digest;
+  std::set<int> touched_years;
+};
+
+MasterStore::Batch::Batch(std::unique_ptr<State> state) : state_(std::move(state)) {}
+MasterStore::Batch::Batch(Batch&&) noexcept = default;
+MasterStore::Batch::~Batch() = default;
+
+core::Result<MasterStore::Batch> MasterStore::begin_batch() {
+  auto state = std::make_unique<Batch::State>();
+  state->store = this;
+  auto tx = impl_->db.begin_immediate();
+  if (!tx) return fail(tx.error());
+  state->tx.emplace(std::move(*tx));
+  // Inside the write lock: other writers (admin commands) may have appended since we last looked.
+  ERGON_TRY(impl_->query(
+      "SELECT seq, hash FROM log ORDER BY seq DESC LIMIT 1", [](storage::Statement&) {},
+      [&](storage::Statement& s) {
+        state->last_seq = u64(s.column_int64(0));
+        auto hash = s.column_blob(1);
+        std::copy_n(hash.begin(), std::min<std::size_t>(hash.size(), 32), state->head.begin());
+      }));
+  auto digest = impl_->meta("digest");
+  if (!digest) return fail(digest.error());
+  auto value = parse_digest(*digest);
+  if (!value) return fail(value.error());
+  state->digest = changelog::StateDigest(*value);
+  return Batch(std::move(state));
+}
+
+core::Result<std::optional<changelog::Outcome>> MasterStore::Batch::outcome_of(
+    const changelog::Change& change) {
+  std::optional<changelog::Outcome> found;
+  auto id = changelog::change_id(change);
+  ERGON_TRY(state_->store->impl_->query(
+      "SELECT " + std::string(kOutcomeColumns) + " FROM log WHERE change_id = ?1",
+      [&](storage::Statement& s) { s.bind(1, id); },
+      [&](storage::Statement& s) {
+        found = outcome_from_row(s, 0);
+        found->change_id = id;
+        found->is_duplicate = true;
+      }));
+  return found;
+}
+
+core::Result<merge::GroupState> MasterStore::Batch::group_state(const changelog::Change& change) {
+  auto& impl = *state_->store->impl_;
+  merge::GroupState gs;
+  const auto& key = change.entity.key;
+  if (change.entity.kind == changelog::EntityKind::kEnvelope) {
+    ERGON_TRY(impl.query(
+        "SELECT amount FROM envelopes WHERE key = ?1",
+        [&](storage::Statement& s) { s.bind(1, key); },
+        [&](storage::Statement& s) { gs.envelope = model::Money::from_cents(s.column_int64(0)); }));
+    auto rev = impl.revision(envelope_entity(key), "amount");
+    if (!rev) return fail(rev.error());
+    gs.group = *rev;
+  } else {
+    auto current = impl.proposal(key);
+    if (!current) return fail(current.error());
+    gs.current = std::move(*current);
+    auto group = impl.revision(key, change.group);
+    auto life = impl.revision(key, model::kStateGroup);
+    if (!group || !life) return fail(!group ? group.error() : life.error());
+    gs.group = *group;
+    gs.state = *life;
+    ERGON_TRY(impl.query(
+        "SELECT epoch, seq, device_id, device_seq FROM revisions WHERE entity = ?1 "
+        "ORDER BY epoch DESC, seq DESC LIMIT 1",
+        [&](storage::Statement& s) { s.bind(1, key); },
+        [&](storage::Statement& s) {
+          gs.latest = merge::GroupRevision{
+              {u64(s.column_int64(0)), u64(s.column_int64(1))},
+              core::DeviceId::parse(s.column_text(2)).value_or(core::DeviceId{}),
+              u64(s.column_int64(3))};
+        }));
+  }
+  // What the editor had seen: its base revision, or what its own earlier change had seen.
+  using Kind = changelog::Base::Kind;
+  if (change.base.kind == Kind::kRevision) gs.horizon = change.base.revision;
+  if (change.base.kind == Kind::kOwnChange)
+    ERGON_TRY(impl.query(
+        "SELECT horizon_epoch, horizon_seq FROM log WHERE device_id = ?1 AND device_seq = ?2",
+        [&](storage::Statement& s) {
+          s.bind(1, change.device_id.hex()).bind(2, i64(change.base.own_seq));
+        },
+        [&](storage::Statement& s) {
+          gs.horizon = {u64(s.column_int64(0)), u64(s.column_int64(1))};
+        }));
+  // An open conflict this device already has a change parked in.
+  ERGON_TRY(impl.query(
+      // Driven from the few open conflicts of this group (CROSS JOIN keeps that order), never
+      // from the device's whole history in the log.
+      "SELECT c.epoch, c.seq FROM conflicts c CROSS JOIN log l ON l.conflict_epoch = c.epoch AND "
+      "l.conflict_seq = c.seq WHERE c.entity = ?1 AND c.grp = ?2 AND c.status = 'open' AND "
+      "l.conflict_seq > 0 AND l.device_id = ?3 LIMIT 1",
+      [&](storage::Statement& s) {
+        s.bind(1, key).bind(2, change.group).bind(3, change.device_id.hex());
+      },
+      [&](storage::Statement& s) {
+        gs.parked = Revision{u64(s.column_int64(0)), u64(s.column_int64(1))};
+      }));
+  return gs;
+}
+
+namespace {
+
+// The conflict a parked change joins: the one its decision names, else the group's open one,
+// else a new one opened at the change's own position.
+core::Result<Revision> conflict_for(StoreConnection& impl, const changelog::Outcome& outcome,
+                                    const merge::Decision& decision, const std::string& key,
+                                    const std::string& group) {
+  std::optional<Revision> conflict = decision.joins;
+  if (!conflict)
+    ERGON_TRY(impl.query(
+        "SELECT epoch, seq FROM conflicts WHERE entity = ?1 AND grp = ?2 AND "
+        "status = 'open' ORDER BY epoch, seq LIMIT 1",
+        [&](storage::Statement& st) { st.bind(1, key).bind(2, group); },
+        [&](storage::Statement& st) {
+          conflict = Revision{u64(st.column_int64(0)), u64(st.column_int64(1))};
+        }));
+  if (conflict) return *conflict;
+  ERGON_TRY(impl.run("INSERT INTO conflicts (epoch, seq, entity, grp) VALUES (?1, ?2, ?3, ?4)",
+                     [&](storage::Statement& st) {
+                       st.bind(1, i64(outcome.position.epoch))
+                           .bind(2, i64(outcome.position.seq))
+                           .bind(3, key)
+                           .bind(4, group);
+                     }));
+  return outcome.position;
+}
+
+// One append-only log row: the change, its outcome, what the editor had seen, the chain hash.
+core::Status insert_log_row(StoreConnection& impl, const changelog::Change& change,
+                            const changelog::Outcome& outcome, const Revision& horizon,
+                            const crypto::Digest& hash) {
+  auto canonical = changelog::canonical_bytes(change);
+  auto values = changelog::encode_values(change.values);
+  auto conflict = outcome.conflict.value_or(Revision{});
+  return impl.run(
+      "INSERT INTO log (seq, epoch, change_id, device_id, device_seq, entity_kind, entity, grp, "
+      "vals, base_kind, base_epoch, base_seq, base_own_seq, hlc_wall, hlc_logical, user, outcome, "
+      "reason, new_revision, conflict_epoch, conflict_seq, horizon_epoch, horizon_seq, "
+      "received_ms, canonical, hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, "
+      "?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26)",
+      [&](storage::Statement& st) {
+        st.bind(1, i64(outcome.position.seq))
+            .bind(2, i64(outcome.position.epoch))
+            .bind(3, outcome.change_id)
+            .bind(4, change.device_id.hex())
+            .bind(5, i64(change.device_seq))
+            .bind(6, std::int64_t{static_cast<int>(change.entity.kind)})
+            .bind(7, change.entity.key)
+            .bind(8, change.group)
+            .bind(9, storage::Blob{values})
+            .bind(10, std::int64_t{static_cast<int>(change.base.kind)})
+            .bind(11, i64(change.base.revision.epoch))
+            .bind(12, i64(change.base.revision.seq))
+            .bind(13, i64(change.base.own_seq))
+            .bind(14, change.client_time.wall_ms)
+            .bind(15, std::int64_t{change.client_time.logical})
+            .bind(16, change.user)
+            .bind(17, changelog::to_string(outcome.kind))
+            .bind(18, outcome.reason)
+            .bind(19, std::int64_t{outcome.is_new_revision ? 1 : 0})
+            .bind(20, i64(conflict.epoch))
+            .bind(21, i64(conflict.seq))
+            .bind(22, i64(horizon.epoch))
+            .bind(23, i64(horizon.seq))
+            .bind(24, impl.clock->now_ms())
+            .bind(25, storage::Blob{canonical})
+            .bind(26, storage::Blob{crypto::as_bytes(hash)});
+      });
+}
+
+core::Status set_revision(StoreConnection& impl, const std::string& entity, std::string_view group,
+                          const changelog::Change& change, const Revision& at) {
+  return impl.run(
+      "INSERT OR REPLACE INTO revisions (entity, grp, epoch, seq, device_id, device_seq) "
+      "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+      [&](storage::Statement& st) {
+        st.bind(1, entity)
+            .bind(2, group)
+            .bind(3, i64(at.epoch))
+            .bind(4, i64(at.seq))
+            .bind(5, change.device_id.hex())
+            .bind(6, i64(change.device_seq));
+      });
+}
+
+}  // namespace
+
+core::Result<changelog::Outcome> MasterStore::Batch::append(const changelog::Change& change,
+                                                            const merge::Decision& decision) {
+  auto& impl = *state_->store->impl_;
+  auto& s = *state_;
+  changelog::Outcome outcome;
+  outcome.change_id = changelog::change_id(change);
+  outcome.kind = decision.kind;
+  outcome.position = {s.store->info_.epoch, s.last_seq + 1};
+  outcome.reason = decision.reason;
+  outcome.is_new_revision = decision.is_new_revision;
+  if (decision.kind == OutcomeKind::kConflict) {
+    auto conflict = conflict_for(impl, outcome, decision, change.entity.key, change.group);
+    if (!conflict) return fail(conflict.error());
+    outcome.conflict = *conflict;
+  }
+  // What the editor had seen, kept so its later changes based on this one know it too.
+  auto gs = group_state(change);
+  if (!gs) return fail(gs.error());
+  auto hash = changelog::chain_hash(s.head, change, outcome);
+  ERGON_TRY(insert_log_row(impl, change, outcome, gs->horizon, hash));
+  s.last_seq = outcome.position.seq;
+  s.head = hash;
+  if (decision.kind == OutcomeKind::kAccepted && decision.is_new_revision)
+    ERGON_TRY(apply_accepted(change, decision, *gs, outcome.position));
+  return outcome;
+}
+
+core::Status MasterStore::Batch::apply_accepted(const changelog::Change& change,
+                                                const merge::Decision& decision,
+                                                const merge::GroupState& before,
+                                                const Revision& at) {
+  auto& impl = *state_->store->impl_;
+  auto& s = *state_;
+  const auto& key = change.entity.key;
+  if (decision.envelope) {
+    if (before.envelope) s.digest.toggle(envelope_entity(key), "amount", before.envelope->plain());
+    s.digest.toggle(envelope_entity(key), "amount", decision.envelope->plain());
+    auto colon = key.find(':');
+    int year = std::atoi(key.substr(0, colon).c_str());
+    ERGON_TRY(impl.run(
+        "INSERT OR REPLACE INTO envelopes (key, year, source, amount) VALUES (?1, ?2, ?3, ?4)",
+        [&](storage::Statement& st) {
+          st.bind(1, key)
+              .bind(2, std::int64_t{year})
+              .bind(3, key.substr(colon + 1))
+              .bind(4, decision.envelope->cents());
+        }));
+    s.touched_years.insert(year);
+    return set_revision(impl, envelope_entity(key), "amount", change, at);
+  }
+  const auto& merged = *decision.merged;
+  auto after = model::all_values(merged);
+  s.digest.replace(key, before.current ? model::all_values(*before.current) : model::FieldValues{},
+                   after);
+  auto blob = changelog::encode_values(after);
+  ERGON_TRY(impl.run(
+      "INSERT OR REPLACE INTO proposals (id, year, directorate, ka_code, state, vals) VALUES (?1, "
+      "?2, ?3, ?4, ?5, ?6)",
+      [&](storage::Statement& st) {
+        st.bind(1, key)
+            .bind(2, std::int64_t{merged.year})
+            .bind(3, merged.directorate)
+            .bind(4, merged.ka_code ? merged.ka_code->canonical() : std::string())
+            .bind(5, model::to_string(merged.state))
+            .bind(6, storage::Blob{blob});
+      }));
+  s.touched_years.insert(merged.year);
+  if (change.group != changelog::kCreateGroup)
+    return set_revision(impl, key, change.group, change, at);
+  for (auto g : model::all_groups()) ERGON_TRY(set_revision(impl, key, g, change, at));
+  return {};
+}
+
+core::Status MasterStore::Batch::set_high_water_mark(const core::DeviceId& client_device_id,
+                                                     std::uint64_t seq) {
+  return state_->store->impl_->run(
+      "UPDATE devices SET high_water = ?2 WHERE client_device_id = ?1",
+      [&](storage::Statement& s) { s.bind(1, client_device_id.hex()).bind(2, i64(seq)); });
+}
+
+namespace {
+
+// What the cross-row checks look at in `year`, read inside the batch's transaction.
+core::Result<merge::YearFigures> year_figures(StoreConnection& impl, int year) {
+  merge::YearFigures figures;
+  figures.year = year;
+  auto bind_year = [&](storage::Statement& st) { st.bind(1, std::int64_t{year}); };
+  ERGON_TRY(impl.query(
+      "SELECT ka_code, count(*) FROM proposals WHERE year = ?1 AND ka_code != '' AND state NOT "
+      "IN ('withdrawn', 'rejected') GROUP BY ka_code HAVING count(*) > 1",
+      bind_year, [&](storage::Statement& st) {
+        figures.live_ka_uses[st.column_text(0)] = st.column_int64(1);
+      }));
+  ERGON_TRY(impl.query("SELECT source, amount FROM envelopes WHERE year = ?1", bind_year,
+                       [&](storage::Statement& st) {
+                         figures.envelopes[st.column_text(0)] =
+                             model::Money::from_cents(st.column_int64(1));
+                       }));
+  std::vector<std::string> included;
+  ERGON_TRY(impl.query("SELECT vals FROM proposals WHERE year = ?1 AND state = 'included'",
+                       bind_year,
+                       [&](storage::Statement& st) { included.push_back(st.column_blob(0)); }));
+  for (const auto& blob : included) {
+    auto values = changelog::decode_values(blob);
+    if (!values) return fail(values.error());
+    model::Proposal p;
+    if (auto ok = model::apply_values(p, *values); !ok)
+      return fail(ErrorCode::kCorrupt, "a stored included proposal: " + ok.error().message);
+    figures.included.push_back(std::move(p));
+  }
+  return figures;
+}
+
+// Writes how the year's stored flags move to what its figures raise now.
+core::Status write_flags(StoreConnection& impl, int year, std::uint64_t last_seq) {
+  auto figures = year_figures(impl, year);
+  if (!figures) return fail(figures.error());
+  std::map<std::string, std::string> stored;  // id → status
+  ERGON_TRY(impl.query(
+      "SELECT id, status FROM flags WHERE year = ?1",
+      [&](storage::Statement& st) { st.bind(1, std::int64_t{year}); },
+      [&](storage::Statement& st) { stored[st.column_text(0)] = st.column_text(1); }));
+  auto update = merge::update_flags(merge::raise_flags(*figures), stored);
+  for (const auto& flag : update.refreshed)
+    ERGON_TRY(impl.run("UPDATE flags SET detail = ?3 WHERE id = ?1 AND year = ?2",
+                       [&](storage::Statement& st) {
+                         st.bind(1, flag.first).bind(2, std::int64_t{year}).bind(3, flag.second);
+                       }));
+  for (const auto& flag : update.opened)
+    ERGON_TRY(
+        impl.run("INSERT OR REPLACE INTO flags (id, year, status, detail, raised_seq) VALUES "
+                 "(?1, ?2, 'open', ?3, ?4)",
+                 [&](storage::Statement& st) {
+                   st.bind(1, flag.first)
+                       .bind(2, std::int64_t{year})
+                       .bind(3, flag.second)
+                       .bind(4, i64(last_seq));
+                 }));
+  for (const auto& id : update.cleared)
+    ERGON_TRY(
+        impl.run("UPDATE flags SET status = 'cleared' WHERE id = ?1 AND year = ?2",
+                 [&](storage::Statement& st) { st.bind(1, id).bind(2, std::int64_t{year}); }));
+  return {};
+}
+
+}  // namespace
+
+core::Status MasterStore::Batch::commit() {
+  auto& impl = *state_->store->impl_;
+  // Cross-row checks raise flags, they never reject (DESIGN.md): recomputed per touched year.
+  for (int year : state_->touched_years) ERGON_TRY(write_flags(impl, year, state_->last_seq));
+  ERGON_TRY(impl.set_meta("digest", state_->digest.hex()));
+  return state_->tx->commit();
+}
+
+}  // namespace ergon::server

@@ -1,0 +1,183 @@
+// The read path: log pages, the snapshot in parts, pull pages.
+
+#include "server/store/master_store.h"
+#include "server/store/store_connection.h"
+
+namespace ergon::server {
+
+using changelog::envelope_entity;
+using changelog::OutcomeKind;
+using changelog::Revision;
+using core::ErrorCode;
+using core::fail;
+
+// --- reads ---
+
+core::Result<std::vector<changelog::LogEntry>> MasterStore::log_after(std::uint64_t cursor,
+                                                                      std::size_t limit) {
+  return read_entries(*impl_, "WHERE seq > ?1 ORDER BY seq LIMIT ?2", [&](storage::Statement& s) {
+    s.bind(1, i64(cursor)).bind(2, static_cast<std::int64_t>(limit));
+  });
+}
+
+core::Result<std::vector<changelog::LogEntry>> MasterStore::device_entries(
+    const core::DeviceId& device, std::uint64_t first_seq) {
+  return read_entries(
+      *impl_, "WHERE device_id = ?1 AND device_seq >= ?2 ORDER BY seq",
+      [&](storage::Statement& s) { s.bind(1, device.hex()).bind(2, i64(first_seq)); });
+}
+
+core::Result<std::uint64_t> MasterStore::last_seq() {
+  std::uint64_t seq = 0;
+  ERGON_TRY(impl_->query(
+      "SELECT coalesce(max(seq), 0) FROM log", [](storage::Statement&) {},
+      [&](storage::Statement& s) { seq = u64(s.column_int64(0)); }));
+  return seq;
+}
+
+core::Result<changelog::StateDigest> MasterStore::digest() {
+  auto hex = impl_->meta("digest");
+  if (!hex) return fail(hex.error());
+  auto value = parse_digest(*hex);
+  if (!value) return fail(value.error());
+  return changelog::StateDigest(*value);
+}
+
+core::Result<Snapshot> MasterStore::snapshot() {
+  auto tx = impl_->db.begin_read();
+  if (!tx) return fail(tx.error());
+  return snapshot_in_read();
+}
+
+core::Result<Snapshot> MasterStore::snapshot_in_read(const std::string& after,
+                                                     std::size_t max_bytes, bool* more) {
+  Snapshot snap;
+  ERGON_TRY(impl_->query(
+      "SELECT seq, hash FROM log ORDER BY seq DESC LIMIT 1", [](storage::Statement&) {},
+      [&](storage::Statement& s) {
+        snap.cursor = u64(s.column_int64(0));
+        auto hash = s.column_blob(1);
+        std::copy_n(hash.begin(), std::min<std::size_t>(hash.size(), 32), snap.chain_head.begin());
+      }));
+  auto digest_now = digest();
+  if (!digest_now) return fail(digest_now.error());
+  snap.digest = *digest_now;
+  if (more) *more = false;
+  std::vector<std::pair<std::string, std::string>> rows;  // id, values blob
+  std::size_t bytes = 0;
+  bool cut = false;
+  ERGON_TRY(impl_->query(
+      "SELECT id, vals FROM proposals WHERE id > ?1 ORDER BY id",
+      [&](storage::Statement& s) { s.bind(1, after); },
+      [&](storage::Statement& s) {
+        if (cut) return;
+        // At least one proposal a page, so a page always moves the bootstrap on.
+        if (!rows.empty() && bytes > max_bytes) {
+          cut = true;
+          return;
+        }
+        rows.emplace_back(s.column_text(0), s.column_blob(1));
+        bytes += rows.back().second.size();
+      }));
+  if (more) *more = cut;
+  for (const auto& [id, blob] : rows) {
+    auto values = changelog::decode_values(blob);
+    if (!values) return fail(values.error());
+    model::Proposal p;
+    if (auto ok = model::apply_values(p, *values); !ok)
+      return fail(ErrorCode::kCorrupt, "stored proposal " + id + ": " + ok.error().message);
+    snap.proposals.push_back(std::move(p));
+  }
+  core::Status bad;
+  auto add_revision = [&](storage::Statement& s) {
+    auto row = revision_row(s);
+    if (!row)
+      bad = fail(row.error());
+    else
+      snap.revisions.push_back(std::move(*row));
+  };
+  if (!rows.empty())
+    ERGON_TRY(impl_->query(
+        "SELECT entity, grp, epoch, seq, device_id, device_seq FROM revisions WHERE entity > ?1 "
+        "AND entity <= ?2 AND length(entity) = 32",
+        [&](storage::Statement& s) { s.bind(1, after).bind(2, rows.back().first); }, add_revision));
+  ERGON_TRY(bad);
+  if (!after.empty()) return snap;  // the rest came with the first part
+
+  ERGON_TRY(impl_->query(
+      "SELECT entity, grp, epoch, seq, device_id, device_seq FROM revisions WHERE length(entity) "
+      "!= 32",
+      [](storage::Statement&) {}, add_revision));
+  ERGON_TRY(bad);
+  ERGON_TRY(impl_->query(
+      "SELECT key, amount FROM envelopes", [](storage::Statement&) {},
+      [&](storage::Statement& s) {
+        snap.envelopes[s.column_text(0)] = model::Money::from_cents(s.column_int64(1));
+      }));
+  ERGON_TRY(impl_->query(
+      "SELECT name, content FROM reference_files", [](storage::Statement&) {},
+      [&](storage::Statement& s) { snap.reference_files[s.column_text(0)] = s.column_blob(1); }));
+  auto parked = read_entries(
+      *impl_,
+      "WHERE outcome = 'conflict' AND EXISTS (SELECT 1 FROM conflicts c WHERE c.epoch = "
+      "log.conflict_epoch AND c.seq = log.conflict_seq AND c.status = 'open') ORDER BY seq",
+      [](storage::Statement&) {});
+  if (!parked) return fail(parked.error());
+  snap.parked = std::move(*parked);
+  return snap;
+}
+
+core::Result<PullPage> MasterStore::read_page(const core::DeviceId& device,
+                                              const PullQuery& query) {
+  auto tx = impl_->db.begin_read();
+  if (!tx) return fail(tx.error());
+  PullPage page;
+  std::uint64_t cursor = query.cursor;
+  if (query.bootstrap && !query.snapshot_done) {
+    auto snap = snapshot_in_read(query.snapshot_after, query.max_bytes, &page.snapshot_more);
+    if (!snap) return fail(snap.error());
+    if (query.snapshot_after.empty()) cursor = snap->cursor;  // the log replays from the first part
+    if (page.snapshot_more) page.snapshot_next = snap->proposals.back().id.hex();
+    page.snapshot = std::move(*snap);
+  }
+  if (query.bootstrap && !page.snapshot_more) {
+    // The outcomes of the device's own changes the snapshot covers, in bounded pages too.
+    auto own =
+        read_entries(*impl_, "WHERE device_id = ?1 AND device_seq > ?2 ORDER BY seq LIMIT ?3",
+                     [&](storage::Statement& s) {
+                       s.bind(1, device.hex())
+                           .bind(2, i64(std::min<std::uint64_t>(query.own_after, INT64_MAX)))
+                           .bind(3, static_cast<std::int64_t>(query.limit + 1));
+                     });
+    if (!own) return fail(own.error());
+    std::size_t bytes = 0;
+    for (auto& e : *own) {
+      if (page.own.size() == query.limit || (!page.own.empty() && bytes > query.max_bytes)) {
+        page.own_more = true;
+        break;
+      }
+      bytes += changelog::values_size(e.change);
+      page.own.push_back(std::move(e));
+    }
+  }
+  if (!page.snapshot_more && !page.own_more) {
+    auto entries = log_after(cursor, query.limit);
+    if (!entries) return fail(entries.error());
+    page.entries = std::move(*entries);
+  }
+  ERGON_TRY(impl_->query(
+      "SELECT seq, hash FROM log ORDER BY seq DESC LIMIT 1", [](storage::Statement&) {},
+      [&](storage::Statement& s) {
+        page.head_seq = u64(s.column_int64(0));
+        auto hash = s.column_blob(1);
+        std::copy_n(hash.begin(), std::min<std::size_t>(hash.size(), 32), page.chain_head.begin());
+      }));
+  std::uint64_t reached = page.entries.empty() ? cursor : page.entries.back().outcome.position.seq;
+  page.is_last_page = !page.snapshot_more && !page.own_more && reached >= page.head_seq;
+  auto digest_now = digest();
+  if (!digest_now) return fail(digest_now.error());
+  page.digest = *digest_now;
+  return page;
+}
+
+}  // namespace ergon::server

@@ -1,0 +1,40 @@
+#include "shared/merge/flags.h"
+
+namespace ergon::merge {
+
+std::map<std::string, std::string> raise_flags(const YearFigures& figures) {
+  std::map<std::string, std::string> raised;
+  for (const auto& [code, uses] : figures.live_ka_uses)
+    if (uses > 1)
+      raised["ka:" + code] = "ΚΑ " + code + " is used by " + std::to_string(uses) +
+                             " live proposals of " + std::to_string(figures.year);
+  std::map<std::string, model::Money> allocated;
+  for (const auto& p : figures.included)
+    for (const auto& line : p.funding)
+      // An overflowing sum keeps the last representable one: far above any envelope anyway.
+      allocated[line.source] =
+          allocated[line.source].plus(line.amount).value_or(allocated[line.source]);
+  for (const auto& [source, envelope] : figures.envelopes)
+    if (allocated[source] > envelope)
+      raised["envelope:" + source] = "included allocations on " + source + " are " +
+                                     allocated[source].greek_euro() + ", above the envelope of " +
+                                     envelope.greek_euro();
+  return raised;
+}
+
+FlagUpdate update_flags(const std::map<std::string, std::string>& raised,
+                        const std::map<std::string, std::string>& stored_status) {
+  FlagUpdate update;
+  for (const auto& [id, detail] : raised) {
+    auto stored = stored_status.find(id);
+    if (stored != stored_status.end() && stored->second != "cleared")
+      update.refreshed.emplace_back(id, detail);
+    else
+      update.opened.emplace_back(id, detail);
+  }
+  for (const auto& [id, status] : stored_status)
+    if (!raised.contains(id) && status != "cleared") update.cleared.push_back(id);
+  return update;
+}
+
+}  // namespace ergon::merge

@@ -1,0 +1,70 @@
+#include "shared/merge/flags.h"
+
+#include <catch2/catch.hpp>
+
+#include "shared/changelog/log_entry.h"
+
+using namespace ergon;
+using model::Money;
+
+namespace {
+
+model::Proposal included(std::vector<std::pair<std::string, std::int64_t>> lines) {
+  model::Proposal p;
+  for (auto& [source, cents] : lines) p.funding.push_back({source, Money::from_cents(cents)});
+  p.state = model::State::kIncluded;
+  return p;
+}
+
+}  // namespace
+
+TEST_CASE("a ΚΑ code used by more than one live proposal raises a ka flag", "[flags]") {
+  merge::YearFigures figures;
+  figures.year = 2024;
+  figures.live_ka_uses = {{"30-7323.004", 2}, {"30-7321.001", 1}};
+  auto raised = merge::raise_flags(figures);
+  REQUIRE(raised.size() == 1);
+  CHECK(raised.contains("ka:30-7323.004"));
+  CHECK_THAT(raised.at("ka:30-7323.004"), Catch::Contains("2 live proposals of 2024"));
+}
+
+TEST_CASE("included allocations above an envelope raise its flag, to the cent", "[flags]") {
+  merge::YearFigures figures;
+  figures.year = 2024;
+  figures.envelopes = {{"1099", Money::from_cents(100'000)}, {"0518", Money::from_cents(50'000)}};
+  figures.included = {included({{"1099", 60'000}, {"0518", 50'000}}), included({{"1099", 40'000}})};
+  CHECK(merge::raise_flags(figures).empty());  // exactly at both envelopes: no flag
+  figures.included.push_back(included({{"1099", 1}, {"9999", 5'000'000}}));
+  auto raised = merge::raise_flags(figures);
+  REQUIRE(raised.size() == 1);  // a source with no envelope is unlimited
+  CHECK_THAT(raised.at("envelope:1099"), Catch::Contains("1.000,01 €"));
+}
+
+TEST_CASE("stored flags move to what is raised: refreshed, opened again, cleared", "[flags]") {
+  std::map<std::string, std::string> raised = {
+      {"ka:A", "still"}, {"ka:B", "again"}, {"envelope:1099", "new"}};
+  std::map<std::string, std::string> stored = {
+      {"ka:A", "acknowledged"}, {"ka:B", "cleared"}, {"ka:C", "open"}, {"ka:D", "cleared"}};
+  auto update = merge::update_flags(raised, stored);
+  using Pairs = std::vector<std::pair<std::string, std::string>>;
+  CHECK(update.refreshed == Pairs{{"ka:A", "still"}});
+  CHECK(update.opened == Pairs{{"envelope:1099", "new"}, {"ka:B", "again"}});
+  CHECK(update.cleared == std::vector<std::string>{"ka:C"});
+}
+
+TEST_CASE("the digest moves between states field by field, whatever the path", "[flags][digest]") {
+  model::FieldValues a = {{"title", "Α"}, {"remarks", "x"}};
+  model::FieldValues b = {{"title", "Β"}, {"remarks", "x"}, {"priority", "A"}};
+  changelog::StateDigest direct;
+  direct.replace("p1", {}, b);
+  changelog::StateDigest stepwise;
+  stepwise.replace("p1", {}, a);
+  stepwise.replace("p1", a, b);
+  CHECK(direct == stepwise);
+  changelog::StateDigest unchanged = stepwise;
+  unchanged.replace("p1", b, b);
+  CHECK(unchanged == stepwise);
+  changelog::StateDigest other;
+  other.replace("p2", {}, b);
+  CHECK(other != direct);  // the entity is part of what is hashed
+}
