@@ -17,6 +17,7 @@
 
 #include <boost/asio.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/ssl.hpp>
 
 #include "shared/core/result.h"
 #include "shared/net/memory_budget.h"

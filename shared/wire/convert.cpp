@@ -217,10 +217,12 @@ ErrorCode to_proto(core::ErrorCode code) {
 }
 
 core::ErrorCode from_proto(ErrorCode code) {
-  int value = static_cast<int>(code) - 1;
-  if (value < 0 || value > static_cast<int>(core::ErrorCode::kInternal))
+  // Range-checked before the subtraction: proto3 keeps unknown enum values, so a peer can send
+  // INT32_MIN, and `code - 1` would overflow.
+  int value = static_cast<int>(code);
+  if (value < 1 || value > static_cast<int>(core::ErrorCode::kInternal) + 1)
     return core::ErrorCode::kProtocol;
-  return static_cast<core::ErrorCode>(value);
+  return static_cast<core::ErrorCode>(value - 1);
 }
 
 std::string hello_proof_payload(std::string_view session_binding, std::string_view client_device_id,
