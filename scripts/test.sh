@@ -18,6 +18,9 @@ python3 scripts/lint_coroutines.py
 echo "== asan workflow: configure, build, test"
 cmake --workflow --preset asan
 
+echo "== clang-tidy (.clang-tidy's checks over shared/, client/, server/)"
+bash scripts/tidy.sh build/asan
+
 echo "== fuzz: libFuzzer on the frame decoder, the text parsers and the request router"
 cmake --preset fuzz >/dev/null
 cmake --build --preset fuzz

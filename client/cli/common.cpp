@@ -21,7 +21,7 @@ core::Result<model::FieldValues> parse_assignments(const std::vector<std::string
       for (const auto& f : model::all_fields())
         if (f.is_user_settable) names += (names.empty() ? "" : ", ") + std::string(f.name);
       return core::fail(core::ErrorCode::kUsage,
-                        "'" + name + "' is not a field; the fields are " + names);
+                        "'" + name + "' is not a field; the fields are " + std::string(names));
     }
     if (!values.emplace(name, arg.substr(eq + 1)).second)
       return core::fail(core::ErrorCode::kUsage, "field '" + name + "' is given twice");

@@ -51,7 +51,10 @@ std::string group_text(const model::FieldValues& values) {
   for (const auto& [name, value] : values) {
     if (name == "decision_reason" && value.empty()) continue;
     auto text = readable ? model::field_text(shown, name, model::TextForm::kGreek) : value;
-    out += (out.empty() ? "" : ", ") + name + "=" + text;
+    out += out.empty() ? "" : ", ";
+    out += name;
+    out += "=";
+    out += text;
   }
   return out;
 }

@@ -42,8 +42,9 @@ core::Result<ImportReport> import_csv(LocalStore& store, std::istream& in, std::
       std::string names;
       for (const auto& f : model::all_fields())
         names += (names.empty() ? "" : ", ") + std::string(f.name);
-      return fail(ErrorCode::kInvalidArgument,
-                  "line 1: column '" + name + "' is not a field; the columns are " + names);
+      return fail(
+          ErrorCode::kInvalidArgument,
+          "line 1: column '" + name + "' is not a field; the columns are " + std::string(names));
     }
   }
 

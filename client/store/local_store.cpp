@@ -20,7 +20,6 @@ using model::State;
 
 constexpr std::string_view kDatabaseFile = "ergon.db";
 constexpr std::string_view kReferenceFolder = "reference";
-constexpr std::string_view kStatusPending = "pending";
 
 const std::vector<storage::Migration> kMigrations = {
     {1, R"sql(
@@ -361,7 +360,7 @@ core::Result<Proposal> LocalStore::get(const core::ProposalId& id) {
 core::Result<std::vector<Proposal>> LocalStore::list(const ListFilter& filter) {
   std::string sql = "SELECT vals FROM proposals WHERE 1";
   std::vector<std::string> params;
-  auto add = [&](std::string clause, std::string value) {
+  auto add = [&](const std::string& clause, std::string value) {
     params.push_back(std::move(value));
     sql += " AND " + clause + std::to_string(params.size());
   };
@@ -442,8 +441,10 @@ core::Result<changelog::Base> LocalStore::base_for(const std::string& entity,
   return base;
 }
 
-core::Result<std::uint64_t> LocalStore::queue_change(const std::string& entity, std::string group,
-                                                     FieldValues values, changelog::Base base) {
+core::Result<std::uint64_t> LocalStore::queue_change(const std::string& entity,
+                                                     const std::string& group,
+                                                     const FieldValues& values,
+                                                     changelog::Base base) {
   auto next = meta("next_seq");
   if (!next) return fail(next.error());
   auto seq = static_cast<std::uint64_t>(std::atoll(next->c_str()));
@@ -633,7 +634,7 @@ core::Result<EditResult> LocalStore::edit_in_tx(const core::ProposalId& id,
     ERGON_TRY(check_editable(*current, group));
     auto base = base_for(id.hex(), group);
     if (!base) return fail(base.error());
-    auto seq = queue_change(id.hex(), std::string(group), std::move(after), *base);
+    auto seq = queue_change(id.hex(), std::string(group), after, *base);
     if (!seq) return fail(seq.error());
     result.queued_seqs.push_back(*seq);
   }

@@ -191,8 +191,8 @@ class LocalStore {
   core::Result<std::string> meta(std::string_view key);
   core::Status set_meta(std::string_view key, std::string_view value);
   core::Result<changelog::Base> base_for(const std::string& entity, std::string_view group);
-  core::Result<std::uint64_t> queue_change(const std::string& entity, std::string group,
-                                           model::FieldValues values, changelog::Base base);
+  core::Result<std::uint64_t> queue_change(const std::string& entity, const std::string& group,
+                                           const model::FieldValues& values, changelog::Base base);
   core::Status write_view(const model::Proposal& p);
   core::Result<EditResult> change_state(const core::ProposalId& id, model::State to);
   core::Status check_editable(const model::Proposal& current, std::string_view group);

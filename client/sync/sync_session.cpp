@@ -321,7 +321,7 @@ template <class T>
 core::Result<T> run_on_new_context(asio::awaitable<core::Result<T>> work) {
   asio::io_context io(1);
   core::Result<T> result = fail(ErrorCode::kInternal, "the sync did not finish");
-  asio::co_spawn(io, std::move(work), [&](std::exception_ptr e, core::Result<T> r) {
+  asio::co_spawn(io, std::move(work), [&](const std::exception_ptr& e, core::Result<T> r) {
     if (e) {
       try {
         std::rethrow_exception(e);

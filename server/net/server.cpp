@@ -11,7 +11,7 @@ using core::ErrorCode;
 
 namespace {
 
-void log_exception(const std::string& what, std::exception_ptr e) {
+void log_exception(const std::string& what, const std::exception_ptr& e) {
   if (!e) return;
   try {
     std::rethrow_exception(e);
@@ -56,9 +56,10 @@ void Server::start() {
     if (!ec) request_stop();
   });
   asio::co_spawn(io_, accept_loop(),
-                 [](std::exception_ptr e) { log_exception("the accept loop stopped", e); });
-  asio::co_spawn(io_, watch_revocations(),
-                 [](std::exception_ptr e) { log_exception("the revocation watch stopped", e); });
+                 [](const std::exception_ptr& e) { log_exception("the accept loop stopped", e); });
+  asio::co_spawn(io_, watch_revocations(), [](const std::exception_ptr& e) {
+    log_exception("the revocation watch stopped", e);
+  });
 }
 
 void Server::request_stop() {
@@ -93,12 +94,14 @@ asio::awaitable<void> Server::accept_loop() {
     std::string peer =
         peer_ec ? "?" : remote.address().to_string() + ":" + std::to_string(remote.port());
     socket.set_option(tcp::no_delay(true), peer_ec);
-    spawn_session(std::move(socket), std::move(peer), registry_.size() >= options_.max_connections);
+    spawn_session(std::move(socket), peer, registry_.size() >= options_.max_connections);
   }
 }
 
-void Server::spawn_session(tcp::socket socket, std::string peer, bool over_limit) {
-  auto log_end = [peer](std::exception_ptr e) { log_exception("session " + peer + " failed", e); };
+void Server::spawn_session(tcp::socket socket, const std::string& peer, bool over_limit) {
+  auto log_end = [peer](const std::exception_ptr& e) {
+    log_exception("session " + peer + " failed", e);
+  };
   if (tls_) {
     auto stream = std::make_shared<TlsStream>(std::move(socket), *tls_);
     auto session =

@@ -50,7 +50,7 @@ class Server {
  private:
   boost::asio::awaitable<void> accept_loop();
   boost::asio::awaitable<void> watch_revocations();
-  void spawn_session(boost::asio::ip::tcp::socket socket, std::string peer, bool over_limit);
+  void spawn_session(boost::asio::ip::tcp::socket socket, const std::string& peer, bool over_limit);
 
   boost::asio::io_context& io_;
   MasterStore& reader_;

@@ -59,6 +59,9 @@ asio::awaitable<void> Session<Stream>::run(std::shared_ptr<Session> self) {
   struct Unregister {
     SessionRegistry& registry;
     SessionRegistry::Id id;
+    Unregister(SessionRegistry& r, SessionRegistry::Id i) : registry(r), id(i) {}
+    Unregister(const Unregister&) = delete;
+    Unregister& operator=(const Unregister&) = delete;
     ~Unregister() { registry.remove(id); }
   } unregister{registry, id};
 

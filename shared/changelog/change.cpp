@@ -53,7 +53,11 @@ std::size_t values_size(const Change& c) {
 Change without_values(const Change& c) {
   std::string all;
   for (const auto& [name, value] : c.values) {
-    all += std::to_string(name.size()) + ":" + name + std::to_string(value.size()) + ":" + value;
+    for (std::string_view part : {std::string_view(name), std::string_view(value)}) {
+      all += std::to_string(part.size());
+      all += ':';
+      all += part;
+    }
   }
   Change compact = c;
   compact.values = {{"sha256", crypto::to_hex(crypto::sha256(all))},

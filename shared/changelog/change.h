@@ -19,6 +19,7 @@ namespace ergon::changelog {
 struct Revision {
   std::uint64_t epoch = 0;
   std::uint64_t seq = 0;
+  // NOLINTNEXTLINE(modernize-use-nullptr): clang-tidy 14 misreads a defaulted <=>
   friend auto operator<=>(const Revision&, const Revision&) = default;
 };
 

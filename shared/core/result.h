@@ -30,5 +30,6 @@ inline tl::unexpected<Error> fail(Error error) { return tl::unexpected<Error>(st
 #define ERGON_TRY_CONCAT(a, b) a##b
 #define ERGON_TRY_IMPL(expr, name)                                                   \
   do {                                                                               \
+    /* NOLINTNEXTLINE(bugprone-macro-parentheses): `name` declares a variable */     \
     if (auto name = (expr); !name) return ::tl::unexpected(std::move(name).error()); \
   } while (false)

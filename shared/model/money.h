@@ -34,6 +34,7 @@ class Money {
   core::Result<Money> plus(Money other) const;
   Money minus(Money other) const { return Money(cents_ - other.cents_); }
 
+  // NOLINTNEXTLINE(modernize-use-nullptr): clang-tidy 14 misreads a defaulted <=>
   friend constexpr auto operator<=>(const Money&, const Money&) = default;
 
  private:

@@ -14,6 +14,9 @@ class MemoryBudget {
   explicit MemoryBudget(std::size_t capacity) : capacity_(capacity) {}
   MemoryBudget(const MemoryBudget&) = delete;
   MemoryBudget& operator=(const MemoryBudget&) = delete;
+  MemoryBudget(MemoryBudget&&) = delete;
+  MemoryBudget& operator=(MemoryBudget&&) = delete;
+  ~MemoryBudget() = default;
 
   std::size_t capacity() const { return capacity_; }
   std::size_t used() const { return used_; }
