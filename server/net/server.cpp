@@ -29,7 +29,9 @@ Server::Server(asio::io_context& io, MasterStore& reader, StoreWriter& writer,
       tls_(tls),
       options_(options),
       router_(reader, options_.max_page_bytes),
-      unadmitted_(options_.unadmitted_budget_bytes),
+      // Every connection the server takes may hold one hello: slow peers alone can never use up
+      // what an honest client's hello needs (the connection limit refuses them first).
+      unadmitted_((options_.max_connections + kRefusalMargin) * options_.max_hello_bytes),
       admitted_(options_.admitted_budget_bytes),
       shared_{router_, writer, registry_, throttle_, unadmitted_, admitted_, options_},
       acceptor_(io),

@@ -27,9 +27,7 @@ struct ServerOptions {
   std::chrono::milliseconds idle_timeout{120'000};  // a client pings well within this
   std::size_t max_connections = 2048;
   /// A hello is a few hundred bytes: before admission no frame may be larger than this.
-  std::size_t max_hello_bytes = 16u << 10;
-  /// What all unadmitted connections together may hold in frames being read.
-  std::size_t unadmitted_budget_bytes = 16u << 20;
+  std::size_t max_hello_bytes = 4u << 10;
   /// What all admitted sessions together may hold in frames being read and unpacked.
   std::size_t admitted_budget_bytes = 192u << 20;
   /// Where a pull page stops adding snapshot parts and entries.

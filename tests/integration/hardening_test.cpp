@@ -81,13 +81,13 @@ TEST_CASE("before admission a frame above the hello cap is refused and costs no 
     auto reply = peer->read();
     REQUIRE(reply);
     REQUIRE(reply->has_error());
-    CHECK_THAT(reply->error().message(), Catch::Contains("above the limit of 16384"));
+    CHECK_THAT(reply->error().message(), Catch::Contains("above the limit of 4096"));
   }
   // Under the cap, announced and never sent: each holds at most its announced hello.
   for (int i = 0; i < 100; ++i) {
     peers.push_back(RawPeer::connect(server.port(), true));
     REQUIRE(peers.back());
-    REQUIRE(peers.back()->send(announce(16 * 1024)));
+    REQUIRE(peers.back()->send(announce(4 * 1024)));
   }
   std::this_thread::sleep_for(300ms);
   auto held = server.resident_bytes() - std::min(server.resident_bytes(), idle_rss);
