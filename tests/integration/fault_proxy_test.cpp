@@ -143,13 +143,13 @@ Client add_client_via(RunningServer& server, const std::string& address, const s
 // until each has succeeded. A failure must be exit 4 (network) or the test's deadline.
 void sync_all(const std::vector<Editor>& editors, const std::filesystem::path& logs,
               const std::string& label, Tally& tally) {
-  std::vector<std::size_t> todo(editors.size());
-  for (std::size_t i = 0; i < todo.size(); ++i) todo[i] = i;
-  for (int wave = 1; !todo.empty(); ++wave) {
+  std::vector<std::size_t> remaining(editors.size());
+  for (std::size_t i = 0; i < remaining.size(); ++i) remaining[i] = i;
+  for (int wave = 1; !remaining.empty(); ++wave) {
     std::vector<ChildProcess> children;
     std::vector<std::filesystem::path> outputs;
-    children.reserve(todo.size());
-    for (auto i : todo) {
+    children.reserve(remaining.size());
+    for (auto i : remaining) {
       outputs.push_back(logs /
                         (editors[i].name + "-" + label + "-" + std::to_string(wave) + ".log"));
       children.push_back(ChildProcess::spawn(editors[i].client.sync_argv(), outputs.back()));
@@ -163,12 +163,12 @@ void sync_all(const std::vector<Editor>& editors, const std::filesystem::path& l
       auto [status, killed] = wait_or_kill(children[k], std::max(left, 0ms));
       ++tally.attempts;
       auto text = read_file(outputs[k]);
-      const auto& name = editors[todo[k]].name;
+      const auto& name = editors[remaining[k]].name;
       if (status.ok()) {
         tally.add(json_in(text));
         continue;
       }
-      failed.push_back(todo[k]);
+      failed.push_back(remaining[k]);
       last_failure = name + " (" + label + ", wave " + std::to_string(wave) + "): " + text;
       if (killed)
         ++tally.killed;
@@ -179,10 +179,10 @@ void sync_all(const std::vector<Editor>& editors, const std::filesystem::path& l
                                    ": exit " + std::to_string(status.code) + ", signal " +
                                    std::to_string(status.signal) + ": " + text);
     }
-    todo = std::move(failed);
-    if (!todo.empty() && wave >= kMaxWaves)
-      FAIL(todo.size() << " clients still fail to sync after " << wave
-                       << " waves; the last failure: " << last_failure);
+    remaining = std::move(failed);
+    if (!remaining.empty() && wave >= kMaxWaves)
+      FAIL(remaining.size() << " clients still fail to sync after " << wave
+                            << " waves; the last failure: " << last_failure);
   }
 }
 
