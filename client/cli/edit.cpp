@@ -102,7 +102,11 @@ Example:
         if (!resolved) return core::fail(resolved.error());
         auto result = is_submit ? store->submit(*resolved) : store->withdraw(*resolved);
         if (!result) return core::fail(result.error());
-        print_queued(*result, verb);
+        if (result->queued_seqs.empty())
+          std::cout << resolved->hex().substr(0, 8) << ": already " << verb
+                    << "; nothing to synchronise\n";
+        else
+          print_queued(*result, verb);
         return {};
       };
     });

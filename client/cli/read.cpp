@@ -5,6 +5,7 @@
 #include "client/cli/commands.h"
 #include "client/report/programme_table.h"
 #include "client/report/proposal_json.h"
+#include "client/store/sync_state.h"
 #include "shared/core/clock.h"
 
 namespace ergon::client::cli {
@@ -125,18 +126,21 @@ Examples:  ergon status        ergon status --json)");
       std::size_t pending = 0, rejected = 0;
       json changes = json::array();
       for (const auto& e : *outbox) {
-        if (e.status == "pending") ++pending;
-        if (e.status == "rejected") ++rejected;
-        if (e.status != "pending" && e.status != "rejected") continue;
+        using client::OutboxStatus;
+        if (e.status == OutboxStatus::kPending) ++pending;
+        if (e.status == OutboxStatus::kRejected) ++rejected;
+        if (e.status != OutboxStatus::kPending && e.status != OutboxStatus::kRejected) continue;
         changes.push_back({{"change_id", changelog::change_id(e.change)},
                            {"seq", e.change.device_seq},
                            {"entity", e.change.entity.key},
                            {"group", e.change.group},
-                           {"status", e.status},
+                           {"status", client::to_string(e.status)},
                            {"reason", e.reason},
                            {"client_time", core::format_utc(e.change.client_time.wall_ms)}});
       }
       const auto& d = store->device();
+      auto cursor = client::SyncState(*store).cursor();
+      if (!cursor) return core::fail(cursor.error());
       auto last_sync = store->last_sync_ms();
       auto last_error = store->last_sync_error();
       if (*status_json) {
@@ -147,10 +151,10 @@ Examples:  ergon status        ergon status --json)");
                  {"year", d.year},
                  {"server", store->setting("server").empty() ? json(nullptr)
                                                              : json(store->setting("server"))},
-                 {"role", d.role},
+                 {"role", merge::to_string(d.role)},
                  {"last_sync", last_sync ? json(core::format_utc(*last_sync)) : json(nullptr)},
                  {"last_error", last_error.empty() ? json(nullptr) : json(last_error)},
-                 {"cursor", store->cursor()},
+                 {"cursor", *cursor},
                  {"pending", pending},
                  {"rejected", rejected},
                  {"changes", changes}};
@@ -163,8 +167,9 @@ Examples:  ergon status        ergon status --json)");
                 << "   user: " << (d.user.empty() ? "(not stated)" : d.user)
                 << "   year: " << d.year << "\n"
                 << "server:      "
-                << (store->setting("server").empty() ? "none configured (working offline)"
-                                                     : store->setting("server") + " as " + d.role)
+                << (store->setting("server").empty()
+                        ? "none configured (working offline)"
+                        : store->setting("server") + " as " + std::string(merge::to_string(d.role)))
                 << "\n"
                 << "last sync:   " << (last_sync ? core::format_utc(*last_sync) : "never") << "\n";
       if (!last_error.empty()) std::cout << "last error:  " << last_error << "\n";
@@ -173,7 +178,7 @@ Examples:  ergon status        ergon status --json)");
       if (rejected > 0) {
         std::cout << "rejected:    " << rejected << "\n";
         for (const auto& e : *outbox)
-          if (e.status == "rejected")
+          if (e.status == client::OutboxStatus::kRejected)
             std::cout << "  " << changelog::change_id(e.change) << " " << e.change.group << ": "
                       << e.reason << "\n";
       }

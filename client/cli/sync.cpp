@@ -9,6 +9,7 @@
 #include "client/report/proposal_json.h"
 #include "client/sync/sync_session.h"
 #include "shared/core/clock.h"
+#include "shared/core/numbers.h"
 
 namespace ergon::client::cli {
 namespace {
@@ -117,7 +118,7 @@ Examples:  ergon sync        ergon sync --json        ergon sync --watch --inter
           // Exponential backoff capped at 5 minutes, with jitter so clients do not return together.
           int backoff = std::min(300, opts->interval * (1 << std::min(failures, 4)));
           wait = backoff / 2 + static_cast<int>(rng() % static_cast<unsigned>(backoff / 2 + 1));
-          auto pending = store->pending_changes(1'000'000);
+          auto pending = store->outbox(true);
           std::cerr << now << " sync failed: " << report.error().message << "; "
                     << (pending ? pending->size() : 0) << " changes pending; retrying in " << wait
                     << " s" << std::endl;
@@ -190,7 +191,9 @@ Examples:  ergon sync        ergon sync --json        ergon sync --watch --inter
                           "'" + *change + "' is not a change number; see 'ergon status'");
       auto store = ctx.open_store();
       if (!store) return core::fail(store.error());
-      ERGON_TRY(store->dismiss(std::stoull(text)));
+      auto seq = core::parse_number<std::uint64_t>(text, "change number");
+      if (!seq) return core::fail(core::ErrorCode::kUsage, seq.error().message);
+      ERGON_TRY(store->dismiss(*seq));
       std::cout << "dismissed change " << text << "\n";
       return {};
     };

@@ -49,7 +49,9 @@ core::Result<ImportReport> import_csv(LocalStore& store, std::istream& in, std::
   }
 
   ImportReport report;
-  auto ok = store.in_transaction([&]() -> core::Status {
+  auto batch = store.begin_edits();
+  if (!batch) return fail(batch.error());
+  auto ok = [&]() -> core::Status {
     for (;;) {
       auto next = reader.next();
       if (!next) return fail(next.error());
@@ -89,21 +91,21 @@ core::Result<ImportReport> import_csv(LocalStore& store, std::istream& in, std::
       int target_year = row_year.value_or(store.device().year);
       std::optional<core::ProposalId> existing;
       if (id) {
-        if (store.get(*id)) existing = id;
+        if (batch->get(*id)) existing = id;
       } else {
         model::Proposal probe;
         for (auto field : {"ka_code", "title", "directorate"})
           if (auto it = values.find(field); it != values.end())
             (void)model::set_field(probe, field, it->second);
         if (probe.directorate.empty()) probe.directorate = store.device().directorate;
-        auto found = store.match(target_year, probe.ka_code ? probe.ka_code->canonical() : "",
-                                 probe.directorate, probe.title);
+        auto found = batch->match(target_year, probe.ka_code ? probe.ka_code->canonical() : "",
+                                  probe.directorate, probe.title);
         if (!found) return fail(found.error());
         existing = *found;
       }
 
       if (existing) {
-        auto edited = store.edit_in_tx(*existing, values);
+        auto edited = batch->edit(*existing, values);
         if (!edited) return fail(at_row(row.line, edited.error()));
         if (edited->queued_seqs.empty()) {
           ++report.unchanged;
@@ -112,7 +114,7 @@ core::Result<ImportReport> import_csv(LocalStore& store, std::istream& in, std::
           report.changes += edited->queued_seqs.size();
         }
       } else {
-        auto created = store.create_in_tx(values, target_year, id);
+        auto created = batch->create(values, target_year, id);
         if (!created) return fail(at_row(row.line, created.error()));
         ++report.created;
         ++report.changes;
@@ -125,8 +127,9 @@ core::Result<ImportReport> import_csv(LocalStore& store, std::istream& in, std::
                                                                           progress.total_bytes));
     }
     return {};
-  });
+  }();
   if (!ok) return fail(ok.error());
+  ERGON_TRY(batch->commit());
   return report;
 }
 

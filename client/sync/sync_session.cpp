@@ -5,6 +5,7 @@
 #include <boost/asio.hpp>
 #include <boost/asio/ssl.hpp>
 
+#include "client/store/sync_state.h"
 #include "shared/crypto/crypto.h"
 #include "shared/net/endpoint.h"
 #include "shared/net/frame_io.h"
@@ -19,8 +20,6 @@ using asio::ip::tcp;
 using core::ErrorCode;
 using core::fail;
 using TlsStream = asio::ssl::stream<tcp::socket>;
-
-constexpr std::uint32_t kProtocolVersion = 1;
 
 // The states of a sync, named for the log line of each transition.
 enum class Phase { kConnecting, kHello, kPushing, kPulling, kDone };
@@ -81,17 +80,18 @@ core::Result<std::uint64_t> first_unknown_outcome(LocalStore& store) {
 
 // Applies a page's snapshot part; the bootstrap goes on while parts or own entries remain.
 core::Status take_snapshot_part(LocalStore& store, const wire::PullReply& page, Bootstrap& boot) {
+  SyncState sync(store);
   auto snapshot = wire::from_proto(page.snapshot());
   if (!snapshot) return fail(snapshot.error());
   if (!boot.has_first_part) {
     if (!snapshot->reference_files.empty())
-      ERGON_TRY(store.replace_reference(snapshot->reference_files));
-    ERGON_TRY(store.apply_snapshot(*snapshot));
+      ERGON_TRY(sync.replace_reference(snapshot->reference_files));
+    ERGON_TRY(sync.apply_snapshot(*snapshot));
     // A bootstrap cut between parts starts again at the next sync, not from a partial copy.
     ERGON_TRY(store.set_setting("bootstrap_pending", "1"));
     boot.has_first_part = true;
   } else {
-    ERGON_TRY(store.apply_snapshot_part(*snapshot));
+    ERGON_TRY(sync.apply_snapshot_part(*snapshot));
   }
   boot.snapshot_after = page.snapshot_more() ? page.snapshot_next() : std::string();
   boot.is_snapshot_done = !page.snapshot_more();
@@ -106,6 +106,7 @@ asio::awaitable<core::Status> pull_until_current(Stream& stream, LocalStore& sto
                                                  bool bootstrap, SyncReport& report) {
   bool rebootstrapped = false;
   Bootstrap boot;
+  SyncState sync(store);
   for (;;) {
     if (bootstrap && !boot.is_active) {
       auto own_after = first_unknown_outcome(store);
@@ -114,7 +115,9 @@ asio::awaitable<core::Status> pull_until_current(Stream& stream, LocalStore& sto
     }
     wire::Message pull;
     auto* request = pull.mutable_pull();
-    request->set_cursor(store.cursor());
+    auto cursor = sync.cursor();
+    if (!cursor) co_return fail(cursor.error());
+    request->set_cursor(*cursor);
     request->set_max_entries(static_cast<std::uint32_t>(options.page_entries));
     request->set_bootstrap(boot.is_active);
     request->set_snapshot_after(boot.snapshot_after);
@@ -136,7 +139,7 @@ asio::awaitable<core::Status> pull_until_current(Stream& stream, LocalStore& sto
         entries.push_back(std::move(*entry));
       }
     if (!page.own().empty()) boot.own_after = page.own(page.own_size() - 1).change().device_seq();
-    auto applied = store.apply_log(entries);
+    auto applied = sync.apply_log(entries);
     if (!applied) co_return fail(applied.error());
     report.received += applied->entries;
     if (boot.is_active && boot.is_snapshot_done && !page.own_more()) {
@@ -144,12 +147,14 @@ asio::awaitable<core::Status> pull_until_current(Stream& stream, LocalStore& sto
       if (auto done = store.set_setting("bootstrap_pending", ""); !done)
         co_return fail(done.error());
     }
-    if (options.progress && page.head_seq() > store.cursor() + options.page_entries)
-      options.progress("received up to " + std::to_string(store.cursor()) + " / " +
+    auto reached = sync.cursor();
+    if (!reached) co_return fail(reached.error());
+    if (options.progress && page.head_seq() > *reached + options.page_entries)
+      options.progress("received up to " + std::to_string(*reached) + " / " +
                        std::to_string(page.head_seq()));
     if (!page.last_page()) continue;
 
-    auto mine = store.server_digest();
+    auto mine = sync.server_digest();
     if (!mine) co_return fail(mine.error());
     if (crypto::as_bytes(mine->value()) == page.digest()) {
       report.digest = mine->hex();
@@ -172,6 +177,7 @@ template <class Stream>
 asio::awaitable<core::Result<SyncReport>> converse(Stream& stream, LocalStore& store,
                                                    const SyncOptions& options) {
   SyncReport report;
+  SyncState sync(store);
   std::uint64_t next_id = 0;
   auto say = [&](const std::string& line) {
     if (options.progress) options.progress(line);
@@ -180,8 +186,8 @@ asio::awaitable<core::Result<SyncReport>> converse(Stream& stream, LocalStore& s
   // Hello → welcome.
   wire::Message hello;
   auto* h = hello.mutable_hello();
-  h->set_min_version(kProtocolVersion);
-  h->set_max_version(kProtocolVersion);
+  h->set_min_version(wire::kProtocolVersion);
+  h->set_max_version(wire::kProtocolVersion);
   h->set_token(store.setting("token"));
   const auto& id = store.device().device_id.bytes();
   h->set_client_device_id(std::string(reinterpret_cast<const char*>(id.data()), id.size()));
@@ -204,24 +210,28 @@ asio::awaitable<core::Result<SyncReport>> converse(Stream& stream, LocalStore& s
                        w.server_id() +
                        " answered: the two are never mixed; point this client at its own server, "
                        "or make a new home (--home) for the other one");
-  bool bootstrap = store.cursor() == 0 || store.setting("bootstrap_pending") == "1";
+  auto cursor = sync.cursor();
+  if (!cursor) co_return fail(cursor.error());
+  bool bootstrap = *cursor == 0 || store.setting("bootstrap_pending") == "1";
   auto known_epoch = store.setting("epoch");
   if (!known_epoch.empty() && known_epoch != std::to_string(w.epoch())) {
     // The server was restored from a backup: keep every local change, re-push what it lost.
-    auto requeued = store.requeue_after(w.high_water_mark());
+    auto requeued = sync.requeue_after(w.high_water_mark());
     if (!requeued) co_return fail(requeued.error());
     report.requeued = *requeued;
     bootstrap = true;
     say("the server was restored (epoch " + known_epoch + " → " + std::to_string(w.epoch()) +
         "); re-sending " + std::to_string(*requeued) + " changes");
   }
-  if (auto ok = store.set_identity(w.role(), w.directorate(), w.year()); !ok)
+  auto role = merge::parse_role(w.role());
+  if (!role) co_return fail(ErrorCode::kProtocol, "the welcome names " + role.error().message);
+  if (auto ok = sync.set_identity(*role, w.directorate(), w.year()); !ok)
     co_return fail(ok.error());
   if (known_server.empty())
     if (auto ok = store.set_setting("server_id", w.server_id()); !ok) co_return fail(ok.error());
 
   // Push the outbox in batches.
-  auto pending = store.pending_changes(std::numeric_limits<std::size_t>::max());
+  auto pending = sync.pending_changes(std::numeric_limits<std::size_t>::max());
   if (!pending) co_return fail(pending.error());
   for (std::size_t i = 0; i < pending->size(); i += options.batch_changes) {
     wire::Message push;
@@ -246,7 +256,9 @@ asio::awaitable<core::Result<SyncReport>> converse(Stream& stream, LocalStore& s
   if (!pulled) co_return fail(pulled.error());
   if (auto ok = store.set_setting("epoch", std::to_string(w.epoch())); !ok)
     co_return fail(ok.error());
-  report.cursor = store.cursor();
+  auto reached = sync.cursor();
+  if (!reached) co_return fail(reached.error());
+  report.cursor = *reached;
   co_return report;
 }
 

@@ -5,6 +5,7 @@
 
 #include "shared/crypto/crypto.h"
 #include "shared/wire/convert.h"
+#include "shared/wire/frame.h"
 
 namespace ergon::server {
 
@@ -21,9 +22,9 @@ std::string RequestRouter::enrolment_of(std::string_view token) {
 
 core::Result<Admitted> RequestRouter::admit(const wire::Hello& hello,
                                             std::string_view session_binding) {
-  if (hello.min_version() > kProtocolVersion || hello.max_version() < kProtocolVersion)
+  if (hello.min_version() > wire::kProtocolVersion || hello.max_version() < wire::kProtocolVersion)
     return fail(ErrorCode::kVersionMismatch,
-                "this server speaks protocol version " + std::to_string(kProtocolVersion) +
+                "this server speaks protocol version " + std::to_string(wire::kProtocolVersion) +
                     "; the client speaks " + std::to_string(hello.min_version()) + " to " +
                     std::to_string(hello.max_version()) + ": upgrade the older side");
   if (hello.client_device_id().size() != 16)
@@ -68,7 +69,7 @@ core::Result<wire::Message> RequestRouter::welcome(std::uint64_t request_id,
   wire::Message m;
   m.set_request_id(request_id);
   auto* w = m.mutable_welcome();
-  w->set_version(kProtocolVersion);
+  w->set_version(wire::kProtocolVersion);
   w->set_server_id(info.server_id);
   w->set_epoch(info.epoch);
   w->set_role(std::string(merge::to_string(record->role)));

@@ -19,7 +19,6 @@
 
 namespace ergon::server {
 
-inline constexpr std::uint32_t kProtocolVersion = 1;
 inline constexpr std::size_t kMaxBatchChanges = 1000;
 inline constexpr std::size_t kMaxPageEntries = 1000;
 /// A pull page stops adding to itself past this many bytes by default (a frame may hold

@@ -4,6 +4,7 @@
 
 #include "server/store/master_store.h"
 #include "server/store/store_connection.h"
+#include "shared/core/numbers.h"
 #include "shared/merge/flags.h"
 
 namespace ergon::server {
@@ -38,10 +39,12 @@ core::Result<MasterStore::Batch> MasterStore::begin_batch() {
   // Inside the write lock: other writers (admin commands) may have appended since we last looked.
   ERGON_TRY(impl_->query(
       "SELECT seq, hash FROM log ORDER BY seq DESC LIMIT 1", [](storage::Statement&) {},
-      [&](storage::Statement& s) {
-        state->last_seq = u64(s.column_int64(0));
-        auto hash = s.column_blob(1);
-        std::copy_n(hash.begin(), std::min<std::size_t>(hash.size(), 32), state->head.begin());
+      [&](storage::Statement& s) -> core::Status {
+        state->last_seq = s.column_uint64(0);
+        auto hash = hash_column(s, 1);
+        if (!hash) return fail(hash.error());
+        state->head = *hash;
+        return {};
       }));
   auto digest = impl_->meta("digest");
   if (!digest) return fail(digest.error());
@@ -56,12 +59,16 @@ core::Result<std::optional<changelog::Outcome>> MasterStore::Batch::outcome_of(
   std::optional<changelog::Outcome> found;
   auto id = changelog::change_id(change);
   ERGON_TRY(state_->store->impl_->query(
-      "SELECT " + std::string(kOutcomeColumns) + " FROM log WHERE change_id = ?1",
+      "SELECT epoch, seq, outcome, reason, new_revision, conflict_epoch, conflict_seq FROM log "
+      "WHERE change_id = ?1",
       [&](storage::Statement& s) { s.bind(1, id); },
-      [&](storage::Statement& s) {
-        found = outcome_from_row(s, 0);
+      [&](storage::Statement& s) -> core::Status {
+        auto outcome = outcome_from_row(s, 0);
+        if (!outcome) return fail(outcome.error());
+        found = std::move(*outcome);
         found->change_id = id;
         found->is_duplicate = true;
+        return {};
       }));
   return found;
 }
@@ -91,11 +98,13 @@ core::Result<merge::GroupState> MasterStore::Batch::group_state(const changelog:
         "SELECT epoch, seq, device_id, device_seq FROM revisions WHERE entity = ?1 "
         "ORDER BY epoch DESC, seq DESC LIMIT 1",
         [&](storage::Statement& s) { s.bind(1, key); },
-        [&](storage::Statement& s) {
+        [&](storage::Statement& s) -> core::Status {
+          auto device = core::DeviceId::parse(s.column_text(2));
+          if (!device)
+            return fail(ErrorCode::kCorrupt, "the revision of " + key + " names a damaged device");
           gs.latest = merge::GroupRevision{
-              {u64(s.column_int64(0)), u64(s.column_int64(1))},
-              core::DeviceId::parse(s.column_text(2)).value_or(core::DeviceId{}),
-              u64(s.column_int64(3))};
+              {s.column_uint64(0), s.column_uint64(1)}, *device, s.column_uint64(3)};
+          return {};
         }));
   }
   // What the editor had seen: its base revision, or what its own earlier change had seen.
@@ -105,10 +114,10 @@ core::Result<merge::GroupState> MasterStore::Batch::group_state(const changelog:
     ERGON_TRY(impl.query(
         "SELECT horizon_epoch, horizon_seq FROM log WHERE device_id = ?1 AND device_seq = ?2",
         [&](storage::Statement& s) {
-          s.bind(1, change.device_id.hex()).bind(2, i64(change.base.own_seq));
+          s.bind(1, change.device_id.hex()).bind(2, change.base.own_seq);
         },
         [&](storage::Statement& s) {
-          gs.horizon = {u64(s.column_int64(0)), u64(s.column_int64(1))};
+          gs.horizon = {s.column_uint64(0), s.column_uint64(1)};
         }));
   // An open conflict this device already has a change parked in.
   ERGON_TRY(impl.query(
@@ -121,7 +130,7 @@ core::Result<merge::GroupState> MasterStore::Batch::group_state(const changelog:
         s.bind(1, key).bind(2, change.group).bind(3, change.device_id.hex());
       },
       [&](storage::Statement& s) {
-        gs.parked = Revision{u64(s.column_int64(0)), u64(s.column_int64(1))};
+        gs.parked = Revision{s.column_uint64(0), s.column_uint64(1)};
       }));
   return gs;
 }
@@ -140,13 +149,13 @@ core::Result<Revision> conflict_for(StoreConnection& impl, const changelog::Outc
         "status = 'open' ORDER BY epoch, seq LIMIT 1",
         [&](storage::Statement& st) { st.bind(1, key).bind(2, group); },
         [&](storage::Statement& st) {
-          conflict = Revision{u64(st.column_int64(0)), u64(st.column_int64(1))};
+          conflict = Revision{st.column_uint64(0), st.column_uint64(1)};
         }));
   if (conflict) return *conflict;
   ERGON_TRY(impl.run("INSERT INTO conflicts (epoch, seq, entity, grp) VALUES (?1, ?2, ?3, ?4)",
                      [&](storage::Statement& st) {
-                       st.bind(1, i64(outcome.position.epoch))
-                           .bind(2, i64(outcome.position.seq))
+                       st.bind(1, outcome.position.epoch)
+                           .bind(2, outcome.position.seq)
                            .bind(3, key)
                            .bind(4, group);
                      }));
@@ -167,29 +176,29 @@ core::Status insert_log_row(StoreConnection& impl, const changelog::Change& chan
       "received_ms, canonical, hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, "
       "?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26)",
       [&](storage::Statement& st) {
-        st.bind(1, i64(outcome.position.seq))
-            .bind(2, i64(outcome.position.epoch))
+        st.bind(1, outcome.position.seq)
+            .bind(2, outcome.position.epoch)
             .bind(3, outcome.change_id)
             .bind(4, change.device_id.hex())
-            .bind(5, i64(change.device_seq))
+            .bind(5, change.device_seq)
             .bind(6, std::int64_t{static_cast<int>(change.entity.kind)})
             .bind(7, change.entity.key)
             .bind(8, change.group)
             .bind(9, storage::Blob{values})
             .bind(10, std::int64_t{static_cast<int>(change.base.kind)})
-            .bind(11, i64(change.base.revision.epoch))
-            .bind(12, i64(change.base.revision.seq))
-            .bind(13, i64(change.base.own_seq))
+            .bind(11, change.base.revision.epoch)
+            .bind(12, change.base.revision.seq)
+            .bind(13, change.base.own_seq)
             .bind(14, change.client_time.wall_ms)
             .bind(15, std::int64_t{change.client_time.logical})
             .bind(16, change.user)
             .bind(17, changelog::to_string(outcome.kind))
             .bind(18, outcome.reason)
             .bind(19, std::int64_t{outcome.is_new_revision ? 1 : 0})
-            .bind(20, i64(conflict.epoch))
-            .bind(21, i64(conflict.seq))
-            .bind(22, i64(horizon.epoch))
-            .bind(23, i64(horizon.seq))
+            .bind(20, conflict.epoch)
+            .bind(21, conflict.seq)
+            .bind(22, horizon.epoch)
+            .bind(23, horizon.seq)
             .bind(24, impl.clock->now_ms())
             .bind(25, storage::Blob{canonical})
             .bind(26, storage::Blob{crypto::as_bytes(hash)});
@@ -204,10 +213,10 @@ core::Status set_revision(StoreConnection& impl, const std::string& entity, std:
       [&](storage::Statement& st) {
         st.bind(1, entity)
             .bind(2, group)
-            .bind(3, i64(at.epoch))
-            .bind(4, i64(at.seq))
+            .bind(3, at.epoch)
+            .bind(4, at.seq)
             .bind(5, change.device_id.hex())
-            .bind(6, i64(change.device_seq));
+            .bind(6, change.device_seq);
       });
 }
 
@@ -251,16 +260,17 @@ core::Status MasterStore::Batch::apply_accepted(const changelog::Change& change,
     if (before.envelope) s.digest.toggle(envelope_entity(key), "amount", before.envelope->plain());
     s.digest.toggle(envelope_entity(key), "amount", decision.envelope->plain());
     auto colon = key.find(':');
-    int year = std::atoi(key.substr(0, colon).c_str());
+    auto year = core::parse_number<int>(std::string_view(key).substr(0, colon), "envelope year");
+    if (!year) return fail(ErrorCode::kCorrupt, year.error().message);
     ERGON_TRY(impl.run(
         "INSERT OR REPLACE INTO envelopes (key, year, source, amount) VALUES (?1, ?2, ?3, ?4)",
         [&](storage::Statement& st) {
           st.bind(1, key)
-              .bind(2, std::int64_t{year})
+              .bind(2, *year)
               .bind(3, key.substr(colon + 1))
               .bind(4, decision.envelope->cents());
         }));
-    s.touched_years.insert(year);
+    s.touched_years.insert(*year);
     return set_revision(impl, envelope_entity(key), "amount", change, at);
   }
   const auto& merged = *decision.merged;
@@ -273,7 +283,7 @@ core::Status MasterStore::Batch::apply_accepted(const changelog::Change& change,
       "?2, ?3, ?4, ?5, ?6)",
       [&](storage::Statement& st) {
         st.bind(1, key)
-            .bind(2, std::int64_t{merged.year})
+            .bind(2, merged.year)
             .bind(3, merged.directorate)
             .bind(4, merged.ka_code ? merged.ka_code->canonical() : std::string())
             .bind(5, model::to_string(merged.state))
@@ -290,7 +300,7 @@ core::Status MasterStore::Batch::set_high_water_mark(const core::DeviceId& clien
                                                      std::uint64_t seq) {
   return state_->store->impl_->run(
       "UPDATE devices SET high_water = ?2 WHERE client_device_id = ?1",
-      [&](storage::Statement& s) { s.bind(1, client_device_id.hex()).bind(2, i64(seq)); });
+      [&](storage::Statement& s) { s.bind(1, client_device_id.hex()).bind(2, seq); });
 }
 
 namespace {
@@ -299,7 +309,7 @@ namespace {
 core::Result<merge::YearFigures> year_figures(StoreConnection& impl, int year) {
   merge::YearFigures figures;
   figures.year = year;
-  auto bind_year = [&](storage::Statement& st) { st.bind(1, std::int64_t{year}); };
+  auto bind_year = [&](storage::Statement& st) { st.bind(1, year); };
   ERGON_TRY(impl.query(
       "SELECT ka_code, count(*) FROM proposals WHERE year = ?1 AND ka_code != '' AND state NOT "
       "IN ('withdrawn', 'rejected') GROUP BY ka_code HAVING count(*) > 1",
@@ -333,28 +343,24 @@ core::Status write_flags(StoreConnection& impl, int year, std::uint64_t last_seq
   std::map<std::string, std::string> stored;  // id → status
   ERGON_TRY(impl.query(
       "SELECT id, status FROM flags WHERE year = ?1",
-      [&](storage::Statement& st) { st.bind(1, std::int64_t{year}); },
+      [&](storage::Statement& st) { st.bind(1, year); },
       [&](storage::Statement& st) { stored[st.column_text(0)] = st.column_text(1); }));
   auto update = merge::update_flags(merge::raise_flags(*figures), stored);
   for (const auto& flag : update.refreshed)
     ERGON_TRY(impl.run("UPDATE flags SET detail = ?3 WHERE id = ?1 AND year = ?2",
                        [&](storage::Statement& st) {
-                         st.bind(1, flag.first).bind(2, std::int64_t{year}).bind(3, flag.second);
+                         st.bind(1, flag.first).bind(2, year).bind(3, flag.second);
                        }));
   for (const auto& flag : update.opened)
     ERGON_TRY(
         impl.run("INSERT OR REPLACE INTO flags (id, year, status, detail, raised_seq) VALUES "
                  "(?1, ?2, 'open', ?3, ?4)",
                  [&](storage::Statement& st) {
-                   st.bind(1, flag.first)
-                       .bind(2, std::int64_t{year})
-                       .bind(3, flag.second)
-                       .bind(4, i64(last_seq));
+                   st.bind(1, flag.first).bind(2, year).bind(3, flag.second).bind(4, last_seq);
                  }));
   for (const auto& id : update.cleared)
-    ERGON_TRY(
-        impl.run("UPDATE flags SET status = 'cleared' WHERE id = ?1 AND year = ?2",
-                 [&](storage::Statement& st) { st.bind(1, id).bind(2, std::int64_t{year}); }));
+    ERGON_TRY(impl.run("UPDATE flags SET status = 'cleared' WHERE id = ?1 AND year = ?2",
+                       [&](storage::Statement& st) { st.bind(1, id).bind(2, year); }));
   return {};
 }
 

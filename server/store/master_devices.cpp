@@ -49,11 +49,11 @@ core::Result<Enrolment> MasterStore::enrol(merge::Role role, const std::string& 
 }
 
 core::Result<DeviceRecord> MasterStore::device(std::string_view enrolled_id) {
-  return impl_->device_where("device_id", enrolled_id);
+  return impl_->device(StoreConnection::DeviceKey::kEnrolledId, enrolled_id);
 }
 
 core::Result<DeviceRecord> MasterStore::device_by_client(const core::DeviceId& client_device_id) {
-  return impl_->device_where("client_device_id", client_device_id.hex());
+  return impl_->device(StoreConnection::DeviceKey::kClientDeviceId, client_device_id.hex());
 }
 
 core::Result<DeviceRecord> MasterStore::authenticate(std::string_view token) {
@@ -126,7 +126,7 @@ core::Result<std::optional<std::string>> MasterStore::bind(std::string_view enro
         s.bind(1, enrolled_id)
             .bind(2, client_device_id.hex())
             .bind(3, storage::Blob{public_key})
-            .bind(4, i64(high_water));
+            .bind(4, high_water);
       }));
   ERGON_TRY(tx->commit());
   return rebound_from;
@@ -138,7 +138,7 @@ core::Result<DeviceRecord> MasterStore::find_device(std::string_view id_or_prefi
     return fail(ErrorCode::kUsage, "'" + std::string(id_or_prefix.substr(0, 64)) +
                                        "' is not an enrolment id: lower-case hex, as 'ergond "
                                        "devices' prints it (a unique prefix is enough)");
-  auto found = impl_->devices_where("substr(device_id, 1, length(?1)) = ?1", id_or_prefix);
+  auto found = impl_->devices(StoreConnection::DeviceKey::kEnrolledIdPrefix, id_or_prefix);
   if (!found) return fail(found.error());
   if (found->empty())
     return fail(ErrorCode::kNotFound,
@@ -188,7 +188,7 @@ core::Result<std::int64_t> MasterStore::data_version() {
 }
 
 core::Result<std::vector<DeviceRecord>> MasterStore::devices() {
-  return impl_->devices_where("device_id != ?1", "");  // every enrolment
+  return impl_->devices(StoreConnection::DeviceKey::kEvery, "");
 }
 
 }  // namespace ergon::server

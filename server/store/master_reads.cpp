@@ -15,23 +15,27 @@ using core::fail;
 
 core::Result<std::vector<changelog::LogEntry>> MasterStore::log_after(std::uint64_t cursor,
                                                                       std::size_t limit) {
-  return read_entries(*impl_, "WHERE seq > ?1 ORDER BY seq LIMIT ?2", [&](storage::Statement& s) {
-    s.bind(1, i64(cursor)).bind(2, static_cast<std::int64_t>(limit));
-  });
+  return read_entries(
+      *impl_,
+      "SELECT epoch, seq, outcome, reason, new_revision, conflict_epoch, conflict_seq, change_id, "
+      "canonical, hash FROM log WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+      [&](storage::Statement& s) { s.bind(1, cursor).bind(2, std::uint64_t{limit}); });
 }
 
 core::Result<std::vector<changelog::LogEntry>> MasterStore::device_entries(
     const core::DeviceId& device, std::uint64_t first_seq) {
   return read_entries(
-      *impl_, "WHERE device_id = ?1 AND device_seq >= ?2 ORDER BY seq",
-      [&](storage::Statement& s) { s.bind(1, device.hex()).bind(2, i64(first_seq)); });
+      *impl_,
+      "SELECT epoch, seq, outcome, reason, new_revision, conflict_epoch, conflict_seq, change_id, "
+      "canonical, hash FROM log WHERE device_id = ?1 AND device_seq >= ?2 ORDER BY seq",
+      [&](storage::Statement& s) { s.bind(1, device.hex()).bind(2, first_seq); });
 }
 
 core::Result<std::uint64_t> MasterStore::last_seq() {
   std::uint64_t seq = 0;
   ERGON_TRY(impl_->query(
       "SELECT coalesce(max(seq), 0) FROM log", [](storage::Statement&) {},
-      [&](storage::Statement& s) { seq = u64(s.column_int64(0)); }));
+      [&](storage::Statement& s) { seq = s.column_uint64(0); }));
   return seq;
 }
 
@@ -54,10 +58,12 @@ core::Result<Snapshot> MasterStore::snapshot_in_read(const std::string& after,
   Snapshot snap;
   ERGON_TRY(impl_->query(
       "SELECT seq, hash FROM log ORDER BY seq DESC LIMIT 1", [](storage::Statement&) {},
-      [&](storage::Statement& s) {
-        snap.cursor = u64(s.column_int64(0));
-        auto hash = s.column_blob(1);
-        std::copy_n(hash.begin(), std::min<std::size_t>(hash.size(), 32), snap.chain_head.begin());
+      [&](storage::Statement& s) -> core::Status {
+        snap.cursor = s.column_uint64(0);
+        auto hash = hash_column(s, 1);
+        if (!hash) return fail(hash.error());
+        snap.chain_head = *hash;
+        return {};
       }));
   auto digest_now = digest();
   if (!digest_now) return fail(digest_now.error());
@@ -88,27 +94,23 @@ core::Result<Snapshot> MasterStore::snapshot_in_read(const std::string& after,
       return fail(ErrorCode::kCorrupt, "stored proposal " + id + ": " + ok.error().message);
     snap.proposals.push_back(std::move(p));
   }
-  core::Status bad;
-  auto add_revision = [&](storage::Statement& s) {
+  auto add_revision = [&](storage::Statement& s) -> core::Status {
     auto row = revision_row(s);
-    if (!row)
-      bad = fail(row.error());
-    else
-      snap.revisions.push_back(std::move(*row));
+    if (!row) return fail(row.error());
+    snap.revisions.push_back(std::move(*row));
+    return {};
   };
   if (!rows.empty())
     ERGON_TRY(impl_->query(
         "SELECT entity, grp, epoch, seq, device_id, device_seq FROM revisions WHERE entity > ?1 "
         "AND entity <= ?2 AND length(entity) = 32",
         [&](storage::Statement& s) { s.bind(1, after).bind(2, rows.back().first); }, add_revision));
-  ERGON_TRY(bad);
   if (!after.empty()) return snap;  // the rest came with the first part
 
   ERGON_TRY(impl_->query(
       "SELECT entity, grp, epoch, seq, device_id, device_seq FROM revisions WHERE length(entity) "
       "!= 32",
       [](storage::Statement&) {}, add_revision));
-  ERGON_TRY(bad);
   ERGON_TRY(impl_->query(
       "SELECT key, amount FROM envelopes", [](storage::Statement&) {},
       [&](storage::Statement& s) {
@@ -119,7 +121,9 @@ core::Result<Snapshot> MasterStore::snapshot_in_read(const std::string& after,
       [&](storage::Statement& s) { snap.reference_files[s.column_text(0)] = s.column_blob(1); }));
   auto parked = read_entries(
       *impl_,
-      "WHERE outcome = 'conflict' AND EXISTS (SELECT 1 FROM conflicts c WHERE c.epoch = "
+      "SELECT epoch, seq, outcome, reason, new_revision, conflict_epoch, conflict_seq, change_id, "
+      "canonical, hash FROM log WHERE outcome = 'conflict' AND EXISTS (SELECT 1 FROM conflicts c "
+      "WHERE c.epoch = "
       "log.conflict_epoch AND c.seq = log.conflict_seq AND c.status = 'open') ORDER BY seq",
       [](storage::Statement&) {});
   if (!parked) return fail(parked.error());
@@ -142,13 +146,15 @@ core::Result<PullPage> MasterStore::read_page(const core::DeviceId& device,
   }
   if (query.bootstrap && !page.snapshot_more) {
     // The outcomes of the device's own changes the snapshot covers, in bounded pages too.
-    auto own =
-        read_entries(*impl_, "WHERE device_id = ?1 AND device_seq > ?2 ORDER BY seq LIMIT ?3",
-                     [&](storage::Statement& s) {
-                       s.bind(1, device.hex())
-                           .bind(2, i64(std::min<std::uint64_t>(query.own_after, INT64_MAX)))
-                           .bind(3, static_cast<std::int64_t>(query.limit + 1));
-                     });
+    auto own = read_entries(*impl_,
+                            "SELECT epoch, seq, outcome, reason, new_revision, conflict_epoch, "
+                            "conflict_seq, change_id, canonical, hash FROM log WHERE device_id = "
+                            "?1 AND device_seq > ?2 ORDER BY seq LIMIT ?3",
+                            [&](storage::Statement& s) {
+                              s.bind(1, device.hex())
+                                  .bind(2, std::min<std::uint64_t>(query.own_after, INT64_MAX))
+                                  .bind(3, static_cast<std::int64_t>(query.limit + 1));
+                            });
     if (!own) return fail(own.error());
     std::size_t bytes = 0;
     for (auto& e : *own) {
@@ -167,10 +173,12 @@ core::Result<PullPage> MasterStore::read_page(const core::DeviceId& device,
   }
   ERGON_TRY(impl_->query(
       "SELECT seq, hash FROM log ORDER BY seq DESC LIMIT 1", [](storage::Statement&) {},
-      [&](storage::Statement& s) {
-        page.head_seq = u64(s.column_int64(0));
-        auto hash = s.column_blob(1);
-        std::copy_n(hash.begin(), std::min<std::size_t>(hash.size(), 32), page.chain_head.begin());
+      [&](storage::Statement& s) -> core::Status {
+        page.head_seq = s.column_uint64(0);
+        auto hash = hash_column(s, 1);
+        if (!hash) return fail(hash.error());
+        page.chain_head = *hash;
+        return {};
       }));
   std::uint64_t reached = page.entries.empty() ? cursor : page.entries.back().outcome.position.seq;
   page.is_last_page = !page.snapshot_more && !page.own_more && reached >= page.head_seq;

@@ -4,6 +4,7 @@
 
 #include "server/store/schema.h"
 #include "server/store/store_connection.h"
+#include "shared/core/numbers.h"
 
 namespace ergon::server {
 
@@ -86,9 +87,13 @@ core::Result<MasterStore> MasterStore::open(const std::filesystem::path& dir,
   auto amendment = impl.meta("amendment_open");
   for (const auto* r : {&server_id, &epoch, &year, &stage, &amendment})
     if (!*r) return fail(r->error());
+  auto epoch_number = core::parse_number<std::uint64_t>(*epoch, "the store's epoch");
+  auto year_number = core::parse_number<int>(*year, "the store's programme year");
+  if (!epoch_number) return fail(ErrorCode::kCorrupt, epoch_number.error().message);
+  if (!year_number) return fail(ErrorCode::kCorrupt, year_number.error().message);
   store.info_.server_id = *server_id;
-  store.info_.epoch = std::stoull(*epoch);
-  store.info_.year = std::stoi(*year);
+  store.info_.epoch = *epoch_number;
+  store.info_.year = *year_number;
   store.info_.stage = merge::StageLock{*stage, *amendment == "1"};
 
   std::map<std::string, std::string> files;
@@ -107,7 +112,7 @@ core::Result<std::vector<ConflictRecord>> MasterStore::conflicts() {
       "SELECT epoch, seq, entity, grp, status FROM conflicts ORDER BY epoch, seq",
       [](storage::Statement&) {},
       [&](storage::Statement& s) {
-        out.push_back({{u64(s.column_int64(0)), u64(s.column_int64(1))},
+        out.push_back({{s.column_uint64(0), s.column_uint64(1)},
                        s.column_text(2),
                        s.column_text(3),
                        s.column_text(4)});

@@ -209,6 +209,15 @@ Envelope check_envelope(const changelog::Change& change, const core::DeviceId& a
   return Envelope::kNext;
 }
 
+std::optional<Decision> check_edit(const changelog::Change& change, const model::Proposal& current,
+                                   const Permission& p) {
+  auto kind = kind_of_group(change.group);
+  if (auto denied = check_role(change, kind, &current, p)) return denied;
+  if (auto denied = check_life(kind, current, p)) return denied;
+  if (kind == GroupKind::kState) return check_transition(current, change);
+  return std::nullopt;
+}
+
 Decision decide(const changelog::Change& change, const GroupState& state, const Permission& p,
                 const model::ReferenceData& reference) {
   if (change.entity.kind == changelog::EntityKind::kEnvelope)

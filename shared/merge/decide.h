@@ -51,6 +51,13 @@ Envelope check_envelope(const changelog::Change& change, const core::DeviceId& a
 Decision decide(const changelog::Change& change, const GroupState& state,
                 const Permission& permission, const model::ReferenceData& reference);
 
+/// The part of decide() that needs only the proposal as the editor sees it and the editor's
+/// permission: the role table, the life state and the state transitions (not the stage, not
+/// concurrency). The client runs it before queuing a change, so offline it refuses exactly
+/// what the server would. nullopt: allowed.
+std::optional<Decision> check_edit(const changelog::Change& change, const model::Proposal& current,
+                                   const Permission& permission);
+
 /// The field group a name belongs to as the permission table sees it.
 enum class GroupKind { kCreate, kDescriptive, kMoney, kClassification, kState, kOwner, kFixed };
 GroupKind kind_of_group(std::string_view group);

@@ -197,6 +197,17 @@ core::Status Transaction::commit() {
   return ok;
 }
 
+core::Result<Statement*> StatementCache::get(std::string_view sql) {
+  auto it = statements_.find(std::string(sql));
+  if (it == statements_.end()) {
+    auto prepared = db_->prepare(sql);
+    if (!prepared) return fail(prepared.error());
+    it = statements_.emplace(std::string(sql), std::move(*prepared)).first;
+  }
+  it->second.reset();
+  return &it->second;
+}
+
 core::Status migrate(Database& db, const std::vector<Migration>& steps) {
   auto version_stmt = db.prepare("PRAGMA user_version");
   if (!version_stmt) return fail(version_stmt.error());

@@ -10,6 +10,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
+#include <unordered_map>
 #include <vector>
 
 #include "shared/core/result.h"
@@ -45,6 +47,11 @@ class Statement {
 
   /// Binds parameter `index` (1-based). Text and blobs are copied by SQLite.
   Statement& bind(int index, std::int64_t value);
+  Statement& bind(int index, int value) { return bind(index, std::int64_t{value}); }
+  /// Stored as the same 64 bits in SQLite's signed INTEGER; column_uint64 reads it back.
+  Statement& bind(int index, std::uint64_t value) {
+    return bind(index, static_cast<std::int64_t>(value));
+  }
   Statement& bind(int index, std::string_view text);
   Statement& bind(int index, const std::string& text) {
     return bind(index, std::string_view(text));
@@ -61,7 +68,18 @@ class Statement {
   /// Resets the statement and clears every binding, ready for reuse.
   void reset();
 
+  /// Calls `row(*this)` for each result row, then resets. `row` returns void or a
+  /// core::Status; the first failing row stops the walk and is returned.
+  template <class Row>
+  [[nodiscard]] core::Status for_each(Row&& row);
+  /// Maps each row with `map(*this)` (returning T or core::Result<T>) into a vector.
+  template <class T, class Map>
+  [[nodiscard]] core::Result<std::vector<T>> collect(Map&& map);
+
   std::int64_t column_int64(int index) const;
+  std::uint64_t column_uint64(int index) const {
+    return static_cast<std::uint64_t>(column_int64(index));
+  }
   std::string column_text(int index) const;
   std::string column_blob(int index) const;
   bool column_is_null(int index) const;
@@ -78,6 +96,42 @@ class Statement {
   std::unique_ptr<sqlite3_stmt, Finalize> stmt_;
   int bind_error_ = 0;
 };
+
+template <class Row>
+core::Status Statement::for_each(Row&& row) {
+  for (;;) {
+    auto r = step();
+    if (!r) return core::fail(r.error());
+    if (*r == StepResult::kDone) break;
+    if constexpr (std::is_void_v<std::invoke_result_t<Row&, Statement&>>) {
+      row(*this);
+    } else {
+      auto ok = row(*this);
+      if (!ok) {
+        reset();
+        return core::fail(ok.error());
+      }
+    }
+  }
+  reset();
+  return {};
+}
+
+template <class T, class Map>
+core::Result<std::vector<T>> Statement::collect(Map&& map) {
+  std::vector<T> out;
+  ERGON_TRY(for_each([&](Statement& s) -> core::Status {
+    if constexpr (std::is_convertible_v<std::invoke_result_t<Map&, Statement&>, T>) {
+      out.push_back(map(s));
+    } else {
+      auto item = map(s);
+      if (!item) return core::fail(item.error());
+      out.push_back(std::move(*item));
+    }
+    return {};
+  }));
+  return out;
+}
 
 class Transaction;
 
@@ -136,6 +190,19 @@ class Transaction {
   friend class Database;
   explicit Transaction(Database* db) : db_(db) {}
   Database* db_;
+};
+
+/// Statements prepared once, on first use, and kept for the connection's life. A store keeps
+/// its SQL as constants (never built per call); `get` hands back the statement reset and
+/// unbound, ready to bind.
+class StatementCache {
+ public:
+  explicit StatementCache(Database& db) : db_(&db) {}
+  [[nodiscard]] core::Result<Statement*> get(std::string_view sql);
+
+ private:
+  Database* db_;
+  std::unordered_map<std::string, Statement> statements_;
 };
 
 /// One schema step: PRAGMA user_version becomes `version` once `sql` has run.

@@ -202,10 +202,11 @@ TEST_CASE("edit changes fields and says how many changes wait, and says so when 
   SECTION("submit and withdraw") {
     auto submitted = client.ok({"submit", id.substr(0, 10)});
     CHECK_THAT(submitted.out, Contains("submitted"));
-    auto again = client.in_home({"submit", id});
-    CHECK(again.exit_code() == 3);
-    CHECK(count_lines(again.err) == 1u);
-    CHECK_THAT(again.err, Contains("only a draft"));
+    // As on the server, submitting a submitted proposal is a no-op: nothing is queued.
+    auto pending = client.ok_json({"status", "--json"})["pending"];
+    auto again = client.ok({"submit", id});
+    CHECK_THAT(again.out, Contains("already submitted"));
+    CHECK(client.ok_json({"status", "--json"})["pending"] == pending);
     client.ok({"withdraw", id});
     CHECK(client.ok_json({"show", id, "--json"})["state"] == "withdrawn");
     auto edit_withdrawn = client.in_home({"edit", id, "remarks=x y z"});

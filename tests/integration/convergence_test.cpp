@@ -217,7 +217,7 @@ TEST_CASE("a concurrent money edit is parked as the same conflict on both client
   CHECK(second.status().at("pending") == 0);
 }
 
-TEST_CASE("a directorate's edit of another directorate's proposal is rejected with the reason",
+TEST_CASE("a directorate's edit of another directorate's proposal is refused, offline or online",
           "[integration]") {
   TempDir dir;
   RunningServer server(dir.path());
@@ -228,19 +228,30 @@ TEST_CASE("a directorate's edit of another directorate's proposal is rejected wi
   dpol.sync();
   dte.sync();
 
-  // 30-7321.001 belongs to DTE. The client lets the edit through offline (the server decides).
+  // 30-7321.001 belongs to DTE. DPOL's client knows the rule the server applies: refused
+  // offline, with the server's reason, and nothing is queued.
   auto id = id_by_ka(dpol, "30-7321.001");
   auto original = show(dte, id).at("remarks");
-  auto edited = dpol.run({"edit", id, "remarks=Αλλαγή από τη ΔΠΟΛ"});
+  auto foreign = dpol.run({"edit", id, "remarks=Αλλαγή από τη ΔΠΟΛ"});
+  CHECK_FALSE(foreign.status.ok());
+  CHECK_THAT(foreign.err, Catch::Contains("belongs to DTE"));
+  CHECK(dpol.status().at("pending") == 0);
+
+  // DTE edits its own row offline while planning moves the row to DPOL: the server, which sees
+  // the move first, rejects DTE's edit with the reason.
+  auto edited = dte.run({"edit", id, "remarks=Αλλαγή της ΔΤΕ"});
   INFO(edited.err);
   REQUIRE(edited.status.ok());
-  CHECK(dpol.status().at("pending") == 1);
+  auto moved = planning.run({"edit", id, "directorate=DPOL"});
+  INFO(moved.err);
+  REQUIRE(moved.status.ok());
+  planning.sync();
 
-  auto report = dpol.sync();
+  auto report = dte.sync();
   CHECK(report.at("sent") == 1);
   CHECK(report.at("rejected") == 1);
   CHECK(report.at("accepted") == 0);
-  auto status = dpol.status();
+  auto status = dte.status();
   CHECK(status.at("pending") == 0);
   CHECK(status.at("rejected") == 1);
   REQUIRE(status.at("changes").size() == 1);
@@ -248,18 +259,19 @@ TEST_CASE("a directorate's edit of another directorate's proposal is rejected wi
   CHECK(change.at("status") == "rejected");
   CHECK(change.at("entity") == id);
   CHECK(change.at("group") == "remarks");
-  CHECK_THAT(change.at("reason").get<std::string>(), Catch::Contains("belongs to DTE"));
-  // Nothing changed anywhere: the master, the owner's view, and the refused client's view.
+  CHECK_THAT(change.at("reason").get<std::string>(), Catch::Contains("belongs to DPOL"));
+  // The remarks changed nowhere: the master, the new owner's view, the refused client's view.
   CHECK(report.at("digest") == planning.sync().at("digest"));
-  CHECK(dte.sync().at("received") == 1);  // the rejected row itself
-  CHECK(show(dte, id).at("remarks") == original);
+  dpol.sync();
   CHECK(show(dpol, id).at("remarks") == original);
+  CHECK(show(dte, id).at("remarks") == original);
+  CHECK(show(dte, id).at("directorate") == "DPOL");
 
   // Dismissed, it leaves the list; its number stays used.
-  auto dismissed = dpol.run({"dismiss", std::to_string(change.at("seq").get<std::uint64_t>())});
+  auto dismissed = dte.run({"dismiss", std::to_string(change.at("seq").get<std::uint64_t>())});
   INFO(dismissed.err);
   CHECK(dismissed.status.ok());
-  CHECK(dpol.status().at("rejected") == 0);
-  CHECK(dpol.sync().at("sent") == 0);
-  CHECK(server.high_water_mark(dpol.token) == 1);
+  CHECK(dte.status().at("rejected") == 0);
+  CHECK(dte.sync().at("sent") == 0);
+  CHECK(server.high_water_mark(dte.token) == 1);
 }

@@ -8,6 +8,7 @@
 #include <signal.h>
 
 #include "client/store/local_store.h"
+#include "client/store/sync_state.h"
 #include "shared/storage/database.h"
 #include "tests/support/paths.h"
 
@@ -247,7 +248,9 @@ std::uint64_t last_device_seq(const std::filesystem::path& home) {
 std::uint64_t cursor_of(const std::filesystem::path& home) {
   auto store = client::LocalStore::open(home);
   if (!store) FAIL("open " << home << ": " << store.error().message);
-  return store->cursor();
+  auto cursor = ergon::client::SyncState(*store).cursor();
+  if (!cursor) FAIL("cursor of " << home << ": " << cursor.error().message);
+  return *cursor;
 }
 
 std::size_t make_remarks_edits(const std::filesystem::path& home,

@@ -11,6 +11,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "client/store/sync_state.h"
 #include "shared/model/fields.h"
 #include "tests/server/sync_harness.h"
 
@@ -71,7 +72,8 @@ void random_edit(SyncHarness::Client& c, Role role, std::mt19937_64& rng) {
       break;
     case 5:
       if (role == Role::kPlanning)
-        (void)c.store->edit_in_tx(p.id, {{"state", "included"}, {"decision_reason", ""}}, false);
+        (void)c.store->edit(p.id, {{"state", "included"}, {"decision_reason", ""}},
+                            ergon::client::EditScope::kAnyField);
       else if (pick(3) == 0)
         (void)c.store->withdraw(p.id);
       break;
@@ -116,7 +118,7 @@ void run_case(std::uint64_t seed) {
     std::vector<std::vector<Delivery>> queues;
     for (auto& [c, role] : devices) {
       if (rng() % 4 == 0) continue;  // offline this round
-      auto pending = c->store->pending_changes(100000);
+      auto pending = ergon::client::SyncState(*c->store).pending_changes(100000);
       REQUIRE(pending);
       std::vector<Delivery> queue;
       for (std::size_t i = 0; i < pending->size();) {
@@ -155,7 +157,7 @@ void run_case(std::uint64_t seed) {
   for (auto& [c, role] : devices) {
     INFO("device " << c->name);
     CHECK(h.converged(*c));
-    auto left = c->store->pending_changes(100000);
+    auto left = ergon::client::SyncState(*c->store).pending_changes(100000);
     REQUIRE(left);
     CHECK(left->empty());  // every own change has learnt its one outcome
   }

@@ -3,6 +3,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "client/store/sync_state.h"
 #include "shared/model/fields.h"
 #include "tests/server/sync_harness.h"
 
@@ -90,25 +91,35 @@ TEST_CASE("two directorates and planning editing the same and different groups c
 TEST_CASE("a directorate is refused on another directorate's proposal, with the reason",
           "[merge][scenario]") {
   SyncHarness h;
+  auto& planning = h.add_client(Role::kPlanning, "", "planning");
   auto& dte = h.add_client(Role::kDirectorate, "DTE", "dte");
   auto& dpol = h.add_client(Role::kDirectorate, "DPOL", "dpol");
   auto roads = create(dte, "Ασφαλτοστρώσεις οδών", "DTE");
   h.sync(dte);
   h.pull(dpol);
-  // The client mirrors only its own directorate's rules for its own rows; the server decides.
-  edit(dpol, roads, {{"remarks", "ξένη αλλαγή"}});
-  auto outcomes = h.push(dpol);
+  h.pull(planning);
+  // Offline, the client refuses what the server would (merge::check_edit), queuing nothing.
+  auto foreign = dpol.store->edit(roads, {{"remarks", "ξένη αλλαγή"}});
+  REQUIRE_FALSE(foreign);
+  CHECK(foreign.error().code == core::ErrorCode::kPermissionDenied);
+  CHECK_THAT(foreign.error().message, Catch::Contains("belongs to DTE"));
+  CHECK(dpol.store->outbox()->empty());
+  // DTE's own edit, made before planning moved the row to DPOL, is refused by the server.
+  edit(dte, roads, {{"remarks", "αλλαγή της ΔΤΕ"}});
+  edit(planning, roads, {{"directorate", "DPOL"}});
+  h.sync(planning);
+  auto outcomes = h.push(dte);
   REQUIRE(outcomes.size() == 1);
   CHECK(outcomes[0].kind == OutcomeKind::kRejected);
-  CHECK_THAT(outcomes[0].reason, Catch::Contains("belongs to DTE"));
-  auto pulled = h.pull(dpol);
+  CHECK_THAT(outcomes[0].reason, Catch::Contains("belongs to DPOL"));
+  auto pulled = h.pull(dte);
   CHECK(pulled.own_rejected == 1);
-  CHECK(field_of(*dpol.store, roads, "remarks").empty());  // the view drops the rejected edit
-  auto outbox = dpol.store->outbox();
+  CHECK(field_of(*dte.store, roads, "remarks").empty());  // the view drops the rejected edit
+  auto outbox = dte.store->outbox();
   REQUIRE(outbox);
-  CHECK(outbox->back().status == "rejected");
-  CHECK_THAT(outbox->back().reason, Catch::Contains("belongs to DTE"));
-  CHECK(h.converged(dpol));
+  CHECK(outbox->back().status == ergon::client::OutboxStatus::kRejected);
+  CHECK_THAT(outbox->back().reason, Catch::Contains("belongs to DPOL"));
+  CHECK(h.converged(dte));
 }
 
 TEST_CASE("three devices on one field: the first wins, the others park in one conflict",
@@ -223,7 +234,7 @@ TEST_CASE("a long offline session of one device lands whole and in order", "[mer
   for (int round = 0; round < 10; ++round)
     for (std::size_t i = 0; i < ids.size(); ++i)
       edit(dte, ids[i], {{"remarks", "γύρος " + std::to_string(round)}});
-  auto pending = dte.store->pending_changes(100000);
+  auto pending = ergon::client::SyncState(*dte.store).pending_changes(100000);
   REQUIRE(pending);
   CHECK(pending->size() == 220);
   auto outcomes = h.push(dte, 37);
@@ -233,7 +244,7 @@ TEST_CASE("a long offline session of one device lands whole and in order", "[mer
   CHECK(h.converged(dte));
   CHECK(h.converged(planning));
   CHECK(field_of(*planning.store, ids[7], "remarks") == "γύρος 9");
-  auto left = dte.store->pending_changes(100000);
+  auto left = ergon::client::SyncState(*dte.store).pending_changes(100000);
   REQUIRE(left);
   CHECK(left->empty());
 }
@@ -246,7 +257,7 @@ TEST_CASE("a batch with a gap or another device's change is refused and nothing 
   create(dte, "Πρώτο", "DTE");
   create(dte, "Δεύτερο", "DTE");
   create(dte, "Τρίτο", "DTE");
-  auto pending = dte.store->pending_changes(10);
+  auto pending = ergon::client::SyncState(*dte.store).pending_changes(10);
   REQUIRE(pending);
   REQUIRE(pending->size() == 3);
 
@@ -327,9 +338,9 @@ TEST_CASE("a bootstrap read in parts while others write converges by replaying t
     REQUIRE(page);
     REQUIRE(page->snapshot);
     if (parts == 0)
-      REQUIRE(fresh.store->apply_snapshot(*page->snapshot));
+      REQUIRE(ergon::client::SyncState(*fresh.store).apply_snapshot(*page->snapshot));
     else
-      REQUIRE(fresh.store->apply_snapshot_part(*page->snapshot));
+      REQUIRE(ergon::client::SyncState(*fresh.store).apply_snapshot_part(*page->snapshot));
     ++parts;
     // Between parts, planning changes proposals already sent, proposals still to come, and
     // creates new ones on both sides of the part boundary.

@@ -2,6 +2,7 @@
 
 #include <stdexcept>
 
+#include "client/store/sync_state.h"
 #include "shared/model/fields.h"
 #include "tests/support/paths.h"
 
@@ -35,7 +36,7 @@ SyncHarness::Client& SyncHarness::add_client(merge::Role role, const std::string
   auto store = must(client::LocalStore::init(dir_ / ("client-" + name), options), "init client");
   auto key = must(store.device_key(), "device key");
   must(master_->bind(enrolment.device_id, store.device().device_id, key.public_key), "bind");
-  must(store.set_identity(std::string(merge::to_string(role)), directorate, 2024), "identity");
+  must(ergon::client::SyncState(store).set_identity(role, directorate, 2024), "identity");
   auto client = std::make_unique<Client>();
   client->name = name;
   client->context.device_id = store.device().device_id;
@@ -47,7 +48,8 @@ SyncHarness::Client& SyncHarness::add_client(merge::Role role, const std::string
 
 std::vector<changelog::Outcome> SyncHarness::push(Client& client, std::size_t batch_size) {
   std::vector<changelog::Outcome> all;
-  auto pending = must(client.store->pending_changes(1'000'000), "pending");
+  auto pending =
+      must(ergon::client::SyncState(*client.store).pending_changes(1'000'000), "pending");
   for (std::size_t i = 0; i < pending.size(); i += batch_size) {
     std::span<const changelog::Change> batch(pending.data() + i,
                                              std::min(batch_size, pending.size() - i));
@@ -59,16 +61,22 @@ std::vector<changelog::Outcome> SyncHarness::push(Client& client, std::size_t ba
 
 client::PullResult SyncHarness::pull(Client& client, std::size_t page_size) {
   client::PullResult total;
-  if (client.store->cursor() == 0 && must(master_->last_seq(), "last seq") > 0) {
-    must(client.store->apply_snapshot(must(master_->snapshot(), "snapshot")), "apply snapshot");
+  if (must(ergon::client::SyncState(*client.store).cursor(), "cursor") == 0 &&
+      must(master_->last_seq(), "last seq") > 0) {
+    must(ergon::client::SyncState(*client.store)
+             .apply_snapshot(must(master_->snapshot(), "snapshot")),
+         "apply snapshot");
     // The snapshot covers the outcomes of changes this device pushed before: learn them.
     auto own = must(master_->device_entries(client.context.device_id, 1), "own entries");
-    must(client.store->apply_log(own), "own outcomes");
+    must(ergon::client::SyncState(*client.store).apply_log(own), "own outcomes");
   }
   for (;;) {
-    auto page = must(master_->log_after(client.store->cursor(), page_size), "log_after");
+    auto page =
+        must(master_->log_after(must(ergon::client::SyncState(*client.store).cursor(), "cursor"),
+                                page_size),
+             "log_after");
     if (page.empty()) return total;
-    auto result = must(client.store->apply_log(page), "apply_log");
+    auto result = must(ergon::client::SyncState(*client.store).apply_log(page), "apply_log");
     total.entries += result.entries;
     total.own_accepted += result.own_accepted;
     total.own_conflicts += result.own_conflicts;
@@ -77,7 +85,8 @@ client::PullResult SyncHarness::pull(Client& client, std::size_t page_size) {
 }
 
 bool SyncHarness::converged(Client& client) {
-  return must(client.store->server_digest(), "client digest") == must(master_->digest(), "digest");
+  return must(ergon::client::SyncState(*client.store).server_digest(), "client digest") ==
+         must(master_->digest(), "digest");
 }
 
 std::string field_of(client::LocalStore& store, const core::ProposalId& id,

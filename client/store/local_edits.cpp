@@ -1,0 +1,229 @@
+// The edit path: what a user's create, edit, submit and withdraw queue in the outbox, checked
+// by the same rules the server applies (merge::check_edit), in one transaction each.
+
+#include "client/store/local_sql.h"
+#include "client/store/local_store.h"
+#include "shared/changelog/field_value_io.h"
+#include "shared/core/numbers.h"
+#include "shared/merge/decide.h"
+#include "shared/model/text.h"
+#include "shared/model/validate.h"
+
+namespace ergon::client {
+namespace {
+
+using core::ErrorCode;
+using core::fail;
+using model::FieldValues;
+using model::Proposal;
+using model::State;
+
+// A change of `group` to `values`, as the server will see it, for merge::check_edit.
+changelog::Change change_of(const core::ProposalId& id, std::string_view group,
+                            const FieldValues& values) {
+  changelog::Change change;
+  change.entity = {changelog::EntityKind::kProposal, id.hex()};
+  change.group = std::string(group);
+  change.values = values;
+  return change;
+}
+
+}  // namespace
+
+core::Result<EditBatch> LocalStore::begin_edits() {
+  auto tx = db_->begin_immediate();
+  if (!tx) return fail(tx.error());
+  return EditBatch(*this, std::move(*tx));
+}
+
+core::Result<Proposal> LocalStore::create(const FieldValues& values, std::optional<int> year) {
+  auto batch = begin_edits();
+  if (!batch) return fail(batch.error());
+  auto created = batch->create(values, year);
+  if (!created) return fail(created.error());
+  ERGON_TRY(batch->commit());
+  return created;
+}
+
+core::Result<EditResult> LocalStore::edit(const core::ProposalId& id, const FieldValues& values,
+                                          EditScope scope) {
+  auto batch = begin_edits();
+  if (!batch) return fail(batch.error());
+  auto edited = batch->edit(id, values, scope);
+  if (!edited) return fail(edited.error());
+  ERGON_TRY(batch->commit());
+  return edited;
+}
+
+core::Result<EditResult> LocalStore::change_state(const core::ProposalId& id, State to) {
+  return edit(id, {{"state", std::string(model::to_string(to))}, {"decision_reason", ""}},
+              EditScope::kAnyField);
+}
+
+core::Result<EditResult> LocalStore::submit(const core::ProposalId& id) {
+  return change_state(id, State::kSubmitted);
+}
+core::Result<EditResult> LocalStore::withdraw(const core::ProposalId& id) {
+  return change_state(id, State::kWithdrawn);
+}
+
+core::Result<Proposal> EditBatch::create(const FieldValues& values, std::optional<int> year,
+                                         std::optional<core::ProposalId> id) {
+  const auto& device = store_->device_;
+  FieldValues given = values;
+  if (!given.contains("directorate") || model::trim(given["directorate"]).empty())
+    given["directorate"] = device.directorate;
+  auto missing = model::check_required(given);
+  if (!missing.empty()) {
+    std::string message;
+    for (const auto& e : missing) message += (message.empty() ? "" : "; ") + e.message;
+    return fail(ErrorCode::kInvalidArgument, message);
+  }
+  Proposal p;
+  p.id = id.value_or(core::ProposalId::random());
+  p.year = year.value_or(device.year);
+  p.state = State::kDraft;
+  ERGON_TRY(model::apply_values(p, given));
+  ERGON_TRY(model::validate_proposal(p, store_->reference_));
+  auto seq = queue_change(p.id.hex(), std::string(changelog::kCreateGroup), model::all_values(p),
+                          changelog::Base{});
+  if (!seq) return fail(seq.error());
+  ERGON_TRY(store_->write_view(p));
+  return p;
+}
+
+core::Result<EditResult> EditBatch::edit(const core::ProposalId& id, const FieldValues& values,
+                                         EditScope scope) {
+  auto current = store_->get(id);
+  if (!current) return fail(current.error());
+  for (const auto& [name, text] : values) {
+    const auto* spec = model::find_field(name);
+    if (!spec)
+      return fail(model::set_field(*current, name, text).error());  // names the valid fields
+    if (scope == EditScope::kUserFields && !spec->is_user_settable)
+      return fail(ErrorCode::kUsage,
+                  "'" + name + "' cannot be set with FIELD=VALUE; " +
+                      (name == "state" ? "use 'ergon submit' or 'ergon withdraw'"
+                                       : "it is fixed when the proposal is created"));
+  }
+  Proposal next = *current;
+  ERGON_TRY(model::apply_values(next, values));
+  next.id = current->id;  // import rows may carry the id: it never changes
+  next.year = current->year;
+  ERGON_TRY(model::validate_proposal(next, store_->reference_));
+
+  const auto& device = store_->device_;
+  merge::Permission permission{device.role, device.directorate, {}};
+  EditResult result{next, {}};
+  for (auto group : model::all_groups()) {
+    auto after = model::group_values(next, group);
+    bool is_state = group == model::kStateGroup && values.contains("state");
+    if (model::group_values(*current, group) == after && !is_state) continue;
+    // A home that has not yet learnt its directorate leaves the role table to the server.
+    bool knows_identity = device.role != merge::Role::kDirectorate || !device.directorate.empty();
+    if (knows_identity)
+      if (auto refused = merge::check_edit(change_of(id, group, after), *current, permission))
+        return fail(refused->code, refused->reason);
+    if (model::group_values(*current, group) == after) continue;  // the server's no-op too
+    auto base = base_for(id.hex(), group);
+    if (!base) return fail(base.error());
+    auto seq = queue_change(id.hex(), std::string(group), after, *base);
+    if (!seq) return fail(seq.error());
+    result.queued_seqs.push_back(*seq);
+  }
+  if (!result.queued_seqs.empty()) ERGON_TRY(store_->write_view(next));
+  return result;
+}
+
+core::Result<std::optional<core::ProposalId>> EditBatch::match(int year, const std::string& ka_code,
+                                                               const std::string& directorate,
+                                                               const std::string& title) {
+  auto ids_of = [&](std::string_view sql, auto&& bind) -> core::Result<std::vector<std::string>> {
+    auto stmt = store_->statement(sql);
+    if (!stmt) return fail(stmt.error());
+    bind(**stmt);
+    return (*stmt)->collect<std::string>([](auto& s) { return s.column_text(0); });
+  };
+  if (!ka_code.empty()) {
+    auto ids = ids_of(sql::kMatchKa, [&](auto& s) { s.bind(1, year).bind(2, ka_code); });
+    if (!ids) return fail(ids.error());
+    if (ids->size() == 1) {
+      auto id = core::ProposalId::parse(ids->front());
+      if (!id) return fail(ErrorCode::kCorrupt, id.error().message);
+      return std::optional<core::ProposalId>(*id);
+    }
+  }
+  auto ids = ids_of(sql::kMatchTitle, [&](auto& s) {
+    s.bind(1, year).bind(2, directorate).bind(3, model::fold_for_search(title));
+  });
+  if (!ids) return fail(ids.error());
+  if (ids->empty()) return std::optional<core::ProposalId>{};
+  auto id = core::ProposalId::parse(ids->front());
+  if (!id) return fail(ErrorCode::kCorrupt, id.error().message);
+  return std::optional<core::ProposalId>(*id);
+}
+
+core::Result<changelog::Base> EditBatch::base_for(const std::string& entity,
+                                                  std::string_view group) {
+  changelog::Base base;
+  auto own = store_->statement(sql::kOutboxLastForGroup);
+  if (!own) return fail(own.error());
+  (*own)->bind(1, entity).bind(2, group);
+  auto last = (*own)->collect<std::optional<std::uint64_t>>([](auto& s) {
+    return s.column_is_null(0) ? std::nullopt : std::optional(s.column_uint64(0));
+  });
+  if (!last) return fail(last.error());
+  if (!last->empty() && last->front()) {
+    base.kind = changelog::Base::Kind::kOwnChange;
+    base.own_seq = *last->front();
+    return base;
+  }
+  auto rev = store_->statement(sql::kServerRevision);
+  if (!rev) return fail(rev.error());
+  (*rev)->bind(1, entity).bind(2, group);
+  ERGON_TRY((*rev)->for_each([&](storage::Statement& s) {
+    base.kind = changelog::Base::Kind::kRevision;
+    base.revision = {s.column_uint64(0), s.column_uint64(1)};
+  }));
+  return base;
+}
+
+core::Result<std::uint64_t> EditBatch::queue_change(const std::string& entity,
+                                                    const std::string& group,
+                                                    const FieldValues& values,
+                                                    changelog::Base base) {
+  auto& store = *store_;
+  auto next = store.meta("next_seq");
+  if (!next) return fail(next.error());
+  auto seq = core::parse_number<std::uint64_t>(*next, "the home's next change number");
+  if (!seq) return fail(ErrorCode::kCorrupt, seq.error().message);
+  // Another process on this home may have stamped changes since we opened it: read its clock
+  // inside this transaction, so times keep increasing across processes.
+  auto wall = core::parse_number<std::int64_t>(store.setting("hlc_wall"), "hlc_wall");
+  auto logical = core::parse_number<std::uint32_t>(store.setting("hlc_logical"), "hlc_logical");
+  if (wall && logical) store.hlc_.observe(core::Hlc{*wall, *logical});
+  auto time = store.hlc_.now();
+  auto encoded = changelog::encode_values(values);
+  auto stmt = store.statement(sql::kOutboxInsert);
+  if (!stmt) return fail(stmt.error());
+  (*stmt)
+      ->bind(1, *seq)
+      .bind(2, static_cast<int>(changelog::EntityKind::kProposal))
+      .bind(3, entity)
+      .bind(4, group)
+      .bind(5, storage::Blob{encoded})
+      .bind(6, static_cast<int>(base.kind))
+      .bind(7, base.revision.epoch)
+      .bind(8, base.revision.seq)
+      .bind(9, base.own_seq)
+      .bind(10, time.wall_ms)
+      .bind(11, std::int64_t{time.logical})
+      .bind(12, store.device_.user);
+  ERGON_TRY((*stmt)->run());
+  ERGON_TRY(store.set_meta("next_seq", std::to_string(*seq + 1)));
+  ERGON_TRY(store.set_meta("hlc_wall", std::to_string(time.wall_ms)));
+  ERGON_TRY(store.set_meta("hlc_logical", std::to_string(time.logical)));
+  return *seq;
+}
+
+}  // namespace ergon::client

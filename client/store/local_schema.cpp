@@ -1,0 +1,73 @@
+#include "client/store/local_schema.h"
+
+#include <unistd.h>
+
+namespace ergon::client {
+
+using core::ErrorCode;
+using core::fail;
+
+const std::vector<storage::Migration>& local_migrations() {
+  static const std::vector<storage::Migration> steps = {
+      {1, R"sql(
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+-- The last synced server state of each proposal, and the revision of each of its groups.
+CREATE TABLE server_proposals (id TEXT PRIMARY KEY, vals BLOB NOT NULL);
+CREATE TABLE server_revisions (entity TEXT NOT NULL, grp TEXT NOT NULL, epoch INTEGER NOT NULL,
+                               seq INTEGER NOT NULL, PRIMARY KEY (entity, grp));
+-- The device's own changes; device_seq runs 1, 2, 3... without gaps.
+CREATE TABLE outbox (
+  device_seq INTEGER PRIMARY KEY, entity_kind INTEGER NOT NULL, entity TEXT NOT NULL,
+  grp TEXT NOT NULL, vals BLOB NOT NULL, base_kind INTEGER NOT NULL, base_epoch INTEGER NOT NULL,
+  base_seq INTEGER NOT NULL, base_own_seq INTEGER NOT NULL, hlc_wall INTEGER NOT NULL,
+  hlc_logical INTEGER NOT NULL, user TEXT NOT NULL, status TEXT NOT NULL DEFAULT 'pending',
+  reason TEXT NOT NULL DEFAULT '');
+CREATE INDEX outbox_by_group ON outbox (entity, grp, status);
+-- What the user sees: server state with the pending outbox applied.
+CREATE TABLE proposals (
+  id TEXT PRIMARY KEY, year INTEGER NOT NULL, directorate TEXT NOT NULL, ka_code TEXT NOT NULL,
+  title_key TEXT NOT NULL, state TEXT NOT NULL, search_key TEXT NOT NULL, vals BLOB NOT NULL);
+CREATE INDEX proposals_by_ka ON proposals (year, ka_code);
+CREATE INDEX proposals_by_title ON proposals (year, directorate, title_key);
+)sql"},
+      {2, R"sql(
+CREATE TABLE server_envelopes (key TEXT PRIMARY KEY, amount INTEGER NOT NULL);
+-- Conflicts parked on the server, and the incoming changes parked in each.
+CREATE TABLE conflicts (epoch INTEGER NOT NULL, seq INTEGER NOT NULL, entity TEXT NOT NULL,
+                        grp TEXT NOT NULL, status TEXT NOT NULL DEFAULT 'open',
+                        PRIMARY KEY (epoch, seq));
+CREATE TABLE conflict_changes (change_id TEXT PRIMARY KEY, conflict_epoch INTEGER NOT NULL,
+                               conflict_seq INTEGER NOT NULL, device_id TEXT NOT NULL,
+                               user TEXT NOT NULL, hlc_wall INTEGER NOT NULL, vals BLOB NOT NULL);
+)sql"},
+      // Sync reads only the pending changes; the history of decided ones grows without bound.
+      {3, R"sql(
+CREATE INDEX outbox_by_status ON outbox (status, device_seq);
+)sql"},
+  };
+  return steps;
+}
+
+core::Error damaged_home(const std::filesystem::path& file, const std::string& what) {
+  return {ErrorCode::kCorrupt,
+          "the home's database is damaged (" + what + "); it was left exactly as it is. Restore " +
+              file.string() +
+              " from a backup of the home, or move it aside and run 'ergon init' for a new home "
+              "(changes not yet synchronised are then lost: ask for help first)"};
+}
+
+core::Result<storage::Database> open_existing_home(const std::filesystem::path& file) {
+  auto folder_writable =
+      ::access(file.parent_path().c_str(), W_OK) == 0 && ::access(file.c_str(), W_OK) == 0;
+  auto mode =
+      folder_writable ? storage::Database::Mode::kExisting : storage::Database::Mode::kReadOnly;
+  auto db = storage::Database::open(file, storage::Durability::kNormal, mode);
+  if (!db && db.error().code == ErrorCode::kCorrupt)
+    return fail(damaged_home(file, db.error().message));
+  if (!db) return fail(db.error());
+  if (mode == storage::Database::Mode::kExisting)
+    ERGON_TRY(storage::migrate(*db, local_migrations()));
+  return db;
+}
+
+}  // namespace ergon::client

@@ -1,0 +1,88 @@
+#pragma once
+// Every statement of the client's store, in one place. Each is prepared once, on first use,
+// by the store's storage::StatementCache; none is built per call.
+
+#include <string_view>
+
+namespace ergon::client::sql {
+
+// --- settings ---
+inline constexpr std::string_view kGetMeta = "SELECT value FROM meta WHERE key = ?1";
+inline constexpr std::string_view kSetMeta =
+    "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = "
+    "excluded.value";
+inline constexpr std::string_view kKeepMeta =
+    "INSERT OR IGNORE INTO meta (key, value) VALUES (?1, ?2)";
+
+// --- the view the user sees ---
+inline constexpr std::string_view kViewGet = "SELECT vals FROM proposals WHERE id = ?1";
+inline constexpr std::string_view kViewPut =
+    "INSERT OR REPLACE INTO proposals (id, year, directorate, ka_code, title_key, state, "
+    "search_key, vals) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
+inline constexpr std::string_view kViewDelete = "DELETE FROM proposals WHERE id = ?1";
+inline constexpr std::string_view kViewDeleteAll = "DELETE FROM proposals";
+inline constexpr std::string_view kViewByIdPrefix =
+    "SELECT id FROM proposals WHERE id >= ?1 AND id < ?2 ORDER BY id LIMIT 6";
+// The list filter: an empty parameter (or 0 for the year) means "any"; ?5 holds the folded
+// search words, each of which must appear in search_key (checked by the caller's words).
+inline constexpr std::string_view kViewList =
+    "SELECT vals, search_key FROM proposals WHERE (?1 = '' OR directorate = ?1) AND (?2 = '' OR "
+    "state = ?2) AND (?3 = 0 OR year = ?3) ORDER BY directorate, ka_code, title_key";
+inline constexpr std::string_view kMatchKa =
+    "SELECT id FROM proposals WHERE year = ?1 AND ka_code = ?2 LIMIT 2";
+inline constexpr std::string_view kMatchTitle =
+    "SELECT id FROM proposals WHERE year = ?1 AND directorate = ?2 AND title_key = ?3 LIMIT 1";
+
+// --- the outbox of the device's own changes ---
+inline constexpr std::string_view kOutboxInsert =
+    "INSERT INTO outbox (device_seq, entity_kind, entity, grp, vals, base_kind, base_epoch, "
+    "base_seq, base_own_seq, hlc_wall, hlc_logical, user) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, "
+    "?9, ?10, ?11, ?12)";
+inline constexpr std::string_view kOutboxLastForGroup =
+    "SELECT max(device_seq) FROM outbox WHERE entity = ?1 AND (grp = ?2 OR grp = 'create') AND "
+    "status = 'pending'";
+inline constexpr std::string_view kOutboxAll =
+    "SELECT device_seq, entity_kind, entity, grp, vals, base_kind, base_epoch, base_seq, "
+    "base_own_seq, hlc_wall, hlc_logical, user, status, reason FROM outbox ORDER BY device_seq";
+inline constexpr std::string_view kOutboxPending =
+    "SELECT device_seq, entity_kind, entity, grp, vals, base_kind, base_epoch, base_seq, "
+    "base_own_seq, hlc_wall, hlc_logical, user, status, reason FROM outbox WHERE status = "
+    "'pending' ORDER BY device_seq";
+inline constexpr std::string_view kOutboxRequeue =
+    "UPDATE outbox SET status = 'pending', reason = '' WHERE device_seq > ?1 AND status != "
+    "'pending'";
+inline constexpr std::string_view kOutboxDismiss =
+    "UPDATE outbox SET status = 'dismissed' WHERE device_seq = ?1 AND status = 'rejected'";
+inline constexpr std::string_view kOutboxMark =
+    "UPDATE outbox SET status = ?2, reason = ?3 WHERE device_seq = ?1 AND status = 'pending'";
+
+// --- the last synced server state ---
+inline constexpr std::string_view kServerProposal =
+    "SELECT vals FROM server_proposals WHERE id = ?1";
+inline constexpr std::string_view kServerProposals = "SELECT id, vals FROM server_proposals";
+inline constexpr std::string_view kServerProposalPut =
+    "INSERT OR REPLACE INTO server_proposals (id, vals) VALUES (?1, ?2)";
+inline constexpr std::string_view kServerRevision =
+    "SELECT epoch, seq FROM server_revisions WHERE entity = ?1 AND grp = ?2";
+inline constexpr std::string_view kServerRevisionPut =
+    "INSERT OR REPLACE INTO server_revisions (entity, grp, epoch, seq) VALUES (?1, ?2, ?3, ?4)";
+inline constexpr std::string_view kServerEnvelopes = "SELECT key, amount FROM server_envelopes";
+inline constexpr std::string_view kServerEnvelopePut =
+    "INSERT OR REPLACE INTO server_envelopes (key, amount) VALUES (?1, ?2)";
+inline constexpr std::string_view kServerStateClear =
+    "DELETE FROM server_proposals; DELETE FROM server_revisions; DELETE FROM server_envelopes; "
+    "DELETE FROM conflict_changes; DELETE FROM conflicts;";
+
+// --- conflicts parked on the server ---
+inline constexpr std::string_view kConflictPark =
+    "INSERT OR IGNORE INTO conflicts (epoch, seq, entity, grp) VALUES (?1, ?2, ?3, ?4)";
+inline constexpr std::string_view kConflictChangePark =
+    "INSERT OR IGNORE INTO conflict_changes (change_id, conflict_epoch, conflict_seq, device_id, "
+    "user, hlc_wall, vals) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
+inline constexpr std::string_view kConflicts =
+    "SELECT epoch, seq, entity, grp, status FROM conflicts ORDER BY epoch, seq";
+inline constexpr std::string_view kConflictChanges =
+    "SELECT change_id, device_id, user, hlc_wall, vals FROM conflict_changes WHERE "
+    "conflict_epoch = ?1 AND conflict_seq = ?2 ORDER BY change_id";
+
+}  // namespace ergon::client::sql

@@ -1,0 +1,60 @@
+#pragma once
+// SyncState: the face client/sync sees of a home. It applies the server's snapshot and log
+// pages to the last synced server state, records the outcomes of the device's own changes and
+// rebuilds the view the user sees. No sockets here: client/sync calls it, tests call it
+// directly. Borrows its LocalStore; one thread at a time.
+
+#include <cstdint>
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "client/store/local_store.h"
+
+namespace ergon::client {
+
+class SyncState {
+ public:
+  explicit SyncState(LocalStore& store) : store_(store) {}
+
+  /// Changes not yet decided by the server, in sequence order, at most `limit`.
+  [[nodiscard]] core::Result<std::vector<changelog::Change>> pending_changes(std::size_t limit);
+  /// Replaces the last synced server state with a snapshot (bootstrap), keeping the outbox,
+  /// and rebuilds the view.
+  [[nodiscard]] core::Status apply_snapshot(const changelog::Snapshot& snapshot);
+  /// A later part of a paged bootstrap: its proposals and their revisions, added to what the
+  /// first part (apply_snapshot) replaced; the cursor stays the first part's.
+  [[nodiscard]] core::Status apply_snapshot_part(const changelog::Snapshot& part);
+  /// Applies a page of the server's log after the cursor: accepted changes of every device to
+  /// the server state, outcomes of this device's own changes to its outbox, parked conflicts;
+  /// moves the cursor in the same transaction and rebuilds the view.
+  [[nodiscard]] core::Result<PullResult> apply_log(const std::vector<changelog::LogEntry>& entries);
+  /// The last server log position applied (0 before the first sync).
+  [[nodiscard]] core::Result<std::uint64_t> cursor();
+  /// The digest of the last synced server state, computed from it.
+  [[nodiscard]] core::Result<changelog::StateDigest> server_digest();
+  /// After a server restore (a new epoch): changes the server decided above its high-water mark
+  /// are gone from it, so they go back to pending to be pushed again. Returns how many.
+  [[nodiscard]] core::Result<std::size_t> requeue_after(std::uint64_t high_water_mark);
+  /// Replaces the reference lists with the server's (sent with a snapshot).
+  [[nodiscard]] core::Status replace_reference(const std::map<std::string, std::string>& files);
+  /// Records what the server says this device is (role, directorate, programme year).
+  [[nodiscard]] core::Status set_identity(merge::Role role, const std::string& directorate,
+                                          int year);
+
+ private:
+  [[nodiscard]] core::Status rebuild_view(const std::set<std::string>* only = nullptr);
+  [[nodiscard]] core::Result<std::optional<model::Proposal>> server_proposal(const std::string& id);
+  [[nodiscard]] core::Status put_server_proposal(const model::Proposal& p);
+  [[nodiscard]] core::Status set_server_revision(const std::string& entity, std::string_view group,
+                                                 const changelog::GroupRevision& revision);
+  [[nodiscard]] core::Status apply_accepted(const changelog::LogEntry& entry);
+  [[nodiscard]] core::Status record_entry(const changelog::LogEntry& entry, bool apply_state,
+                                          PullResult& result);
+  [[nodiscard]] core::Status park_conflict(const changelog::LogEntry& entry);
+
+  LocalStore& store_;
+};
+
+}  // namespace ergon::client
