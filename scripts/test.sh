@@ -14,6 +14,8 @@ git ls-files '*.cpp' '*.h' | xargs clang-format-14 --dry-run --Werror
 echo "== coroutine lint (capturing coroutine lambdas, temporaries to coroutine reference parameters)"
 python3 scripts/lint_coroutines.py --self-test
 python3 scripts/lint_coroutines.py
+python3 scripts/lint_sizes.py --self-test
+python3 scripts/lint_sizes.py .
 
 echo "== asan workflow: configure, build, test"
 cmake --workflow --preset asan

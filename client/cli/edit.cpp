@@ -24,9 +24,7 @@ void print_queued(const EditResult& result, std::string_view verb) {
               << " waiting to be synchronised)\n";
 }
 
-}  // namespace
-
-void add_edit_commands(CLI::App& app, Context& ctx) {
+void add_add_command(CLI::App& app, Context& ctx) {
   auto assignments = std::make_shared<std::vector<std::string>>();
   auto* add = app.add_subcommand("add", "Create a draft proposal; prints only its new id");
   add->add_option("FIELD=VALUE", *assignments, "the proposal's fields")->required();
@@ -54,7 +52,9 @@ Example:
       return {};
     };
   });
+}
 
+void add_edit_command(CLI::App& app, Context& ctx) {
   struct EditOptions {
     std::string id;
     std::vector<std::string> assignments;
@@ -83,7 +83,10 @@ Example:
       return {};
     };
   });
+}
 
+// submit and withdraw differ only in the store call and the words, so one loop registers both.
+void add_submit_withdraw_commands(CLI::App& app, Context& ctx) {
   for (auto [name, help, verb] :
        {std::tuple{"submit", "Submit a draft to the Department of Programming", "submitted"},
         std::tuple{"withdraw",
@@ -111,6 +114,14 @@ Example:
       };
     });
   }
+}
+
+}  // namespace
+
+void add_edit_commands(CLI::App& app, Context& ctx) {
+  add_add_command(app, ctx);
+  add_edit_command(app, ctx);
+  add_submit_withdraw_commands(app, ctx);
 }
 
 }  // namespace ergon::client::cli

@@ -51,74 +51,81 @@ core::Result<std::string> pin_key(const Options& o) {
   return *presented;
 }
 
+// The options of `ergon init`, with the help that explains each one.
+void add_init_options(CLI::App& cmd, Options& opts) {
+  cmd.add_option("--directorate", opts.directorate,
+                 "the directorate code this client works for (e.g. DTE)");
+  cmd.add_option("--user", opts.user, "your name, recorded with every change you make");
+  cmd.add_option(
+      "--year", opts.year,
+      "the programme year for new proposals (default: the latest in the reference data)");
+  cmd.add_option("--reference", opts.reference,
+                 "folder with directorates.csv, areas.csv, funding-sources.csv, years.csv");
+  cmd.add_option("--server", opts.server, "the server, HOST:PORT");
+  cmd.add_option("--token", opts.token, "this device's token from 'ergond enrol' (DEVICE.SECRET)");
+  cmd.add_option("--fingerprint", opts.fingerprint,
+                 "the server key's fingerprint (SHA256:…) from 'ergond fingerprint'");
+  cmd.add_flag("--trust", opts.trust,
+               "pin the key the server presents without asking (no terminal)");
+  cmd.add_flag("--insecure", opts.insecure, "plain TCP without TLS: for tests on one machine only");
+  cmd.footer(
+      R"(Safe to re-run: the device id and every edit made offline are kept; given options are updated.
+Examples:
+  ergon init --directorate DTE --user 'Μαρία Παπαδάκη' --year 2024      (offline only)
+  ergon init --server ergon.heraklion.gr:7400 --token 7ea7….ec85… --fingerprint SHA256:LHKN…)");
+}
+
+// Checks the server options and pins its key before touching the home, so that a wrong
+// fingerprint or token leaves nothing half-saved.
+core::Status run_init(const Options& opts, const Context& ctx) {
+  if (!opts.server.empty()) {
+    if (auto ok = net::parse_host_port(opts.server); !ok) return core::fail(ok.error());
+    if (opts.token.empty() || opts.token.find('.') == std::string::npos)
+      return core::fail(core::ErrorCode::kUsage,
+                        "--server needs --token DEVICE.SECRET, as printed by 'ergond enrol'");
+  }
+  std::string pinned;
+  if (!opts.server.empty()) {
+    auto key = pin_key(opts);
+    if (!key) return core::fail(key.error());
+    pinned = *key;
+  }
+  InitOptions options;
+  options.directorate = opts.directorate;
+  options.user = opts.user;
+  if (opts.year != 0) options.year = opts.year;
+  options.reference_dir = opts.reference;
+  auto store = LocalStore::init(ctx.home(), options);
+  if (!store) return core::fail(store.error());
+  if (!opts.server.empty()) {
+    auto previous = store->setting("server");
+    ERGON_TRY(store->set_setting("server", opts.server));
+    ERGON_TRY(store->set_setting("token", opts.token));
+    ERGON_TRY(store->set_setting("fingerprint", pinned));
+    ERGON_TRY(store->set_setting("insecure", opts.insecure ? "1" : "0"));
+    (void)previous;
+  }
+  const auto& d = store->device();
+  std::cout << "home:        " << store->home().string() << "\n"
+            << "device:      " << d.device_id.hex() << "\n"
+            << "directorate: " << (d.directorate.empty() ? "(none)" : d.directorate) << "\n"
+            << "user:        " << (d.user.empty() ? "(not stated)" : d.user) << "\n"
+            << "year:        " << d.year << "\n";
+  if (!opts.server.empty())
+    std::cout << "server:      " << opts.server
+              << (opts.insecure ? " (plain TCP, --insecure)" : " key " + pinned) << "\n";
+  return {};
+}
+
 }  // namespace
 
 void add_init_command(CLI::App& app, Context& ctx) {
   auto opts = std::make_shared<Options>();
   auto* cmd = app.add_subcommand(
       "init", "Set up this client's home: database, device id, reference lists, server");
-  cmd->add_option("--directorate", opts->directorate,
-                  "the directorate code this client works for (e.g. DTE)");
-  cmd->add_option("--user", opts->user, "your name, recorded with every change you make");
-  cmd->add_option(
-      "--year", opts->year,
-      "the programme year for new proposals (default: the latest in the reference data)");
-  cmd->add_option("--reference", opts->reference,
-                  "folder with directorates.csv, areas.csv, funding-sources.csv, years.csv");
-  cmd->add_option("--server", opts->server, "the server, HOST:PORT");
-  cmd->add_option("--token", opts->token,
-                  "this device's token from 'ergond enrol' (DEVICE.SECRET)");
-  cmd->add_option("--fingerprint", opts->fingerprint,
-                  "the server key's fingerprint (SHA256:…) from 'ergond fingerprint'");
-  cmd->add_flag("--trust", opts->trust,
-                "pin the key the server presents without asking (no terminal)");
-  cmd->add_flag("--insecure", opts->insecure,
-                "plain TCP without TLS: for tests on one machine only");
-  cmd->footer(
-      R"(Safe to re-run: the device id and every edit made offline are kept; given options are updated.
-Examples:
-  ergon init --directorate DTE --user 'Μαρία Παπαδάκη' --year 2024      (offline only)
-  ergon init --server ergon.heraklion.gr:7400 --token 7ea7….ec85… --fingerprint SHA256:LHKN…)");
+  add_init_options(*cmd, *opts);
   cmd->callback([&ctx, opts] {
-    ctx.action = [&ctx, opts]() -> core::Status {
-      if (!opts->server.empty()) {
-        if (auto ok = net::parse_host_port(opts->server); !ok) return core::fail(ok.error());
-        if (opts->token.empty() || opts->token.find('.') == std::string::npos)
-          return core::fail(core::ErrorCode::kUsage,
-                            "--server needs --token DEVICE.SECRET, as printed by 'ergond enrol'");
-      }
-      std::string pinned;
-      if (!opts->server.empty()) {
-        auto key = pin_key(*opts);
-        if (!key) return core::fail(key.error());
-        pinned = *key;
-      }
-      InitOptions options;
-      options.directorate = opts->directorate;
-      options.user = opts->user;
-      if (opts->year != 0) options.year = opts->year;
-      options.reference_dir = opts->reference;
-      auto store = LocalStore::init(ctx.home(), options);
-      if (!store) return core::fail(store.error());
-      if (!opts->server.empty()) {
-        auto previous = store->setting("server");
-        ERGON_TRY(store->set_setting("server", opts->server));
-        ERGON_TRY(store->set_setting("token", opts->token));
-        ERGON_TRY(store->set_setting("fingerprint", pinned));
-        ERGON_TRY(store->set_setting("insecure", opts->insecure ? "1" : "0"));
-        (void)previous;
-      }
-      const auto& d = store->device();
-      std::cout << "home:        " << store->home().string() << "\n"
-                << "device:      " << d.device_id.hex() << "\n"
-                << "directorate: " << (d.directorate.empty() ? "(none)" : d.directorate) << "\n"
-                << "user:        " << (d.user.empty() ? "(not stated)" : d.user) << "\n"
-                << "year:        " << d.year << "\n";
-      if (!opts->server.empty())
-        std::cout << "server:      " << opts->server
-                  << (opts->insecure ? " (plain TCP, --insecure)" : " key " + pinned) << "\n";
-      return {};
-    };
+    ctx.action = [&ctx, opts]() -> core::Status { return run_init(*opts, ctx); };
   });
 }
 

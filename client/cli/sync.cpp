@@ -70,14 +70,52 @@ json group_json(const model::FieldValues& values) {
   return out;
 }
 
-}  // namespace
+struct SyncCommandOptions {
+  bool json = false, watch = false;
+  int interval = 30;
+};
 
-void add_sync_commands(CLI::App& app, Context& ctx) {
-  struct Options {
-    bool json = false, watch = false;
-    int interval = 30;
-  };
-  auto opts = std::make_shared<Options>();
+// Runs until the process is stopped: a failed sync is reported and retried, never fatal.
+core::Status sync_forever(LocalStore& store, const SyncOptions& options,
+                          const SyncCommandOptions& opts) {
+  std::mt19937 rng(std::random_device{}());
+  int failures = 0;
+  for (;;) {
+    auto report = sync_once(store, options);
+    auto now = core::format_utc(core::system_clock().now_ms());
+    int wait = opts.interval;
+    if (report) {
+      failures = 0;
+      std::cout << now << " ";
+      print_report(*report, opts.json);
+    } else {
+      ++failures;
+      // Exponential backoff capped at 5 minutes, with jitter so clients do not return together.
+      int backoff = std::min(300, opts.interval * (1 << std::min(failures, 4)));
+      wait = backoff / 2 + static_cast<int>(rng() % static_cast<unsigned>(backoff / 2 + 1));
+      auto pending = store.outbox(true);
+      std::cerr << now << " sync failed: " << report.error().message << "; "
+                << (pending ? pending->size() : 0) << " changes pending; retrying in " << wait
+                << " s" << std::endl;
+    }
+    std::this_thread::sleep_for(std::chrono::seconds(wait));
+  }
+}
+
+core::Status run_sync(const SyncCommandOptions& opts, const Context& ctx) {
+  auto store = ctx.open_store();
+  if (!store) return core::fail(store.error());
+  SyncOptions options;
+  options.progress = [](const std::string& line) { std::cerr << "sync: " << line << std::endl; };
+  if (opts.watch) return sync_forever(*store, options, opts);
+  auto report = sync_once(*store, options);
+  if (!report) return core::fail(report.error());
+  print_report(*report, opts.json);
+  return {};
+}
+
+void add_sync_command(CLI::App& app, Context& ctx) {
+  auto opts = std::make_shared<SyncCommandOptions>();
   auto* cmd =
       app.add_subcommand("sync", "Send the changes made offline and receive everyone else's");
   cmd->add_flag("--json", opts->json, "print the counts as JSON");
@@ -90,90 +128,63 @@ be reached or refuses the token; 5 when its key or identity does not match what 
 Nothing is lost when a sync fails: the next one continues where it stopped.
 Examples:  ergon sync        ergon sync --json        ergon sync --watch --interval 60)");
   cmd->callback([&ctx, opts] {
-    ctx.action = [&ctx, opts]() -> core::Status {
-      auto store = ctx.open_store();
-      if (!store) return core::fail(store.error());
-      SyncOptions options;
-      options.progress = [](const std::string& line) {
-        std::cerr << "sync: " << line << std::endl;
-      };
-      if (!opts->watch) {
-        auto report = sync_once(*store, options);
-        if (!report) return core::fail(report.error());
-        print_report(*report, opts->json);
-        return {};
-      }
-      std::mt19937 rng(std::random_device{}());
-      int failures = 0;
-      for (;;) {
-        auto report = sync_once(*store, options);
-        auto now = core::format_utc(core::system_clock().now_ms());
-        int wait = opts->interval;
-        if (report) {
-          failures = 0;
-          std::cout << now << " ";
-          print_report(*report, opts->json);
-        } else {
-          ++failures;
-          // Exponential backoff capped at 5 minutes, with jitter so clients do not return together.
-          int backoff = std::min(300, opts->interval * (1 << std::min(failures, 4)));
-          wait = backoff / 2 + static_cast<int>(rng() % static_cast<unsigned>(backoff / 2 + 1));
-          auto pending = store->outbox(true);
-          std::cerr << now << " sync failed: " << report.error().message << "; "
-                    << (pending ? pending->size() : 0) << " changes pending; retrying in " << wait
-                    << " s" << std::endl;
-        }
-        std::this_thread::sleep_for(std::chrono::seconds(wait));
-      }
-    };
+    ctx.action = [&ctx, opts]() -> core::Status { return run_sync(*opts, ctx); };
   });
+}
 
+core::Status run_conflicts(bool as_json, const Context& ctx) {
+  auto store = ctx.open_store();
+  if (!store) return core::fail(store.error());
+  auto list = store->conflicts();
+  if (!list) return core::fail(list.error());
+  json out = json::array();
+  for (const auto& c : *list) {
+    if (c.status != "open") continue;
+    model::FieldValues master;
+    if (auto id = core::ProposalId::parse(c.entity); id)
+      if (auto p = store->get(*id); p) master = model::group_values(*p, c.group);
+    json incoming = json::array();
+    for (const auto& in : c.incoming)
+      incoming.push_back({{"change_id", in.change_id},
+                          {"device_id", in.device_id.hex()},
+                          {"user", in.user},
+                          {"client_time", core::format_utc(in.client_time_ms)},
+                          {"values", group_json(in.values)}});
+    std::string conflict_id = std::to_string(c.id.epoch) + "." + std::to_string(c.id.seq);
+    out.push_back({{"id", conflict_id},
+                   {"proposal", c.entity},
+                   {"group", c.group},
+                   {"master", group_json(master)},
+                   {"incoming", incoming}});
+    if (as_json) continue;
+    std::cout << "conflict " << conflict_id << "  proposal " << c.entity.substr(0, 8) << "  group "
+              << c.group << "\n  master:   " << group_text(master) << "\n";
+    for (const auto& in : c.incoming)
+      std::cout << "  incoming: " << group_text(in.values) << "\n            by "
+                << (in.user.empty() ? "(no name)" : in.user) << " on device "
+                << in.device_id.hex().substr(0, 8) << " at " << core::format_utc(in.client_time_ms)
+                << "\n";
+  }
+  if (as_json)
+    std::cout << out.dump(2) << "\n";
+  else if (out.empty())
+    std::cout << "no open conflicts\n";
+  return {};
+}
+
+void add_conflicts_command(CLI::App& app, Context& ctx) {
   auto conflicts_json = std::make_shared<bool>(false);
   auto* conflicts = app.add_subcommand(
       "conflicts", "List open conflicts: the master's values and each parked one");
   conflicts->add_flag("--json", *conflicts_json, "print a JSON array");
   conflicts->callback([&ctx, conflicts_json] {
     ctx.action = [&ctx, conflicts_json]() -> core::Status {
-      auto store = ctx.open_store();
-      if (!store) return core::fail(store.error());
-      auto list = store->conflicts();
-      if (!list) return core::fail(list.error());
-      json out = json::array();
-      for (const auto& c : *list) {
-        if (c.status != "open") continue;
-        model::FieldValues master;
-        if (auto id = core::ProposalId::parse(c.entity); id)
-          if (auto p = store->get(*id); p) master = model::group_values(*p, c.group);
-        json incoming = json::array();
-        for (const auto& in : c.incoming)
-          incoming.push_back({{"change_id", in.change_id},
-                              {"device_id", in.device_id.hex()},
-                              {"user", in.user},
-                              {"client_time", core::format_utc(in.client_time_ms)},
-                              {"values", group_json(in.values)}});
-        std::string conflict_id = std::to_string(c.id.epoch) + "." + std::to_string(c.id.seq);
-        out.push_back({{"id", conflict_id},
-                       {"proposal", c.entity},
-                       {"group", c.group},
-                       {"master", group_json(master)},
-                       {"incoming", incoming}});
-        if (*conflicts_json) continue;
-        std::cout << "conflict " << conflict_id << "  proposal " << c.entity.substr(0, 8)
-                  << "  group " << c.group << "\n  master:   " << group_text(master) << "\n";
-        for (const auto& in : c.incoming)
-          std::cout << "  incoming: " << group_text(in.values) << "\n            by "
-                    << (in.user.empty() ? "(no name)" : in.user) << " on device "
-                    << in.device_id.hex().substr(0, 8) << " at "
-                    << core::format_utc(in.client_time_ms) << "\n";
-      }
-      if (*conflicts_json)
-        std::cout << out.dump(2) << "\n";
-      else if (out.empty())
-        std::cout << "no open conflicts\n";
-      return {};
+      return run_conflicts(*conflicts_json, ctx);
     };
   });
+}
 
+void add_dismiss_command(CLI::App& app, Context& ctx) {
   auto change = std::make_shared<std::string>();
   auto* dismiss =
       app.add_subcommand("dismiss", "Drop a rejected change from the list (its number stays used)");
@@ -198,6 +209,14 @@ Examples:  ergon sync        ergon sync --json        ergon sync --watch --inter
       return {};
     };
   });
+}
+
+}  // namespace
+
+void add_sync_commands(CLI::App& app, Context& ctx) {
+  add_sync_command(app, ctx);
+  add_conflicts_command(app, ctx);
+  add_dismiss_command(app, ctx);
 }
 
 }  // namespace ergon::client::cli

@@ -46,6 +46,20 @@ std::string fit(std::string_view text, std::size_t width, bool right) {
   return right ? pad + std::string(text) : std::string(text) + pad;
 }
 
+namespace {
+
+// One proposal's line of the table.
+std::string row_line(int number, const Proposal& p, const std::string& sources) {
+  return fit(std::to_string(number), 4, true) + " " +
+         fit(p.ka_code ? p.ka_code->canonical() : "—", 12) + " " + fit(p.title, 52) + " " +
+         fit(p.total_budget.greek_euro(), 17, true) + " " +
+         fit(p.allocation.greek_euro(), 16, true) + " " + fit(sources, 10) + " " +
+         fit(p.new_or_continuing == model::Continuity::kNew ? "Ν" : "Σ", 3) + " " + fit(p.area, 9) +
+         " " + fit(model::to_string(p.state), 10) + "\n";
+}
+
+}  // namespace
+
 std::string render_programme_text(const std::vector<Proposal>& proposals,
                                   const model::ReferenceData& ref, const ReportOptions& options) {
   std::map<std::string, std::map<model::Category, std::vector<const Proposal*>>> groups;
@@ -81,12 +95,7 @@ std::string render_programme_text(const std::vector<Proposal>& proposals,
           sources += (sources.empty() ? "" : ",") + line.source;
           by_source[line.source] = sum_or_keep(by_source[line.source], line.amount);
         }
-        out += fit(std::to_string(++number), 4, true) + " " +
-               fit(p->ka_code ? p->ka_code->canonical() : "—", 12) + " " + fit(p->title, 52) + " " +
-               fit(p->total_budget.greek_euro(), 17, true) + " " +
-               fit(p->allocation.greek_euro(), 16, true) + " " + fit(sources, 10) + " " +
-               fit(p->new_or_continuing == model::Continuity::kNew ? "Ν" : "Σ", 3) + " " +
-               fit(p->area, 9) + " " + fit(model::to_string(p->state), 10) + "\n";
+        out += row_line(++number, *p, sources);
         total = sum_or_keep(total, p->total_budget);
         allocation = sum_or_keep(allocation, p->allocation);
       }

@@ -31,104 +31,119 @@ core::Result<ImportReport> import_csv(LocalStore& store, std::string_view text,
   return import_csv(store, in, year);
 }
 
+namespace {
+
+// The header names fields only: anything else is a typo the user must see.
+core::Status check_columns(const std::vector<std::string>& columns) {
+  for (const auto& name : columns) {
+    if (model::find_field(name)) continue;
+    std::string names;
+    for (const auto& f : model::all_fields())
+      names += (names.empty() ? "" : ", ") + std::string(f.name);
+    return fail(ErrorCode::kInvalidArgument,
+                "line 1: column '" + name + "' is not a field; the columns are " + names);
+  }
+  return {};
+}
+
+// One data row, its cells parsed (so an error names its column).
+struct ImportRow {
+  model::FieldValues values;
+  std::optional<core::ProposalId> id;
+  std::optional<int> year;
+};
+
+core::Result<ImportRow> parse_row(const model::CsvRow& row, const std::vector<std::string>& columns,
+                                  char delimiter, std::optional<int> year) {
+  if (row.cells.size() != columns.size())
+    return fail(ErrorCode::kInvalidArgument,
+                "line " + std::to_string(row.line) + ": has " + std::to_string(row.cells.size()) +
+                    " cells but the header has " + std::to_string(columns.size()) +
+                    "; check the separator '" + std::string(1, delimiter) + "' and quotes");
+  ImportRow parsed{{}, std::nullopt, year};
+  for (std::size_t i = 0; i < row.cells.size(); ++i) {
+    const auto& name = columns[i];
+    const auto& cell = row.cells[i];
+    // The life state is not imported: new rows start as drafts, decisions come from planning.
+    if (name == "state" || name == "decision_reason") continue;
+    bool is_key = name == "id" || name == "year";
+    if (is_key && model::trim(cell).empty()) continue;
+    model::Proposal probe;
+    if (name != "funding")
+      if (auto ok = model::set_field(probe, name, cell); !ok)
+        return fail(at_row(row.line, ok.error()));
+    if (name == "id") parsed.id = probe.id;
+    if (name == "year") parsed.year = probe.year;
+    if (!is_key) parsed.values[name] = cell;
+  }
+  return parsed;
+}
+
+// The proposal an imported row updates: by id, else by ΚΑ code or title (EditBatch::match).
+core::Result<std::optional<core::ProposalId>> existing_for(EditBatch& batch, const ImportRow& row,
+                                                           int year, const DeviceInfo& device) {
+  if (row.id) {
+    if (batch.get(*row.id)) return std::optional<core::ProposalId>(*row.id);
+    return std::optional<core::ProposalId>{};
+  }
+  model::Proposal probe;
+  for (auto field : {"ka_code", "title", "directorate"})
+    if (auto it = row.values.find(field); it != row.values.end())
+      (void)model::set_field(probe, field, it->second);
+  if (probe.directorate.empty()) probe.directorate = device.directorate;
+  return batch.match(year, probe.ka_code ? probe.ka_code->canonical() : "", probe.directorate,
+                     probe.title);
+}
+
+core::Status apply_row(EditBatch& batch, const ImportRow& row, std::size_t line,
+                       const DeviceInfo& device, ImportReport& report) {
+  int target_year = row.year.value_or(device.year);
+  auto existing = existing_for(batch, row, target_year, device);
+  if (!existing) return fail(existing.error());
+  if (*existing) {
+    auto edited = batch.edit(**existing, row.values);
+    if (!edited) return fail(at_row(line, edited.error()));
+    if (edited->queued_seqs.empty()) {
+      ++report.unchanged;
+    } else {
+      ++report.updated;
+      report.changes += edited->queued_seqs.size();
+    }
+  } else {
+    auto created = batch.create(row.values, target_year, row.id);
+    if (!created) return fail(at_row(line, created.error()));
+    ++report.created;
+    ++report.changes;
+  }
+  ++report.rows;
+  return {};
+}
+
+}  // namespace
+
 core::Result<ImportReport> import_csv(LocalStore& store, std::istream& in, std::optional<int> year,
                                       ImportProgress progress) {
   model::CsvReader reader(in);
   auto header = reader.header();
   if (!header) return fail(header.error());
   const std::vector<std::string> columns = std::move(*header);
-  for (const auto& name : columns) {
-    if (!model::find_field(name)) {
-      std::string names;
-      for (const auto& f : model::all_fields())
-        names += (names.empty() ? "" : ", ") + std::string(f.name);
-      return fail(
-          ErrorCode::kInvalidArgument,
-          "line 1: column '" + name + "' is not a field; the columns are " + std::string(names));
-    }
-  }
-
+  ERGON_TRY(check_columns(columns));
   ImportReport report;
   auto batch = store.begin_edits();
   if (!batch) return fail(batch.error());
-  auto ok = [&]() -> core::Status {
-    for (;;) {
-      auto next = reader.next();
-      if (!next) return fail(next.error());
-      if (!*next) break;
-      const auto& row = **next;
-      if (row.cells.size() != columns.size())
-        return fail(ErrorCode::kInvalidArgument,
-                    "line " + std::to_string(row.line) + ": has " +
-                        std::to_string(row.cells.size()) + " cells but the header has " +
-                        std::to_string(columns.size()) + "; check the separator '" +
-                        std::string(1, reader.delimiter()) + "' and quotes");
-      model::FieldValues values;
-      std::optional<core::ProposalId> id;
-      std::optional<int> row_year = year;
-      for (std::size_t i = 0; i < row.cells.size(); ++i) {
-        const auto& name = columns[i];
-        const auto& cell = row.cells[i];
-        // The life state is not imported: new rows start as drafts, decisions come from planning.
-        if (name == "state" || name == "decision_reason") continue;
-        if (name == "id" || name == "year") {
-          if (model::trim(cell).empty()) continue;
-          model::Proposal probe;
-          if (auto parsed = model::set_field(probe, name, cell); !parsed)
-            return fail(at_row(row.line, parsed.error()));
-          if (name == "id") id = probe.id;
-          if (name == "year") row_year = probe.year;
-          continue;
-        }
-        // Parse each cell now, so an error names its column.
-        model::Proposal probe;
-        if (name != "funding")
-          if (auto parsed = model::set_field(probe, name, cell); !parsed)
-            return fail(at_row(row.line, parsed.error()));
-        values[name] = cell;
-      }
-
-      int target_year = row_year.value_or(store.device().year);
-      std::optional<core::ProposalId> existing;
-      if (id) {
-        if (batch->get(*id)) existing = id;
-      } else {
-        model::Proposal probe;
-        for (auto field : {"ka_code", "title", "directorate"})
-          if (auto it = values.find(field); it != values.end())
-            (void)model::set_field(probe, field, it->second);
-        if (probe.directorate.empty()) probe.directorate = store.device().directorate;
-        auto found = batch->match(target_year, probe.ka_code ? probe.ka_code->canonical() : "",
-                                  probe.directorate, probe.title);
-        if (!found) return fail(found.error());
-        existing = *found;
-      }
-
-      if (existing) {
-        auto edited = batch->edit(*existing, values);
-        if (!edited) return fail(at_row(row.line, edited.error()));
-        if (edited->queued_seqs.empty()) {
-          ++report.unchanged;
-        } else {
-          ++report.updated;
-          report.changes += edited->queued_seqs.size();
-        }
-      } else {
-        auto created = batch->create(values, target_year, id);
-        if (!created) return fail(at_row(row.line, created.error()));
-        ++report.created;
-        ++report.changes;
-      }
-      ++report.rows;
-      if (progress.report && report.rows % kProgressEvery == 0)
-        progress.report(report.rows, progress.total_bytes == 0
-                                         ? 0
-                                         : std::min<std::size_t>(100, reader.bytes_read() * 100 /
-                                                                          progress.total_bytes));
-    }
-    return {};
-  }();
-  if (!ok) return fail(ok.error());
+  for (;;) {
+    auto next = reader.next();
+    if (!next) return fail(next.error());
+    if (!*next) break;
+    auto row = parse_row(**next, columns, reader.delimiter(), year);
+    if (!row) return fail(row.error());
+    ERGON_TRY(apply_row(*batch, *row, (*next)->line, store.device(), report));
+    if (progress.report && report.rows % kProgressEvery == 0)
+      progress.report(report.rows, progress.total_bytes == 0
+                                       ? 0
+                                       : std::min<std::size_t>(100, reader.bytes_read() * 100 /
+                                                                        progress.total_bytes));
+  }
   ERGON_TRY(batch->commit());
   return report;
 }

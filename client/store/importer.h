@@ -32,7 +32,7 @@ struct ImportProgress {
 
 /// Imports CSV (`;` or `,`, Greek or plain money, BOM or not, CRLF or LF) read row by row from
 /// `in`, so memory does not grow with the file. Rows without id are matched to existing
-/// proposals (see LocalStore::match), so importing twice changes nothing. `year` applies to
+/// proposals (see EditBatch::match), so importing twice changes nothing. `year` applies to
 /// rows without a year column. One transaction: the first bad row stops it, nothing applied.
 core::Result<ImportReport> import_csv(LocalStore& store, std::istream& in, std::optional<int> year,
                                       ImportProgress progress = {});

@@ -98,6 +98,34 @@ core::Status take_snapshot_part(LocalStore& store, const wire::PullReply& page, 
   return {};
 }
 
+// A page's log entries: the device's own outcomes first, then the log after the cursor.
+core::Result<std::vector<changelog::LogEntry>> entries_of(const wire::PullReply& page) {
+  std::vector<changelog::LogEntry> entries;
+  for (const auto* list : {&page.own(), &page.entries()})
+    for (const auto& e : *list) {
+      auto entry = wire::from_proto(e);
+      if (!entry) return fail(entry.error());
+      entries.push_back(std::move(*entry));
+    }
+  return entries;
+}
+
+// The pull request for where the client and its bootstrap stand.
+core::Result<wire::Message> pull_request(SyncState& sync, const Bootstrap& boot,
+                                         const SyncOptions& options) {
+  auto cursor = sync.cursor();
+  if (!cursor) return fail(cursor.error());
+  wire::Message pull;
+  auto* request = pull.mutable_pull();
+  request->set_cursor(*cursor);
+  request->set_max_entries(static_cast<std::uint32_t>(options.page_entries));
+  request->set_bootstrap(boot.is_active);
+  request->set_snapshot_after(boot.snapshot_after);
+  request->set_snapshot_done(boot.is_snapshot_done);
+  request->set_own_after(boot.own_after);
+  return pull;
+}
+
 // Pulls pages until the client is up to date, checking the digest on the last page and
 // bootstrapping again (once) on a mismatch.
 template <class Stream>
@@ -113,17 +141,9 @@ asio::awaitable<core::Status> pull_until_current(Stream& stream, LocalStore& sto
       if (!own_after) co_return fail(own_after.error());
       boot = Bootstrap{true, false, {}, false, *own_after};
     }
-    wire::Message pull;
-    auto* request = pull.mutable_pull();
-    auto cursor = sync.cursor();
-    if (!cursor) co_return fail(cursor.error());
-    request->set_cursor(*cursor);
-    request->set_max_entries(static_cast<std::uint32_t>(options.page_entries));
-    request->set_bootstrap(boot.is_active);
-    request->set_snapshot_after(boot.snapshot_after);
-    request->set_snapshot_done(boot.is_snapshot_done);
-    request->set_own_after(boot.own_after);
-    auto replied = co_await ask(stream, pull, next_id, options.timeout);
+    auto pull = pull_request(sync, boot, options);
+    if (!pull) co_return fail(pull.error());
+    auto replied = co_await ask(stream, *pull, next_id, options.timeout);
     if (!replied) co_return fail(replied.error());
     if (!replied->has_pull_reply()) co_return fail(ErrorCode::kProtocol, "expected a pull reply");
     const auto& page = replied->pull_reply();
@@ -131,15 +151,10 @@ asio::awaitable<core::Status> pull_until_current(Stream& stream, LocalStore& sto
       if (auto taken = take_snapshot_part(store, page, boot); !taken) co_return fail(taken.error());
       report.bootstrapped = true;
     }
-    std::vector<changelog::LogEntry> entries;
-    for (const auto* list : {&page.own(), &page.entries()})
-      for (const auto& e : *list) {
-        auto entry = wire::from_proto(e);
-        if (!entry) co_return fail(entry.error());
-        entries.push_back(std::move(*entry));
-      }
+    auto entries = entries_of(page);
+    if (!entries) co_return fail(entries.error());
     if (!page.own().empty()) boot.own_after = page.own(page.own_size() - 1).change().device_seq();
-    auto applied = sync.apply_log(entries);
+    auto applied = sync.apply_log(*entries);
     if (!applied) co_return fail(applied.error());
     report.received += applied->entries;
     if (boot.is_active && boot.is_snapshot_done && !page.own_more()) {
@@ -173,65 +188,68 @@ asio::awaitable<core::Status> pull_until_current(Stream& stream, LocalStore& sto
   }
 }
 
+// The hello this device sends: token, device id, user, public key, and the key's proof over
+// this TLS session.
 template <class Stream>
-asio::awaitable<core::Result<SyncReport>> converse(Stream& stream, LocalStore& store,
-                                                   const SyncOptions& options) {
-  SyncReport report;
-  SyncState sync(store);
-  std::uint64_t next_id = 0;
-  auto say = [&](const std::string& line) {
-    if (options.progress) options.progress(line);
-  };
-
-  // Hello → welcome.
+core::Result<wire::Message> make_hello(Stream& stream, LocalStore& store) {
   wire::Message hello;
   auto* h = hello.mutable_hello();
   h->set_min_version(wire::kProtocolVersion);
   h->set_max_version(wire::kProtocolVersion);
-  h->set_token(store.setting("token"));
+  auto token = store.setting("token");
+  h->set_token(token);
   const auto& id = store.device().device_id.bytes();
   h->set_client_device_id(std::string(reinterpret_cast<const char*>(id.data()), id.size()));
   h->set_user(store.device().user);
   auto key = store.device_key();
-  if (!key) co_return fail(key.error());
-  auto token = store.setting("token");
+  if (!key) return fail(key.error());
   h->set_public_key(key->public_key);
   h->set_proof(
       crypto::sign(*key, wire::hello_proof_payload(binding_of(stream), h->client_device_id(),
                                                    token.substr(0, token.find('.')))));
-  auto welcomed = co_await ask(stream, hello, next_id, options.timeout);
-  if (!welcomed) co_return fail(welcomed.error());
-  if (!welcomed->has_welcome()) co_return fail(ErrorCode::kProtocol, "expected a welcome");
-  const auto& w = welcomed->welcome();
+  return hello;
+}
+
+// Takes in what the welcome says: the server's identity (never mixed with another's), a restore
+// (a new epoch: changes it lost are re-queued), and this device's role, directorate and year.
+// Returns whether the pull must bootstrap.
+core::Result<bool> adopt_welcome(LocalStore& store, const wire::Welcome& w,
+                                 const SyncOptions& options, SyncReport& report) {
+  SyncState sync(store);
   auto known_server = store.setting("server_id");
   if (!known_server.empty() && known_server != w.server_id())
-    co_return fail(ErrorCode::kCorrupt,
-                   "this client's data belongs to server " + known_server + " but " +
-                       w.server_id() +
-                       " answered: the two are never mixed; point this client at its own server, "
-                       "or make a new home (--home) for the other one");
+    return fail(ErrorCode::kCorrupt,
+                "this client's data belongs to server " + known_server + " but " + w.server_id() +
+                    " answered: the two are never mixed; point this client at its own server, or "
+                    "make a new home (--home) for the other one");
   auto cursor = sync.cursor();
-  if (!cursor) co_return fail(cursor.error());
+  if (!cursor) return fail(cursor.error());
   bool bootstrap = *cursor == 0 || store.setting("bootstrap_pending") == "1";
   auto known_epoch = store.setting("epoch");
   if (!known_epoch.empty() && known_epoch != std::to_string(w.epoch())) {
     // The server was restored from a backup: keep every local change, re-push what it lost.
     auto requeued = sync.requeue_after(w.high_water_mark());
-    if (!requeued) co_return fail(requeued.error());
+    if (!requeued) return fail(requeued.error());
     report.requeued = *requeued;
     bootstrap = true;
-    say("the server was restored (epoch " + known_epoch + " → " + std::to_string(w.epoch()) +
-        "); re-sending " + std::to_string(*requeued) + " changes");
+    if (options.progress)
+      options.progress("the server was restored (epoch " + known_epoch + " → " +
+                       std::to_string(w.epoch()) + "); re-sending " + std::to_string(*requeued) +
+                       " changes");
   }
   auto role = merge::parse_role(w.role());
-  if (!role) co_return fail(ErrorCode::kProtocol, "the welcome names " + role.error().message);
-  if (auto ok = sync.set_identity(*role, w.directorate(), w.year()); !ok)
-    co_return fail(ok.error());
-  if (known_server.empty())
-    if (auto ok = store.set_setting("server_id", w.server_id()); !ok) co_return fail(ok.error());
+  if (!role) return fail(ErrorCode::kProtocol, "the welcome names " + role.error().message);
+  ERGON_TRY(sync.set_identity(*role, w.directorate(), w.year()));
+  if (known_server.empty()) ERGON_TRY(store.set_setting("server_id", w.server_id()));
+  return bootstrap;
+}
 
-  // Push the outbox in batches.
-  auto pending = sync.pending_changes(std::numeric_limits<std::size_t>::max());
+// Pushes the outbox in batches, counting the outcomes.
+template <class Stream>
+asio::awaitable<core::Status> push_outbox(Stream& stream, LocalStore& store,
+                                          const SyncOptions& options, std::uint64_t& next_id,
+                                          SyncReport& report) {
+  auto pending = SyncState(store).pending_changes(std::numeric_limits<std::size_t>::max());
   if (!pending) co_return fail(pending.error());
   for (std::size_t i = 0; i < pending->size(); i += options.batch_changes) {
     wire::Message push;
@@ -248,15 +266,33 @@ asio::awaitable<core::Result<SyncReport>> converse(Stream& stream, LocalStore& s
       if (o.kind() == 1) ++report.conflicts;
       if (o.kind() == 2) ++report.rejected;
     }
-    if (pending->size() > options.batch_changes)
-      say("sent " + std::to_string(end) + " / " + std::to_string(pending->size()) + " changes");
+    if (pending->size() > options.batch_changes && options.progress)
+      options.progress("sent " + std::to_string(end) + " / " + std::to_string(pending->size()) +
+                       " changes");
   }
+  co_return core::Status{};
+}
 
-  auto pulled = co_await pull_until_current(stream, store, options, next_id, bootstrap, report);
+template <class Stream>
+asio::awaitable<core::Result<SyncReport>> converse(Stream& stream, LocalStore& store,
+                                                   const SyncOptions& options) {
+  SyncReport report;
+  std::uint64_t next_id = 0;
+  auto hello = make_hello(stream, store);
+  if (!hello) co_return fail(hello.error());
+  auto welcomed = co_await ask(stream, *hello, next_id, options.timeout);
+  if (!welcomed) co_return fail(welcomed.error());
+  if (!welcomed->has_welcome()) co_return fail(ErrorCode::kProtocol, "expected a welcome");
+  const auto& w = welcomed->welcome();
+  auto bootstrap = adopt_welcome(store, w, options, report);
+  if (!bootstrap) co_return fail(bootstrap.error());
+  if (auto pushed = co_await push_outbox(stream, store, options, next_id, report); !pushed)
+    co_return fail(pushed.error());
+  auto pulled = co_await pull_until_current(stream, store, options, next_id, *bootstrap, report);
   if (!pulled) co_return fail(pulled.error());
   if (auto ok = store.set_setting("epoch", std::to_string(w.epoch())); !ok)
     co_return fail(ok.error());
-  auto reached = sync.cursor();
+  auto reached = SyncState(store).cursor();
   if (!reached) co_return fail(reached.error());
   report.cursor = *reached;
   co_return report;

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <ctime>
+#include <functional>
 #include <iostream>
 
 #include <CLI/CLI.hpp>
@@ -207,18 +208,11 @@ core::Status run_verify(const Options& o) {
   return {};
 }
 
-}  // namespace
+// Each command's options go into the one Options; its callback only records the Action, which
+// main runs once the whole command line has parsed.
+using Action = std::function<core::Status()>;
 
-int main(int argc, char** argv) {
-  CLI::App app{
-      "ergond — the Ergon server: holds the master Technical Programme, merges the "
-      "directorates' changes, keeps the audit chain"};
-  app.set_version_flag("--version", std::string("ergond ") + ERGON_VERSION);
-  app.footer(kFooter);
-  app.require_subcommand(1);
-  Options o;
-  std::function<core::Status()> action;
-
+void add_init_command(CLI::App& app, Options& o, Action& action) {
   auto* init = app.add_subcommand(
       "init", "Create a server store: new server id, epoch 1, the reference lists");
   init->add_option("--data", o.data, "the server's data folder")->required();
@@ -228,8 +222,10 @@ int main(int argc, char** argv) {
   init->add_option("--year", o.year, "the programme year (default: the latest in years.csv)");
   init->add_flag("--json", o.json, "print server id, epoch and year as JSON");
   init->footer("Example:  ergond init --data /var/lib/ergon --year 2024");
-  init->callback([&] { action = [&] { return run_init(o); }; });
+  init->callback([&o, &action] { action = [&o] { return run_init(o); }; });
+}
 
+void add_enrol_command(CLI::App& app, Options& o, Action& action) {
   auto* enrol =
       app.add_subcommand("enrol", "Enrol a device; prints only its token (DEVICE.SECRET)");
   enrol->add_option("--data", o.data, "the server's data folder")->required();
@@ -240,8 +236,10 @@ int main(int argc, char** argv) {
   enrol->add_flag("--json", o.json, R"(print {"device_id", "token"})");
   enrol->footer(R"(The token is shown once; the server keeps only a hash of its secret.
 Example:  ergond enrol --data /var/lib/ergon --role directorate --directorate DTE --name 'Μαρία, laptop')");
-  enrol->callback([&] { action = [&] { return run_enrol(o); }; });
+  enrol->callback([&o, &action] { action = [&o] { return run_enrol(o); }; });
+}
 
+void add_serve_command(CLI::App& app, Options& o, Action& action) {
   auto* serve =
       app.add_subcommand("serve", "Serve the programme to clients (TLS unless --insecure)");
   serve->add_option("--data", o.data, "the server's data folder")->required();
@@ -260,19 +258,25 @@ Example:  ergond enrol --data /var/lib/ergon --role directorate --directorate DT
       ->check(CLI::Range(1024, 12 << 20));
   serve->footer(R"(Prints 'listening on HOST:PORT' once bound. Stops cleanly on SIGINT or SIGTERM.
 Example:  ergond serve --data /var/lib/ergon --listen 0.0.0.0:7400)");
-  serve->callback([&] { action = [&] { return run_serve(o); }; });
+  serve->callback([&o, &action] { action = [&o] { return run_serve(o); }; });
+}
 
+void add_fingerprint_command(CLI::App& app, Options& o, Action& action) {
   auto* fingerprint = app.add_subcommand(
       "fingerprint", "Print the server key's fingerprint (SHA256:…) for clients to pin");
   fingerprint->add_option("--data", o.data, "the server's data folder")->required();
-  fingerprint->callback([&] { action = [&] { return run_fingerprint(o); }; });
+  fingerprint->callback([&o, &action] { action = [&o] { return run_fingerprint(o); }; });
+}
 
+void add_devices_command(CLI::App& app, Options& o, Action& action) {
   auto* devices = app.add_subcommand(
       "devices", "List the enrolled devices: enrolment id, role, name, changes, last seen");
   devices->add_option("--data", o.data, "the server's data folder")->required();
   devices->add_flag("--json", o.json, "print a JSON array");
-  devices->callback([&] { action = [&] { return run_devices(o); }; });
+  devices->callback([&o, &action] { action = [&o] { return run_devices(o); }; });
+}
 
+void add_revoke_command(CLI::App& app, Options& o, Action& action) {
   auto* revoke = app.add_subcommand(
       "revoke", "Revoke a device: its token is refused from its next connection");
   revoke->add_option("--data", o.data, "the server's data folder")->required();
@@ -284,20 +288,18 @@ Example:  ergond serve --data /var/lib/ergon --listen 0.0.0.0:7400)");
 the same laptop a new token: 'ergond enrol …', then on the laptop 'ergon init --server … --token NEW'
 (it keeps its device id, numbering and pending work; the old enrolment is revoked by the move).
 Example:  ergond revoke --data /var/lib/ergon 7ea7d738)");
-  revoke->callback([&] { action = [&] { return run_revoke(o); }; });
+  revoke->callback([&o, &action] { action = [&o] { return run_revoke(o); }; });
+}
 
+void add_verify_command(CLI::App& app, Options& o, Action& action) {
   auto* verify = app.add_subcommand("verify", "Recompute the audit chain over every log row");
   verify->add_option("--data", o.data, "the server's data folder")->required();
   verify->add_flag("--json", o.json, "print rows and digest as JSON");
-  verify->callback([&] { action = [&] { return run_verify(o); }; });
+  verify->callback([&o, &action] { action = [&o] { return run_verify(o); }; });
+}
 
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    if (e.get_exit_code() == 0) return app.exit(e);
-    std::cerr << "ergond: " << e.what() << "\n(see 'ergond --help' or 'ergond COMMAND --help')\n";
-    return 2;
-  }
+// Runs the chosen command and turns its Status into a message and an exit code.
+int run_action(const Action& action) {
   try {
     auto status = action();
     if (!status) {
@@ -309,4 +311,33 @@ Example:  ergond revoke --data /var/lib/ergon 7ea7d738)");
     return 1;
   }
   return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{
+      "ergond — the Ergon server: holds the master Technical Programme, merges the "
+      "directorates' changes, keeps the audit chain"};
+  app.set_version_flag("--version", std::string("ergond ") + ERGON_VERSION);
+  app.footer(kFooter);
+  app.require_subcommand(1);
+  Options o;
+  Action action;
+  add_init_command(app, o, action);
+  add_enrol_command(app, o, action);
+  add_serve_command(app, o, action);
+  add_fingerprint_command(app, o, action);
+  add_devices_command(app, o, action);
+  add_revoke_command(app, o, action);
+  add_verify_command(app, o, action);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    if (e.get_exit_code() == 0) return app.exit(e);
+    std::cerr << "ergond: " << e.what() << "\n(see 'ergond --help' or 'ergond COMMAND --help')\n";
+    return 2;
+  }
+  return run_action(action);
 }

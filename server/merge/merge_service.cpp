@@ -7,19 +7,14 @@ namespace ergon::server {
 using core::ErrorCode;
 using core::fail;
 
-core::Result<std::vector<changelog::Outcome>> MergeService::apply_batch(
-    const DeviceContext& device, std::span<const changelog::Change> batch) {
-  auto tx = store_.begin_batch();
-  if (!tx) return fail(tx.error());
-  // Read inside the write lock, never from a cache: another writer may have moved it.
-  auto record = store_.device_by_client(device.device_id);
-  if (!record) return fail(ErrorCode::kUnauthenticated, "this device is not bound to an enrolment");
-  std::uint64_t high_water = record->high_water_mark;
+namespace {
 
-  // The whole batch passes the envelope checks before anything is logged.
+// The whole batch passes the envelope checks before anything is logged.
+core::Status check_envelopes(std::span<const changelog::Change> batch,
+                             const core::DeviceId& device_id, std::uint64_t high_water) {
   std::uint64_t expected = high_water;
   for (const auto& change : batch) {
-    switch (merge::check_envelope(change, device.device_id, expected)) {
+    switch (merge::check_envelope(change, device_id, expected)) {
       case merge::Envelope::kForeign:
         return fail(ErrorCode::kPermissionDenied,
                     "change " + changelog::change_id(change) +
@@ -36,6 +31,33 @@ core::Result<std::vector<changelog::Outcome>> MergeService::apply_batch(
         break;
     }
   }
+  return {};
+}
+
+// Logged, so the device's sequence goes on without a gap, but not kept: a 10 MiB title in the
+// log would reach every client on every bootstrap.
+merge::Decision too_large(std::size_t size) {
+  merge::Decision refused;
+  refused.code = ErrorCode::kTooLarge;
+  refused.reason = "the change carries " + std::to_string(size) +
+                   " bytes of values; a change may carry at most " +
+                   std::to_string(changelog::kMaxChangeBytes) +
+                   " (your values are kept on your device: shorten them and save again)";
+  return refused;
+}
+
+}  // namespace
+
+core::Result<std::vector<changelog::Outcome>> MergeService::apply_batch(
+    const DeviceContext& device, std::span<const changelog::Change> batch) {
+  auto tx = store_.begin_batch();
+  if (!tx) return fail(tx.error());
+  // Read inside the write lock, never from a cache: another writer may have moved it.
+  auto record = store_.device_by_client(device.device_id);
+  if (!record) return fail(ErrorCode::kUnauthenticated, "this device is not bound to an enrolment");
+  std::uint64_t high_water = record->high_water_mark;
+
+  ERGON_TRY(check_envelopes(batch, device.device_id, high_water));
 
   std::vector<changelog::Outcome> outcomes;
   outcomes.reserve(batch.size());
@@ -50,15 +72,7 @@ core::Result<std::vector<changelog::Outcome>> MergeService::apply_batch(
       continue;
     }
     if (auto size = changelog::values_size(change); size > changelog::kMaxChangeBytes) {
-      // Logged, so the device's sequence goes on without a gap, but not kept: a 10 MiB title
-      // in the log would reach every client on every bootstrap.
-      merge::Decision too_large;
-      too_large.code = ErrorCode::kTooLarge;
-      too_large.reason = "the change carries " + std::to_string(size) +
-                         " bytes of values; a change may carry at most " +
-                         std::to_string(changelog::kMaxChangeBytes) +
-                         " (your values are kept on your device: shorten them and save again)";
-      auto outcome = tx->append(changelog::without_values(change), too_large);
+      auto outcome = tx->append(changelog::without_values(change), too_large(size));
       if (!outcome) return fail(outcome.error());
       outcomes.push_back(std::move(*outcome));
       high_water = change.device_seq;

@@ -94,18 +94,9 @@ core::Result<merge::GroupState> MasterStore::Batch::group_state(const changelog:
     if (!group || !life) return fail(!group ? group.error() : life.error());
     gs.group = *group;
     gs.state = *life;
-    ERGON_TRY(impl.query(
-        "SELECT epoch, seq, device_id, device_seq FROM revisions WHERE entity = ?1 "
-        "ORDER BY epoch DESC, seq DESC LIMIT 1",
-        [&](storage::Statement& s) { s.bind(1, key); },
-        [&](storage::Statement& s) -> core::Status {
-          auto device = core::DeviceId::parse(s.column_text(2));
-          if (!device)
-            return fail(ErrorCode::kCorrupt, "the revision of " + key + " names a damaged device");
-          gs.latest = merge::GroupRevision{
-              {s.column_uint64(0), s.column_uint64(1)}, *device, s.column_uint64(3)};
-          return {};
-        }));
+    auto latest = impl.latest_revision(key);
+    if (!latest) return fail(latest.error());
+    gs.latest = *latest;
   }
   // What the editor had seen: its base revision, or what its own earlier change had seen.
   using Kind = changelog::Base::Kind;

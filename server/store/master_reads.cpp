@@ -53,6 +53,39 @@ core::Result<Snapshot> MasterStore::snapshot() {
   return snapshot_in_read();
 }
 
+namespace {
+
+// What only a bootstrap's first part carries: the revisions of non-proposal entities, the
+// envelopes, the reference lists and the changes parked in open conflicts.
+template <class AddRevision>
+core::Status add_whole_programme_parts(StoreConnection& impl, Snapshot& snap,
+                                       AddRevision& add_revision) {
+  ERGON_TRY(impl.query(
+      "SELECT entity, grp, epoch, seq, device_id, device_seq FROM revisions WHERE length(entity) "
+      "!= 32",
+      [](storage::Statement&) {}, add_revision));
+  ERGON_TRY(impl.query(
+      "SELECT key, amount FROM envelopes", [](storage::Statement&) {},
+      [&](storage::Statement& s) {
+        snap.envelopes[s.column_text(0)] = model::Money::from_cents(s.column_int64(1));
+      }));
+  ERGON_TRY(impl.query(
+      "SELECT name, content FROM reference_files", [](storage::Statement&) {},
+      [&](storage::Statement& s) { snap.reference_files[s.column_text(0)] = s.column_blob(1); }));
+  auto parked = read_entries(
+      impl,
+      "SELECT epoch, seq, outcome, reason, new_revision, conflict_epoch, conflict_seq, change_id, "
+      "canonical, hash FROM log WHERE outcome = 'conflict' AND EXISTS (SELECT 1 FROM conflicts c "
+      "WHERE c.epoch = log.conflict_epoch AND c.seq = log.conflict_seq AND c.status = 'open') "
+      "ORDER BY seq",
+      [](storage::Statement&) {});
+  if (!parked) return fail(parked.error());
+  snap.parked = std::move(*parked);
+  return {};
+}
+
+}  // namespace
+
 core::Result<Snapshot> MasterStore::snapshot_in_read(const std::string& after,
                                                      std::size_t max_bytes, bool* more) {
   Snapshot snap;
@@ -106,28 +139,7 @@ core::Result<Snapshot> MasterStore::snapshot_in_read(const std::string& after,
         "AND entity <= ?2 AND length(entity) = 32",
         [&](storage::Statement& s) { s.bind(1, after).bind(2, rows.back().first); }, add_revision));
   if (!after.empty()) return snap;  // the rest came with the first part
-
-  ERGON_TRY(impl_->query(
-      "SELECT entity, grp, epoch, seq, device_id, device_seq FROM revisions WHERE length(entity) "
-      "!= 32",
-      [](storage::Statement&) {}, add_revision));
-  ERGON_TRY(impl_->query(
-      "SELECT key, amount FROM envelopes", [](storage::Statement&) {},
-      [&](storage::Statement& s) {
-        snap.envelopes[s.column_text(0)] = model::Money::from_cents(s.column_int64(1));
-      }));
-  ERGON_TRY(impl_->query(
-      "SELECT name, content FROM reference_files", [](storage::Statement&) {},
-      [&](storage::Statement& s) { snap.reference_files[s.column_text(0)] = s.column_blob(1); }));
-  auto parked = read_entries(
-      *impl_,
-      "SELECT epoch, seq, outcome, reason, new_revision, conflict_epoch, conflict_seq, change_id, "
-      "canonical, hash FROM log WHERE outcome = 'conflict' AND EXISTS (SELECT 1 FROM conflicts c "
-      "WHERE c.epoch = "
-      "log.conflict_epoch AND c.seq = log.conflict_seq AND c.status = 'open') ORDER BY seq",
-      [](storage::Statement&) {});
-  if (!parked) return fail(parked.error());
-  snap.parked = std::move(*parked);
+  ERGON_TRY(add_whole_programme_parts(*impl_, snap, add_revision));
   return snap;
 }
 

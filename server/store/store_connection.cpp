@@ -104,22 +104,44 @@ core::Result<std::optional<model::Proposal>> StoreConnection::proposal(const std
   return std::optional<model::Proposal>(std::move(p));
 }
 
+namespace {
+
+core::Result<merge::GroupRevision> group_revision_row(storage::Statement& s,
+                                                      const std::string& entity) {
+  auto device = core::DeviceId::parse(s.column_text(2));
+  if (!device)
+    return fail(ErrorCode::kCorrupt, "the revision of " + entity + " names a damaged device id");
+  return merge::GroupRevision{
+      {s.column_uint64(0), s.column_uint64(1)}, *device, s.column_uint64(3)};
+}
+
+}  // namespace
+
 core::Result<std::optional<merge::GroupRevision>> StoreConnection::revision(
     const std::string& entity, std::string_view group) {
-  std::optional<merge::GroupRevision> rev;
-  ERGON_TRY(query(
-      "SELECT epoch, seq, device_id, device_seq FROM revisions WHERE entity = ?1 AND grp = ?2",
-      [&](storage::Statement& s) { s.bind(1, entity).bind(2, group); },
-      [&](storage::Statement& s) -> core::Status {
-        auto device = core::DeviceId::parse(s.column_text(2));
-        if (!device)
-          return fail(ErrorCode::kCorrupt,
-                      "the revision of " + entity + " names a damaged device id");
-        rev = merge::GroupRevision{
-            {s.column_uint64(0), s.column_uint64(1)}, *device, s.column_uint64(3)};
-        return {};
-      }));
-  return rev;
+  auto stmt = statements.get(
+      "SELECT epoch, seq, device_id, device_seq FROM revisions WHERE entity = ?1 AND grp = ?2");
+  if (!stmt) return fail(stmt.error());
+  (*stmt)->bind(1, entity).bind(2, group);
+  auto found = (*stmt)->collect<merge::GroupRevision>(
+      [&](storage::Statement& s) { return group_revision_row(s, entity); });
+  if (!found) return fail(found.error());
+  if (found->empty()) return std::optional<merge::GroupRevision>{};
+  return std::optional(found->front());
+}
+
+core::Result<std::optional<merge::GroupRevision>> StoreConnection::latest_revision(
+    const std::string& entity) {
+  auto stmt = statements.get(
+      "SELECT epoch, seq, device_id, device_seq FROM revisions WHERE entity = ?1 ORDER BY epoch "
+      "DESC, seq DESC LIMIT 1");
+  if (!stmt) return fail(stmt.error());
+  (*stmt)->bind(1, entity);
+  auto found = (*stmt)->collect<merge::GroupRevision>(
+      [&](storage::Statement& s) { return group_revision_row(s, entity); });
+  if (!found) return fail(found.error());
+  if (found->empty()) return std::optional<merge::GroupRevision>{};
+  return std::optional(found->front());
 }
 
 core::Result<std::vector<DeviceRecord>> StoreConnection::devices(DeviceKey by,

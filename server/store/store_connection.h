@@ -56,6 +56,9 @@ class StoreConnection {
   [[nodiscard]] core::Result<std::optional<model::Proposal>> proposal(const std::string& id);
   [[nodiscard]] core::Result<std::optional<merge::GroupRevision>> revision(
       const std::string& entity, std::string_view group);
+  /// The newest revision of any of the entity's groups.
+  [[nodiscard]] core::Result<std::optional<merge::GroupRevision>> latest_revision(
+      const std::string& entity);
 
   /// Which devices a lookup selects.
   enum class DeviceKey { kEnrolledId, kClientDeviceId, kEnrolledIdPrefix, kEvery };

@@ -218,6 +218,37 @@ std::optional<Decision> check_edit(const changelog::Change& change, const model:
   return std::nullopt;
 }
 
+namespace {
+
+Decision accepted(model::Proposal merged, bool is_new_revision) {
+  Decision d;
+  d.kind = OutcomeKind::kAccepted;
+  d.is_new_revision = is_new_revision;
+  d.merged = std::move(merged);
+  return d;
+}
+
+Decision decide_create(const changelog::Change& change, const model::Proposal* current,
+                       const model::ReferenceData& reference) {
+  if (current)
+    return rejected(ErrorCode::kAlreadyExists,
+                    "a proposal with id " + change.entity.key + " exists already");
+  auto missing = model::check_required(change.values);
+  if (!missing.empty()) return rejected(ErrorCode::kInvalidArgument, missing.front().message);
+  model::Proposal created;
+  if (auto ok = model::apply_values(created, change.values); !ok)
+    return rejected(ErrorCode::kInvalidArgument, ok.error().message);
+  if (created.id.hex() != change.entity.key)
+    return rejected(ErrorCode::kInvalidArgument, "the id in the values is not the entity's id");
+  if (created.state != State::kDraft && created.state != State::kSubmitted)
+    return rejected(ErrorCode::kInvalidArgument, "a new proposal starts as draft or submitted");
+  if (auto ok = model::validate_proposal(created, reference); !ok)
+    return rejected(ErrorCode::kInvalidArgument, ok.error().message);
+  return accepted(std::move(created), true);
+}
+
+}  // namespace
+
 Decision decide(const changelog::Change& change, const GroupState& state, const Permission& p,
                 const model::ReferenceData& reference) {
   if (change.entity.kind == changelog::EntityKind::kEnvelope)
@@ -236,27 +267,7 @@ Decision decide(const changelog::Change& change, const GroupState& state, const 
   if (auto denied = check_role(change, kind, current, p)) return *denied;
   if (auto locked = check_stage(p)) return *locked;
 
-  if (kind == GroupKind::kCreate) {
-    if (current)
-      return rejected(ErrorCode::kAlreadyExists,
-                      "a proposal with id " + change.entity.key + " exists already");
-    auto missing = model::check_required(change.values);
-    if (!missing.empty()) return rejected(ErrorCode::kInvalidArgument, missing.front().message);
-    model::Proposal created;
-    if (auto ok = model::apply_values(created, change.values); !ok)
-      return rejected(ErrorCode::kInvalidArgument, ok.error().message);
-    if (created.id.hex() != change.entity.key)
-      return rejected(ErrorCode::kInvalidArgument, "the id in the values is not the entity's id");
-    if (created.state != State::kDraft && created.state != State::kSubmitted)
-      return rejected(ErrorCode::kInvalidArgument, "a new proposal starts as draft or submitted");
-    if (auto ok = model::validate_proposal(created, reference); !ok)
-      return rejected(ErrorCode::kInvalidArgument, ok.error().message);
-    Decision d;
-    d.kind = OutcomeKind::kAccepted;
-    d.is_new_revision = true;
-    d.merged = std::move(created);
-    return d;
-  }
+  if (kind == GroupKind::kCreate) return decide_create(change, current, reference);
   if (!current) return rejected(ErrorCode::kNotFound, "there is no proposal " + change.entity.key);
 
   // Concurrent life changes: the editor did not see the withdrawal or decision, or the
@@ -288,19 +299,10 @@ Decision decide(const changelog::Change& change, const GroupState& state, const 
     return conflict("joins the open conflict on '" + change.group + "'", state.parked);
 
   // 2. Accepted: nothing new to the master, or the editor saw the group's current revision.
-  if (model::group_values(merged, change.group) == model::group_values(*current, change.group)) {
-    Decision d;
-    d.kind = OutcomeKind::kAccepted;
-    d.merged = std::move(merged);
-    return d;
-  }
-  if (seen_or_own(state.group, change, state.horizon)) {
-    Decision d;
-    d.kind = OutcomeKind::kAccepted;
-    d.is_new_revision = true;
-    d.merged = std::move(merged);
-    return d;
-  }
+  bool is_noop =
+      model::group_values(merged, change.group) == model::group_values(*current, change.group);
+  if (is_noop || seen_or_own(state.group, change, state.horizon))
+    return accepted(std::move(merged), !is_noop);
   // 3. A concurrent edit of the same group.
   return conflict("'" + change.group + "' was changed by another device after this edit's base");
 }

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 
+#include "shared/core/numbers.h"
 #include "shared/model/text.h"
 
 namespace ergon::model {
@@ -183,6 +184,31 @@ std::string field_text(const Proposal& p, std::string_view field, TextForm form)
   return {};
 }
 
+namespace {
+
+core::Status set_year(Proposal& p, std::string_view text) {
+  auto t = trim(text);
+  auto year = core::parse_number<int>(t, "year");
+  if (t.size() != 4 || !year || *year < 2000)
+    return fail(ErrorCode::kInvalidArgument,
+                "year: '" + std::string(text) + "' is not a year; write four digits, e.g. 2024");
+  p.year = *year;
+  return {};
+}
+
+core::Status set_predecessor(Proposal& p, std::string_view text) {
+  if (trim(text).empty()) {
+    p.predecessor_id.reset();
+    return {};
+  }
+  auto id = core::ProposalId::parse(trim(text));
+  if (!id) return fail(in_field("predecessor_id", id.error()));
+  p.predecessor_id = *id;
+  return {};
+}
+
+}  // namespace
+
 core::Status set_field(Proposal& p, std::string_view field, std::string_view text) {
   if (field == "id") {
     auto id = core::ProposalId::parse(trim(text));
@@ -190,18 +216,7 @@ core::Status set_field(Proposal& p, std::string_view field, std::string_view tex
     p.id = *id;
     return {};
   }
-  if (field == "year") {
-    auto t = trim(text);
-    int year = 0;
-    bool ok = t.size() == 4 &&
-              std::all_of(t.begin(), t.end(), [](char c) { return c >= '0' && c <= '9'; });
-    if (ok) year = std::stoi(std::string(t));
-    if (!ok || year < 2000)
-      return fail(ErrorCode::kInvalidArgument,
-                  "year: '" + std::string(text) + "' is not a year; write four digits, e.g. 2024");
-    p.year = year;
-    return {};
-  }
+  if (field == "year") return set_year(p, text);
   if (field == "directorate") return set_code(p.directorate, text);
   if (field == "ka_code") {
     if (trim(text).empty()) {
@@ -228,16 +243,7 @@ core::Status set_field(Proposal& p, std::string_view field, std::string_view tex
   if (field == "funding") return set_funding(p, text);
   if (field == "status") return set_enum(p.status, text);
   if (field == "strategic_plans") return set_plans(p, text);
-  if (field == "predecessor_id") {
-    if (trim(text).empty()) {
-      p.predecessor_id.reset();
-      return {};
-    }
-    auto id = core::ProposalId::parse(trim(text));
-    if (!id) return fail(in_field(field, id.error()));
-    p.predecessor_id = *id;
-    return {};
-  }
+  if (field == "predecessor_id") return set_predecessor(p, text);
   if (field == "priority") return set_enum(p.priority, text);
   if (field == "state") return set_enum(p.state, text);
   std::string names;
