@@ -14,6 +14,8 @@ git ls-files '*.cpp' '*.h' | xargs clang-format-14 --dry-run --Werror
 echo "== coroutine lint (capturing coroutine lambdas, temporaries to coroutine reference parameters)"
 python3 scripts/lint_coroutines.py --self-test
 python3 scripts/lint_coroutines.py
+
+echo "== size lint (no file over 500 lines, no function over 60, tests aside)"
 python3 scripts/lint_sizes.py --self-test
 python3 scripts/lint_sizes.py .
 

@@ -262,9 +262,9 @@ asio::awaitable<core::Status> push_outbox(Stream& stream, LocalStore& store,
     for (const auto& o : replied->push_reply().outcomes()) {
       ++report.sent;
       if (o.duplicate()) ++report.duplicates;
-      if (o.kind() == 0) ++report.accepted;
-      if (o.kind() == 1) ++report.conflicts;
-      if (o.kind() == 2) ++report.rejected;
+      if (o.kind() == wire::OUTCOME_ACCEPTED) ++report.accepted;
+      if (o.kind() == wire::OUTCOME_CONFLICT) ++report.conflicts;
+      if (o.kind() == wire::OUTCOME_REJECTED) ++report.rejected;
     }
     if (pending->size() > options.batch_changes && options.progress)
       options.progress("sent " + std::to_string(end) + " / " + std::to_string(pending->size()) +

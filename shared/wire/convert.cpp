@@ -61,11 +61,11 @@ core::Result<model::FieldValues> get_values(
 void to_proto(const changelog::Change& in, Change* out) {
   out->set_device_id(id_bytes(in.device_id));
   out->set_device_seq(in.device_seq);
-  out->set_entity_kind(static_cast<std::uint32_t>(in.entity.kind));
+  out->set_entity_kind(static_cast<EntityKind>(in.entity.kind));
   out->set_entity_key(in.entity.key);
   out->set_group(in.group);
   put_values(in.values, out->mutable_values());
-  out->set_base_kind(static_cast<std::uint32_t>(in.base.kind));
+  out->set_base_kind(static_cast<BaseKind>(in.base.kind));
   put(in.base.revision, out->mutable_base_revision());
   out->set_base_own_seq(in.base.own_seq);
   out->set_hlc_wall_ms(in.client_time.wall_ms);
@@ -80,7 +80,7 @@ core::Result<changelog::Change> from_proto(const Change& in) {
   c.device_id = *device;
   if (in.device_seq() == 0) return fail(Code::kProtocol, "device sequences start at 1");
   c.device_seq = in.device_seq();
-  if (in.entity_kind() > 2) return fail(Code::kProtocol, "unknown entity kind");
+  if (!EntityKind_IsValid(in.entity_kind())) return fail(Code::kProtocol, "unknown entity kind");
   c.entity.kind = static_cast<changelog::EntityKind>(in.entity_kind());
   if (in.entity_key().empty() || in.entity_key().size() > 64)
     return fail(Code::kProtocol, "an entity key is 1 to 64 characters");
@@ -89,7 +89,7 @@ core::Result<changelog::Change> from_proto(const Change& in) {
   auto values = get_values(in.values(), c.entity.kind == changelog::EntityKind::kEnvelope);
   if (!values) return fail(values.error());
   c.values = std::move(*values);
-  if (in.base_kind() > 2) return fail(Code::kProtocol, "unknown base kind");
+  if (!BaseKind_IsValid(in.base_kind())) return fail(Code::kProtocol, "unknown base kind");
   c.base.kind = static_cast<changelog::Base::Kind>(in.base_kind());
   c.base.revision = get(in.base_revision());
   c.base.own_seq = in.base_own_seq();
@@ -100,7 +100,7 @@ core::Result<changelog::Change> from_proto(const Change& in) {
 
 void to_proto(const changelog::Outcome& in, Outcome* out) {
   out->set_change_id(in.change_id);
-  out->set_kind(static_cast<std::uint32_t>(in.kind));
+  out->set_kind(static_cast<OutcomeKind>(in.kind));
   put(in.position, out->mutable_position());
   out->set_new_revision(in.is_new_revision);
   if (in.conflict) put(*in.conflict, out->mutable_conflict());
@@ -111,7 +111,7 @@ void to_proto(const changelog::Outcome& in, Outcome* out) {
 core::Result<changelog::Outcome> from_proto(const Outcome& in) {
   changelog::Outcome o;
   o.change_id = in.change_id();
-  if (in.kind() > 2) return fail(Code::kProtocol, "unknown outcome kind");
+  if (!OutcomeKind_IsValid(in.kind())) return fail(Code::kProtocol, "unknown outcome kind");
   o.kind = static_cast<changelog::OutcomeKind>(in.kind());
   o.position = get(in.position());
   o.is_new_revision = in.new_revision();

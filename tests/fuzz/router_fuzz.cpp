@@ -80,7 +80,7 @@ std::string pick_field(FuzzedDataProvider& in) {
 void add_change(FuzzedDataProvider& in, World& w, wire::Change* c, std::uint64_t& next_seq) {
   c->set_device_id(in.ConsumeBool() ? w.device_bytes : in.ConsumeRandomLengthString(17));
   c->set_device_seq(in.ConsumeBool() ? next_seq++ : in.ConsumeIntegral<std::uint64_t>());
-  c->set_entity_kind(in.ConsumeIntegralInRange<std::uint32_t>(0, 3));
+  c->set_entity_kind(static_cast<ergon::wire::EntityKind>(in.ConsumeIntegralInRange<int>(0, 3)));
   c->set_entity_key(in.ConsumeBool() ? w.proposal_ids[in.ConsumeIntegralInRange<std::size_t>(0, 3)]
                                      : in.ConsumeRandomLengthString(40));
   auto groups = model::all_groups();
@@ -95,7 +95,7 @@ void add_change(FuzzedDataProvider& in, World& w, wire::Change* c, std::uint64_t
     v->set_name(pick_field(in));
     v->set_value(in.ConsumeRandomLengthString(64));
   }
-  c->set_base_kind(in.ConsumeIntegralInRange<std::uint32_t>(0, 3));
+  c->set_base_kind(static_cast<ergon::wire::BaseKind>(in.ConsumeIntegralInRange<int>(0, 3)));
   c->mutable_base_revision()->set_epoch(in.ConsumeIntegralInRange<std::uint64_t>(0, 2));
   c->mutable_base_revision()->set_seq(in.ConsumeIntegralInRange<std::uint64_t>(0, 64));
   c->set_base_own_seq(in.ConsumeIntegralInRange<std::uint64_t>(0, 64));

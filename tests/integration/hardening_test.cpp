@@ -280,7 +280,7 @@ TEST_CASE("a change above 64 KiB is logged without its values and blocks nobody'
   auto* change = push.mutable_push()->add_changes();
   change->set_device_id(device);
   change->set_device_seq(1);
-  change->set_entity_kind(0);
+  change->set_entity_kind(ergon::wire::ENTITY_PROPOSAL);
   change->set_entity_key(crypto::random_hex(16));
   change->set_group("create");
   auto* title = change->add_values();

@@ -639,7 +639,7 @@ TEST_CASE("from_proto refuses unknown and repeated field names", "[wire]") {
     check_refused(back.error(), "unknown field 'colour'");
   }
   SECTION("a proposal field given to an envelope") {
-    proto.set_entity_kind(1);
+    proto.set_entity_kind(ergon::wire::ENTITY_ENVELOPE);
     auto back = from_proto(proto);
     REQUIRE_FALSE(back.has_value());
     check_refused(back.error(), "unknown field");
@@ -695,13 +695,13 @@ TEST_CASE("from_proto refuses enums, sequences, keys and digests out of range", 
   wire::Change change;
   to_proto(sample_change(), &change);
   SECTION("entity kind 3") {
-    change.set_entity_kind(3);
+    change.set_entity_kind(static_cast<ergon::wire::EntityKind>(3));
     auto back = from_proto(change);
     REQUIRE_FALSE(back.has_value());
     check_refused(back.error(), "entity kind");
   }
   SECTION("base kind 3") {
-    change.set_base_kind(3);
+    change.set_base_kind(static_cast<ergon::wire::BaseKind>(3));
     auto back = from_proto(change);
     REQUIRE_FALSE(back.has_value());
     check_refused(back.error(), "base kind");
@@ -721,7 +721,7 @@ TEST_CASE("from_proto refuses enums, sequences, keys and digests out of range", 
   SECTION("outcome kind 3, alone and inside a log entry") {
     wire::Outcome outcome;
     to_proto(sample_outcome(), &outcome);
-    outcome.set_kind(GENERATE(3u, 255u, UINT32_MAX));
+    outcome.set_kind(static_cast<ergon::wire::OutcomeKind>(GENERATE(3, 255, -1)));
     auto back = from_proto(outcome);
     REQUIRE_FALSE(back.has_value());
     check_refused(back.error(), "outcome kind");
