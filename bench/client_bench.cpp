@@ -72,7 +72,8 @@ int main(int argc, char** argv) {
   }
   auto home = std::filesystem::temp_directory_path() / "ergon-bench";
   std::filesystem::remove_all(home);
-  ergon::client::InitOptions options{"DTE", "bench", 2024, ERGON_REFERENCE_DIR};
+  // Planning's home before its first sync: it imports and edits every directorate's rows.
+  ergon::client::InitOptions options{"", "bench", 2024, ERGON_REFERENCE_DIR};
   auto store = ergon::client::LocalStore::init(home, options);
   if (!store) {
     std::fprintf(stderr, "init failed: %s\n", store.error().message.c_str());

@@ -10,8 +10,8 @@ constexpr const char* kFooter =
     R"(The home folder holds the local database: --home DIR (before or after the command),
 else $ERGON_HOME, else $XDG_DATA_HOME/ergon, else ~/.local/share/ergon.
 
-Exit codes: 0 success, 1 other failure, 2 usage error, 3 validation error,
-4 server unreachable or refused, 5 integrity error.
+Exit codes: 0 success, 1 other failure, 2 usage error, 3 refused (validation,
+permission or a stage lock), 4 server unreachable or refused, 5 integrity error.
 
 Start with:  ergon init --directorate DTE --user 'Μαρία Παπαδάκη'
 Then:        ergon import data/sample-programme-2024.csv && ergon list --search οδοποιια)";

@@ -23,11 +23,14 @@ inline constexpr std::string_view kViewDelete = "DELETE FROM proposals WHERE id 
 inline constexpr std::string_view kViewDeleteAll = "DELETE FROM proposals";
 inline constexpr std::string_view kViewByIdPrefix =
     "SELECT id FROM proposals WHERE id >= ?1 AND id < ?2 ORDER BY id LIMIT 6";
-// The list filter: an empty parameter (or 0 for the year) means "any"; ?5 holds the folded
-// search words, each of which must appear in search_key (checked by the caller's words).
+// The list filter: an empty parameter (or 0 for the year) means "any". ?4…?7 are up to four
+// folded search words that must each appear in search_key; the caller checks any further words.
 inline constexpr std::string_view kViewList =
     "SELECT vals, search_key FROM proposals WHERE (?1 = '' OR directorate = ?1) AND (?2 = '' OR "
-    "state = ?2) AND (?3 = 0 OR year = ?3) ORDER BY directorate, ka_code, title_key";
+    "state = ?2) AND (?3 = 0 OR year = ?3) AND (?4 = '' OR instr(search_key, ?4) > 0) AND (?5 = "
+    "'' OR instr(search_key, ?5) > 0) AND (?6 = '' OR instr(search_key, ?6) > 0) AND (?7 = '' OR "
+    "instr(search_key, ?7) > 0) ORDER BY directorate, ka_code, title_key";
+inline constexpr int kListSearchWords = 4;
 inline constexpr std::string_view kMatchKa =
     "SELECT id FROM proposals WHERE year = ?1 AND ka_code = ?2 LIMIT 2";
 inline constexpr std::string_view kMatchTitle =

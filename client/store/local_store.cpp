@@ -33,17 +33,17 @@ core::Result<Proposal> decode_proposal(std::string_view blob, const std::string&
   return p;
 }
 
-// Every folded search word appears in the folded title and remarks.
-bool matches_words(const std::string& search_key, const std::string& words) {
+// The folded words of a search, in order.
+std::vector<std::string> words_of(const std::string& folded) {
+  std::vector<std::string> words;
   std::size_t start = 0;
-  while (start < words.size()) {
-    auto end = words.find(' ', start);
-    if (end == std::string::npos) end = words.size();
-    if (end > start && search_key.find(words.substr(start, end - start)) == std::string::npos)
-      return false;
+  while (start < folded.size()) {
+    auto end = folded.find(' ', start);
+    if (end == std::string::npos) end = folded.size();
+    if (end > start) words.push_back(folded.substr(start, end - start));
     start = end + 1;
   }
-  return true;
+  return words;
 }
 
 }  // namespace
@@ -294,14 +294,22 @@ core::Result<Proposal> LocalStore::get(const core::ProposalId& id) {
 core::Result<std::vector<Proposal>> LocalStore::list(const ListFilter& filter) {
   auto stmt = statement(sql::kViewList);
   if (!stmt) return fail(stmt.error());
+  auto words = words_of(model::fold_for_search(filter.search));
   (*stmt)
       ->bind(1, filter.directorate)
       .bind(2, filter.state ? model::to_string(*filter.state) : std::string_view())
       .bind(3, filter.year.value_or(0));
-  std::string words = model::fold_for_search(filter.search);
+  for (int i = 0; i < sql::kListSearchWords; ++i) {
+    auto index = static_cast<std::size_t>(i);
+    (*stmt)->bind(4 + i, index < words.size() ? std::string_view(words[index]) : "");
+  }
   std::vector<Proposal> out;
   ERGON_TRY((*stmt)->for_each([&](storage::Statement& s) -> core::Status {
-    if (!matches_words(s.column_text(1), words)) return {};
+    if (words.size() > sql::kListSearchWords) {
+      auto key = s.column_text(1);
+      for (const auto& w : words)
+        if (key.find(w) == std::string::npos) return {};
+    }
     auto p = decode_proposal(s.column_blob(0), "a stored proposal");
     if (!p) return fail(p.error());
     out.push_back(std::move(*p));

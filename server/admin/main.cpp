@@ -22,8 +22,8 @@ using namespace ergon;
 using nlohmann::json;
 
 constexpr const char* kFooter =
-    R"(Exit codes: 0 success, 1 other failure, 2 usage error, 3 validation error,
-4 server unreachable or refused, 5 integrity error.
+    R"(Exit codes: 0 success, 1 other failure, 2 usage error, 3 refused (validation,
+permission or a stage lock), 4 server unreachable or refused, 5 integrity error.
 
 Start with:  ergond init --data /var/lib/ergon --year 2024
 Then:        ergond enrol --data /var/lib/ergon --role directorate --directorate DTE --name 'Laptop Τεχνικών Έργων')";

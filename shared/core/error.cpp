@@ -44,8 +44,11 @@ int exit_code_for(ErrorCode code) {
   switch (code) {
     case ErrorCode::kUsage:
       return 2;
+    // Refused: what was asked breaks a rule (validation, permission or a stage lock).
     case ErrorCode::kInvalidArgument:
     case ErrorCode::kAmbiguous:
+    case ErrorCode::kPermissionDenied:
+    case ErrorCode::kStageLocked:
       return 3;
     case ErrorCode::kUnavailable:
     case ErrorCode::kUnauthenticated:

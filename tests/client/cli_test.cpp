@@ -210,7 +210,7 @@ TEST_CASE("edit changes fields and says how many changes wait, and says so when 
     client.ok({"withdraw", id});
     CHECK(client.ok_json({"show", id, "--json"})["state"] == "withdrawn");
     auto edit_withdrawn = client.in_home({"edit", id, "remarks=x y z"});
-    CHECK(edit_withdrawn.exit_code() == 1);
+    CHECK(edit_withdrawn.exit_code() == 3);  // refused, as validation and stage locks are
     CHECK_THAT(edit_withdrawn.err, Contains("withdrawn"));
     CHECK(client.ok_json({"status", "--json"})["pending"] == 5);
   }

@@ -457,6 +457,10 @@ TEST_CASE(
         std::vector<std::string>{"Αναβάθμιση και εξωραϊσμός Πλατείας Ελευθερίας"});
   // Every word must appear.
   CHECK(search("πλατειας οδοποιια").empty());
+  // Past the four words the query filters, the rest are checked too.
+  CHECK(search("αναβαθμιση και εξωραισμος πλατειας ελευθεριας") ==
+        std::vector<std::string>{"Αναβάθμιση και εξωραϊσμός Πλατείας Ελευθερίας"});
+  CHECK(search("αναβαθμιση και εξωραισμος πλατειας οδοποιια").empty());
   CHECK(search("").size() == 20u);
 
   ListFilter by_directorate;

@@ -101,8 +101,8 @@ TEST_CASE("validation, permission and stage errors end with their exit codes", "
   using ergon::core::exit_code_for;
   CHECK(exit_code_for(ErrorCode::kUsage) == 2);
   CHECK(exit_code_for(ErrorCode::kInvalidArgument) == 3);
-  CHECK(exit_code_for(ErrorCode::kPermissionDenied) == 1);
-  CHECK(exit_code_for(ErrorCode::kStageLocked) == 1);
+  CHECK(exit_code_for(ErrorCode::kPermissionDenied) == 3);
+  CHECK(exit_code_for(ErrorCode::kStageLocked) == 3);
   CHECK(exit_code_for(ErrorCode::kUnauthenticated) == 4);
   CHECK(exit_code_for(ErrorCode::kUnavailable) == 4);
   CHECK(exit_code_for(ErrorCode::kCorrupt) == 5);
