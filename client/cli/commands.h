@@ -24,7 +24,7 @@ struct Context {
 };
 
 void add_init_command(CLI::App& app, Context& ctx);
-void add_edit_commands(CLI::App& app, Context& ctx);      // add, edit, submit, withdraw
+void add_edit_commands(CLI::App& app, Context& ctx);      // add, edit, submit, withdraw, decide
 void add_read_commands(CLI::App& app, Context& ctx);      // show, list, status
 void add_transfer_commands(CLI::App& app, Context& ctx);  // import, export
 void add_report_command(CLI::App& app, Context& ctx);

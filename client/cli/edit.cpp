@@ -116,12 +116,68 @@ void add_submit_withdraw_commands(CLI::App& app, Context& ctx) {
   }
 }
 
+struct DecideOptions {
+  std::vector<std::string> words;  // ID… DECISION
+  std::string reason;
+};
+
+core::Status run_decide(const DecideOptions& opts, const Context& ctx) {
+  if (opts.words.size() < 2)
+    return core::fail(core::ErrorCode::kUsage,
+                      "decide needs one or more ids and then included, deferred or rejected");
+  const auto& word = opts.words.back();
+  auto decision = model::parse_enum<model::State>(word);
+  if (!decision || !model::is_decided(*decision))
+    return core::fail(core::ErrorCode::kUsage,
+                      "'" + word +
+                          "' is not a decision; write included, deferred or rejected "
+                          "after the ids");
+  auto store = ctx.open_store();
+  if (!store) return core::fail(store.error());
+  std::vector<core::ProposalId> ids;
+  for (std::size_t i = 0; i + 1 < opts.words.size(); ++i) {
+    auto id = store->resolve_id(opts.words[i]);
+    if (!id) return core::fail(id.error());
+    ids.push_back(*id);
+  }
+  auto results = store->decide(ids, *decision, opts.reason);
+  if (!results) return core::fail(results.error());
+  for (const auto& result : *results) {
+    if (result.queued_seqs.empty())
+      std::cout << result.proposal.id.hex().substr(0, 8) << ": already " << word
+                << "; nothing to synchronise\n";
+    else
+      print_queued(result, word);
+  }
+  return {};
+}
+
+void add_decide_command(CLI::App& app, Context& ctx) {
+  auto opts = std::make_shared<DecideOptions>();
+  auto* cmd = app.add_subcommand(
+      "decide", "Planning: include, defer or reject proposals (a later decision replaces it)");
+  cmd->add_option("ID... DECISION", opts->words,
+                  "one or more ids (or 8+ hex digit prefixes), then included, deferred or "
+                  "rejected")
+      ->required();
+  cmd->add_option("--reason", opts->reason,
+                  "why; required for deferred and rejected, shown to the directorate");
+  cmd->footer(R"(All the ids are decided together, or none is. Works offline; sync sends it.
+Examples:
+  ergon decide 3f9a12bc 7c01d2e4 included
+  ergon decide 3f9a12bc deferred --reason 'Ώριμο για το 2025')");
+  cmd->callback([&ctx, opts] {
+    ctx.action = [&ctx, opts]() -> core::Status { return run_decide(*opts, ctx); };
+  });
+}
+
 }  // namespace
 
 void add_edit_commands(CLI::App& app, Context& ctx) {
   add_add_command(app, ctx);
   add_edit_command(app, ctx);
   add_submit_withdraw_commands(app, ctx);
+  add_decide_command(app, ctx);
 }
 
 }  // namespace ergon::client::cli

@@ -40,35 +40,37 @@ core::Status run_import(const ImportOptions& opts, const Context& ctx) {
                                 {"created", report->created},
                                 {"updated", report->updated},
                                 {"unchanged", report->unchanged},
-                                {"changes", report->changes}}
+                                {"changes", report->changes},
+                                {"ignored_columns", report->ignored_columns}}
                      .dump(2)
               << "\n";
   } else {
     std::cout << "imported " << report->rows << " rows: " << report->created << " created, "
               << report->updated << " updated, " << report->unchanged << " unchanged ("
               << report->changes << " changes waiting to be synchronised)\n";
+    for (const auto& column : report->ignored_columns)
+      std::cout << "ignored the " << column
+                << " column: new rows start as drafts, planning decides with 'ergon decide'\n";
   }
   return {};
 }
 
 void add_import_command(CLI::App& app, Context& ctx) {
   auto import_opts = std::make_shared<ImportOptions>();
-  auto* import = app.add_subcommand("import", "Import proposals from a spreadsheet's CSV export");
-  import->add_option("FILE", import_opts->file, "the CSV file")->required();
-  import->add_option("--year", import_opts->year, "programme year of rows without a year column");
-  import->add_flag("--json", import_opts->json, "print the counts as JSON");
-  import->footer(
+  auto* cmd = app.add_subcommand("import", "Import proposals from a spreadsheet's CSV export");
+  cmd->add_option("FILE", import_opts->file, "the CSV file")->required();
+  cmd->add_option("--year", import_opts->year, "programme year of rows without a year column");
+  cmd->add_flag("--json", import_opts->json, "print the counts as JSON");
+  cmd->footer(
       R"(Accepts ';' or ',' separators, Greek (1.234,56) or plain (1234.56) money, UTF-8 with or
 without BOM. Rows without an id are matched by ΚΑ code (when unique in the year), else by
 directorate and title, so importing the same file twice changes nothing. A bad row stops the
 import with its line, column and reason, and nothing of the file is applied.
 Example:  ergon import data/sample-programme-2024.csv --year 2024)");
-  import->callback([&ctx, import_opts] {
-    ctx.action = [&ctx, import_opts]() -> core::Status { return run_import(*import_opts, ctx);
-};
-}  // namespace
-);
-}  // namespace ergon::client::cli
+  cmd->callback([&ctx, import_opts] {
+    ctx.action = [&ctx, import_opts]() -> core::Status { return run_import(*import_opts, ctx); };
+  });
+}
 
 struct ExportOptions {
   std::string file, out, format = "csv", directorate;

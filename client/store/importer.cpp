@@ -129,6 +129,8 @@ core::Result<ImportReport> import_csv(LocalStore& store, std::istream& in, std::
   const std::vector<std::string> columns = std::move(*header);
   ERGON_TRY(check_columns(columns));
   ImportReport report;
+  for (const auto& name : columns)
+    if (name == "state" || name == "decision_reason") report.ignored_columns.push_back(name);
   auto batch = store.begin_edits();
   if (!batch) return fail(batch.error());
   for (;;) {

@@ -20,7 +20,8 @@ struct ImportReport {
   std::size_t created = 0;
   std::size_t updated = 0;
   std::size_t unchanged = 0;
-  std::size_t changes = 0;  // outbox entries queued
+  std::size_t changes = 0;                   // outbox entries queued
+  std::vector<std::string> ignored_columns;  // state, decision_reason: decided with `decide`
 };
 
 /// Where a long import is: called every 500 rows with the rows done and the percentage of

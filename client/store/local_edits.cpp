@@ -28,6 +28,24 @@ changelog::Change change_of(const core::ProposalId& id, std::string_view group,
   return change;
 }
 
+// Every name is a field the scope may set.
+core::Status check_settable(const FieldValues& values, EditScope scope) {
+  for (const auto& [name, text] : values) {
+    const auto* spec = model::find_field(name);
+    if (!spec) {
+      Proposal probe;
+      return fail(model::set_field(probe, name, text).error());  // names the valid fields
+    }
+    if (scope == EditScope::kUserFields && !spec->is_user_settable)
+      return fail(ErrorCode::kUsage,
+                  "'" + name + "' cannot be set with FIELD=VALUE; " +
+                      (name == "state" || name == "decision_reason"
+                           ? "use 'ergon submit', 'ergon withdraw' or (planning) 'ergon decide'"
+                           : "it is fixed when the proposal is created"));
+  }
+  return {};
+}
+
 }  // namespace
 
 core::Result<EditBatch> LocalStore::begin_edits() {
@@ -67,6 +85,26 @@ core::Result<EditResult> LocalStore::withdraw(const core::ProposalId& id) {
   return change_state(id, State::kWithdrawn);
 }
 
+core::Result<std::vector<EditResult>> LocalStore::decide(const std::vector<core::ProposalId>& ids,
+                                                         State decision,
+                                                         const std::string& reason) {
+  if (!model::is_decided(decision))
+    return fail(ErrorCode::kUsage, "a decision is included, deferred or rejected, not '" +
+                                       std::string(model::to_string(decision)) + "'");
+  auto batch = begin_edits();
+  if (!batch) return fail(batch.error());
+  std::vector<EditResult> results;
+  for (const auto& id : ids) {
+    auto decided = batch->edit(
+        id, {{"state", std::string(model::to_string(decision))}, {"decision_reason", reason}},
+        EditScope::kAnyField);
+    if (!decided) return fail(decided.error());
+    results.push_back(std::move(*decided));
+  }
+  ERGON_TRY(batch->commit());
+  return results;
+}
+
 core::Result<Proposal> EditBatch::create(const FieldValues& values, std::optional<int> year,
                                          std::optional<core::ProposalId> id) {
   const auto& device = store_->device_;
@@ -96,34 +134,26 @@ core::Result<EditResult> EditBatch::edit(const core::ProposalId& id, const Field
                                          EditScope scope) {
   auto current = store_->get(id);
   if (!current) return fail(current.error());
-  for (const auto& [name, text] : values) {
-    const auto* spec = model::find_field(name);
-    if (!spec)
-      return fail(model::set_field(*current, name, text).error());  // names the valid fields
-    if (scope == EditScope::kUserFields && !spec->is_user_settable)
-      return fail(ErrorCode::kUsage,
-                  "'" + name + "' cannot be set with FIELD=VALUE; " +
-                      (name == "state" ? "use 'ergon submit' or 'ergon withdraw'"
-                                       : "it is fixed when the proposal is created"));
-  }
+  ERGON_TRY(check_settable(values, scope));
   Proposal next = *current;
   ERGON_TRY(model::apply_values(next, values));
   next.id = current->id;  // import rows may carry the id: it never changes
   next.year = current->year;
   ERGON_TRY(model::validate_proposal(next, store_->reference_));
 
+  // A home that has not yet learnt its role and directorate checks as the widest role (the
+  // rules of every role still apply: transitions, reasons); the server then decides the rest.
   const auto& device = store_->device_;
-  merge::Permission permission{device.role, device.directorate, {}};
+  bool knows_identity = device.role != merge::Role::kDirectorate || !device.directorate.empty();
+  merge::Permission permission{
+      knows_identity ? device.role : merge::Role::kPlanning, device.directorate, {}};
   EditResult result{next, {}};
   for (auto group : model::all_groups()) {
     auto after = model::group_values(next, group);
     bool is_state = group == model::kStateGroup && values.contains("state");
     if (model::group_values(*current, group) == after && !is_state) continue;
-    // A home that has not yet learnt its directorate leaves the role table to the server.
-    bool knows_identity = device.role != merge::Role::kDirectorate || !device.directorate.empty();
-    if (knows_identity)
-      if (auto refused = merge::check_edit(change_of(id, group, after), *current, permission))
-        return fail(refused->code, refused->reason);
+    if (auto refused = merge::check_edit(change_of(id, group, after), *current, permission))
+      return fail(refused->code, refused->reason);
     if (model::group_values(*current, group) == after) continue;  // the server's no-op too
     auto base = base_for(id.hex(), group);
     if (!base) return fail(base.error());

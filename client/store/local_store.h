@@ -136,6 +136,10 @@ class LocalStore {
   /// server: nothing is queued.
   [[nodiscard]] core::Result<EditResult> submit(const core::ProposalId& id);
   [[nodiscard]] core::Result<EditResult> withdraw(const core::ProposalId& id);
+  /// Planning's decision (included, deferred or rejected; a reason is required for the last
+  /// two) on every proposal in `ids`, all in one transaction: all are decided, or none.
+  [[nodiscard]] core::Result<std::vector<EditResult>> decide(
+      const std::vector<core::ProposalId>& ids, model::State decision, const std::string& reason);
   /// One write transaction for many edits (the importer): all of them land, or none.
   [[nodiscard]] core::Result<EditBatch> begin_edits();
 

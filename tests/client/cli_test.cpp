@@ -80,10 +80,10 @@ class Client {
         ergon::testing::reference_dir().string()});
   }
   std::string add_square() const {
-    auto result =
-        ok({"add", "title=Ανάπλαση πλατείας Αγίου Τίτου", "category=work", "ka_code=30-7323.050",
-            "area=HER-CITY", "total_budget=1.500.000,00", "allocation=300.000,00", "funding=1099",
-            "new_or_continuing=new", "status=maturing", "priority=A", "strategic_plans=SVAA"});
+    auto result = ok({"add", "title=Ανάπλαση πλατείας Αγίου Τίτου", "category=work",
+                      "ka_code=30-7323.050", "area=HER-CITY", "total_budget=1.500.000,00",
+                      "allocation=300.000,00", "funding=1099", "new_or_continuing=new",
+                      "status=maturing", "priority=A", "strategic_plans=SVAA", "directorate=DTE"});
     return result.out.substr(0, 32);
   }
   json ok_json(std::vector<std::string> args) const {
@@ -568,4 +568,49 @@ TEST_CASE("an error about a huge value prints one short line, not the value", "[
   CHECK(result.exit_code() == 3);
   CHECK(result.err.size() < 4000);
   CHECK_THAT(result.err, Contains("ka_code"));
+}
+
+TEST_CASE("decide includes, defers or rejects several proposals at once, all or none", "[cli]") {
+  Client client;
+  client.init();
+  auto first = client.add_square();
+  auto second = client.add_square();
+
+  SECTION("a directorate is refused with the server's wording, exit 3, nothing queued") {
+    auto pending = client.ok_json({"status", "--json"})["pending"];
+    auto refused = client.in_home({"decide", first, "included"});
+    CHECK(refused.exit_code() == 3);
+    CHECK_THAT(refused.err, Contains("only planning decides"));
+    CHECK(client.ok_json({"status", "--json"})["pending"] == pending);
+  }
+  SECTION("planning decides; a reason is required to defer or reject") {
+    // A home that has not yet learnt its role checks as planning; the server decides the rest.
+    Client planning;
+    planning.ok({"init", "--user", "Γραφείο Προγραμματισμού", "--year", "2024", "--reference",
+                 ergon::testing::reference_dir().string()});
+    auto a = planning.add_square(), b = planning.add_square();
+    auto no_reason = planning.in_home({"decide", a, b, "rejected"});
+    CHECK(no_reason.exit_code() == 3);
+    CHECK_THAT(no_reason.err, Contains("reason"));
+    auto not_a_decision = planning.in_home({"decide", a, "submitted"});
+    CHECK(not_a_decision.exit_code() == 2);
+    // One unknown id: nothing is decided.
+    auto unknown = planning.in_home({"decide", a, "ffffffffffff", "included"});
+    CHECK(unknown.exit_code() != 0);
+    CHECK(planning.ok_json({"show", a, "--json"})["state"] == "draft");
+
+    auto decided =
+        planning.ok({"decide", a.substr(0, 10), b, "deferred", "--reason", "Ώριμο για το 2025"});
+    CHECK(count_lines(decided.out) == 2u);
+    for (const auto& id : {a, b}) {
+      auto shown = planning.ok_json({"show", id, "--json"});
+      CHECK(shown["state"] == "deferred");
+      CHECK(shown["decision_reason"] == "Ώριμο για το 2025");
+    }
+    // A later decision replaces it.
+    planning.ok({"decide", a, "included"});
+    CHECK(planning.ok_json({"show", a, "--json"})["state"] == "included");
+    CHECK(planning.ok_json({"list", "--state", "included", "--json"}).size() == 1u);
+  }
+  (void)second;
 }
