@@ -1,7 +1,8 @@
 #pragma once
 // The RAII SQLite wrapper: Database owns a connection, Statement a prepared statement,
 // Transaction rolls back in its destructor unless committed. Every SQLite failure becomes an
-// Error value. The only code that includes <sqlite3.h>.
+// Error value. The only product code that includes <sqlite3.h> (storage_test hooks its file
+// layer to watch a busy wait).
 // Thread-safety: one Database per thread; its Statements belong to the same thread.
 
 #include <cstdint>

@@ -1,12 +1,15 @@
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <limits>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include <catch2/catch.hpp>
+#include <sqlite3.h>
 
 #include "shared/core/error.h"
 #include "shared/storage/database.h"
@@ -62,6 +65,70 @@ const std::vector<Migration> kSteps = {
     {2,
      "CREATE TABLE note(proposal TEXT NOT NULL, body TEXT);"
      "CREATE INDEX note_by_proposal ON note(proposal);"},
+};
+
+// While alive, the default SQLite VFS is a copy of the one before it that reports when one
+// chosen thread sleeps. SQLite's busy handler sleeps through the VFS between its attempts to take
+// a lock another connection holds, so that sleep is how a test knows a connection is waiting.
+// (A test hook: the product code keeps <sqlite3.h> inside database.cpp.) One at a time.
+class BusyWaitWatch {
+ public:
+  BusyWaitWatch() : base_(sqlite3_vfs_find(nullptr)) {
+    REQUIRE(base_ != nullptr);
+    vfs_ = *base_;
+    vfs_.zName = "ergon-test-busy-wait-watch";
+    vfs_.pNext = nullptr;
+    vfs_.xSleep = &BusyWaitWatch::sleep;
+    active_ = this;
+    REQUIRE(sqlite3_vfs_register(&vfs_, 1) == SQLITE_OK);
+  }
+  ~BusyWaitWatch() {
+    sqlite3_vfs_unregister(&vfs_);
+    active_ = nullptr;
+  }
+  BusyWaitWatch(const BusyWaitWatch&) = delete;
+  BusyWaitWatch& operator=(const BusyWaitWatch&) = delete;
+
+  /// From now on a sleep of the calling thread is reported.
+  void watch_this_thread() {
+    std::lock_guard lock(mutex_);
+    watched_ = std::this_thread::get_id();
+  }
+  /// Ends the wait of wait_for_sleep() without a sleep (the watched thread is finishing).
+  void give_up() {
+    std::lock_guard lock(mutex_);
+    gave_up_ = true;
+    changed_.notify_all();
+  }
+  /// True once the watched thread has slept (is waiting for a lock); false on give_up() or
+  /// after `timeout`.
+  bool wait_for_sleep(std::chrono::milliseconds timeout) {
+    std::unique_lock lock(mutex_);
+    changed_.wait_for(lock, timeout, [&] { return slept_ || gave_up_; });
+    return slept_;
+  }
+
+ private:
+  static int sleep(sqlite3_vfs* /*vfs*/, int microseconds) {
+    auto* self = active_;
+    {
+      std::lock_guard lock(self->mutex_);
+      if (std::this_thread::get_id() == self->watched_) {
+        self->slept_ = true;
+        self->changed_.notify_all();
+      }
+    }
+    return self->base_->xSleep(self->base_, microseconds);
+  }
+
+  static inline BusyWaitWatch* active_ = nullptr;
+  sqlite3_vfs* base_;
+  sqlite3_vfs vfs_{};
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  std::thread::id watched_;
+  bool slept_ = false;
+  bool gave_up_ = false;
 };
 
 }  // namespace
@@ -162,6 +229,7 @@ TEST_CASE("a failing migration step leaves nothing of itself behind", "[storage]
 // already applied and fails ("table proposal already exists").
 TEST_CASE("a connection that waited for another one's migration skips the applied steps",
           "[storage]") {
+  BusyWaitWatch busy;  // before any connection opens, so that they all use it
   TempDir dir;
   auto first = open_db(dir);
   auto tx = first.begin_immediate();  // the first process starts migrating
@@ -170,13 +238,20 @@ TEST_CASE("a connection that waited for another one's migration skips the applie
   ergon::core::Status second_result;
   std::thread second([&] {
     auto db = Database::open(dir / "test.db", Durability::kNormal);
-    if (!db) {
+    if (db) {
+      busy.watch_this_thread();
+      second_result = migrate(*db, kSteps);  // reads version 0, then waits for the write lock
+    } else {
       second_result = ergon::core::fail(db.error());
-      return;
     }
-    second_result = migrate(*db, kSteps);  // reads version 0, then waits for the write lock
+    busy.give_up();
   });
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  // Inside migrate only BEGIN IMMEDIATE waits (a WAL reader never waits for a writer), and it
+  // comes after the version was read: once the second connection sleeps in its busy handler it
+  // has read version 0 and must read it again when it gets the lock. Well inside its 5 s busy
+  // timeout.
+  bool second_waits = busy.wait_for_sleep(std::chrono::seconds(3));
+  CHECK(second_waits);
   for (const auto& step : kSteps) exec(first, step.sql);
   exec(first, "PRAGMA user_version = 2");
   auto committed = tx->commit();
