@@ -77,27 +77,6 @@ core::Result<merge::GroupState> MasterStore::Batch::group_state(const changelog:
   auto& impl = *state_->store->impl_;
   merge::GroupState gs;
   const auto& key = change.entity.key;
-  if (change.entity.kind == changelog::EntityKind::kEnvelope) {
-    ERGON_TRY(impl.query(
-        "SELECT amount FROM envelopes WHERE key = ?1",
-        [&](storage::Statement& s) { s.bind(1, key); },
-        [&](storage::Statement& s) { gs.envelope = model::Money::from_cents(s.column_int64(0)); }));
-    auto rev = impl.revision(envelope_entity(key), "amount");
-    if (!rev) return fail(rev.error());
-    gs.group = *rev;
-  } else {
-    auto current = impl.proposal(key);
-    if (!current) return fail(current.error());
-    gs.current = std::move(*current);
-    auto group = impl.revision(key, change.group);
-    auto life = impl.revision(key, model::kStateGroup);
-    if (!group || !life) return fail(!group ? group.error() : life.error());
-    gs.group = *group;
-    gs.state = *life;
-    auto latest = impl.latest_revision(key);
-    if (!latest) return fail(latest.error());
-    gs.latest = *latest;
-  }
   // What the editor had seen: its base revision, or what its own earlier change had seen.
   using Kind = changelog::Base::Kind;
   if (change.base.kind == Kind::kRevision) gs.horizon = change.base.revision;
@@ -110,6 +89,26 @@ core::Result<merge::GroupState> MasterStore::Batch::group_state(const changelog:
         [&](storage::Statement& s) {
           gs.horizon = {s.column_uint64(0), s.column_uint64(1)};
         }));
+  auto changed = [&](std::string_view group, bool& out) -> core::Status {
+    auto found = impl.changed_by_other(key, group, change.device_id, gs.horizon);
+    if (!found) return fail(found.error());
+    out = *found;
+    return {};
+  };
+  if (change.entity.kind == changelog::EntityKind::kEnvelope) {
+    ERGON_TRY(impl.query(
+        "SELECT amount FROM envelopes WHERE key = ?1",
+        [&](storage::Statement& s) { s.bind(1, key); },
+        [&](storage::Statement& s) { gs.envelope = model::Money::from_cents(s.column_int64(0)); }));
+    ERGON_TRY(changed("amount", gs.is_group_changed_by_other));
+  } else {
+    auto current = impl.proposal(key);
+    if (!current) return fail(current.error());
+    gs.current = std::move(*current);
+    ERGON_TRY(changed(change.group, gs.is_group_changed_by_other));
+    ERGON_TRY(changed(model::kStateGroup, gs.is_state_changed_by_other));
+    ERGON_TRY(changed("", gs.is_entity_changed_by_other));
+  }
   // An open conflict this device already has a change parked in.
   ERGON_TRY(impl.query(
       // Driven from the few open conflicts of this group (CROSS JOIN keeps that order), never

@@ -2,9 +2,11 @@
 
 namespace ergon::server {
 
-const std::vector<storage::Migration>& master_migrations() {
-  static const std::vector<storage::Migration> steps = {
-      {1, R"sql(
+namespace {
+
+// The schema steps, oldest first: data, kept out of the function that hands them out.
+constexpr storage::Migration kSteps[] = {
+    {1, R"sql(
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE reference_files (name TEXT PRIMARY KEY, content BLOB NOT NULL);
 CREATE TABLE devices (
@@ -45,17 +47,27 @@ CREATE TABLE flags (
   raised_seq INTEGER NOT NULL, acknowledged_by TEXT NOT NULL DEFAULT '',
   reason TEXT NOT NULL DEFAULT '', PRIMARY KEY (id, year));
 )sql"},
-      // Finds the changes parked in a conflict without scanning a device's whole history.
-      {2, R"sql(
+    // Finds the changes parked in a conflict without scanning a device's whole history.
+    {2, R"sql(
 CREATE INDEX log_by_conflict ON log (conflict_epoch, conflict_seq, device_id) WHERE conflict_seq > 0;
 )sql"},
-      // The client's device key (bound with the device id at its first hello, proved at every
-      // hello since), and when the device was last connected.
-      {3, R"sql(
+    // The client's device key (bound with the device id at its first hello, proved at every
+    // hello since), and when the device was last connected.
+    {3, R"sql(
 ALTER TABLE devices ADD COLUMN public_key BLOB NOT NULL DEFAULT x'';
 ALTER TABLE devices ADD COLUMN last_seen_ms INTEGER NOT NULL DEFAULT 0;
 )sql"},
-  };
+    // The merge decision asks whether another device's accepted change to a group lies after
+    // an editor's horizon: the log of one entity, in order.
+    {4, R"sql(
+CREATE INDEX log_by_entity ON log (entity, seq);
+)sql"},
+};
+
+}  // namespace
+
+const std::vector<storage::Migration>& master_migrations() {
+  static const std::vector<storage::Migration> steps(std::begin(kSteps), std::end(kSteps));
   return steps;
 }
 

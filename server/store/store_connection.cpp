@@ -104,44 +104,23 @@ core::Result<std::optional<model::Proposal>> StoreConnection::proposal(const std
   return std::optional<model::Proposal>(std::move(p));
 }
 
-namespace {
-
-core::Result<merge::GroupRevision> group_revision_row(storage::Statement& s,
-                                                      const std::string& entity) {
-  auto device = core::DeviceId::parse(s.column_text(2));
-  if (!device)
-    return fail(ErrorCode::kCorrupt, "the revision of " + entity + " names a damaged device id");
-  return merge::GroupRevision{
-      {s.column_uint64(0), s.column_uint64(1)}, *device, s.column_uint64(3)};
-}
-
-}  // namespace
-
-core::Result<std::optional<merge::GroupRevision>> StoreConnection::revision(
-    const std::string& entity, std::string_view group) {
-  auto stmt = statements.get(
-      "SELECT epoch, seq, device_id, device_seq FROM revisions WHERE entity = ?1 AND grp = ?2");
-  if (!stmt) return fail(stmt.error());
-  (*stmt)->bind(1, entity).bind(2, group);
-  auto found = (*stmt)->collect<merge::GroupRevision>(
-      [&](storage::Statement& s) { return group_revision_row(s, entity); });
-  if (!found) return fail(found.error());
-  if (found->empty()) return std::optional<merge::GroupRevision>{};
-  return std::optional(found->front());
-}
-
-core::Result<std::optional<merge::GroupRevision>> StoreConnection::latest_revision(
-    const std::string& entity) {
-  auto stmt = statements.get(
-      "SELECT epoch, seq, device_id, device_seq FROM revisions WHERE entity = ?1 ORDER BY epoch "
-      "DESC, seq DESC LIMIT 1");
-  if (!stmt) return fail(stmt.error());
-  (*stmt)->bind(1, entity);
-  auto found = (*stmt)->collect<merge::GroupRevision>(
-      [&](storage::Statement& s) { return group_revision_row(s, entity); });
-  if (!found) return fail(found.error());
-  if (found->empty()) return std::optional<merge::GroupRevision>{};
-  return std::optional(found->front());
+core::Result<bool> StoreConnection::changed_by_other(const std::string& entity,
+                                                     std::string_view group,
+                                                     const core::DeviceId& device,
+                                                     const changelog::Revision& horizon) {
+  bool found = false;
+  ERGON_TRY(query(
+      "SELECT 1 FROM log WHERE entity = ?1 AND (?2 = '' OR grp = ?2 OR grp = 'create') AND "
+      "outcome = 'accepted' AND device_id != ?3 AND (epoch, seq) > (?4, ?5) LIMIT 1",
+      [&](storage::Statement& s) {
+        s.bind(1, entity)
+            .bind(2, group)
+            .bind(3, device.hex())
+            .bind(4, horizon.epoch)
+            .bind(5, horizon.seq);
+      },
+      [&](storage::Statement&) { found = true; }));
+  return found;
 }
 
 core::Result<std::vector<DeviceRecord>> StoreConnection::devices(DeviceKey by,

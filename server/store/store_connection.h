@@ -54,11 +54,12 @@ class StoreConnection {
   [[nodiscard]] core::Result<std::string> meta(std::string_view key);
   [[nodiscard]] core::Status set_meta(std::string_view key, std::string_view value);
   [[nodiscard]] core::Result<std::optional<model::Proposal>> proposal(const std::string& id);
-  [[nodiscard]] core::Result<std::optional<merge::GroupRevision>> revision(
-      const std::string& entity, std::string_view group);
-  /// The newest revision of any of the entity's groups.
-  [[nodiscard]] core::Result<std::optional<merge::GroupRevision>> latest_revision(
-      const std::string& entity);
+  /// Whether a device other than `device` has an accepted change to `group` of `entity` (any
+  /// group when empty; a create counts for every group) after `horizon`.
+  [[nodiscard]] core::Result<bool> changed_by_other(const std::string& entity,
+                                                    std::string_view group,
+                                                    const core::DeviceId& device,
+                                                    const changelog::Revision& horizon);
 
   /// Which devices a lookup selects.
   enum class DeviceKey { kEnrolledId, kClientDeviceId, kEnrolledIdPrefix, kEvery };

@@ -28,11 +28,6 @@ Decision conflict(std::string reason, std::optional<changelog::Revision> joins =
 
 bool is_central(Role role) { return role == Role::kPlanning || role == Role::kBudget; }
 
-bool seen_or_own(const std::optional<GroupRevision>& g, const changelog::Change& change,
-                 const changelog::Revision& horizon) {
-  return !g || g->revision <= horizon || g->device_id == change.device_id;
-}
-
 // Stage locks come on top of the role table.
 std::optional<Decision> check_stage(const Permission& p) {
   const auto& stage = p.stage.stage;
@@ -174,13 +169,9 @@ Decision decide_envelope(const changelog::Change& change, const GroupState& stat
   auto amount = model::Money::parse(amount_text->second);
   if (!amount)
     return rejected(ErrorCode::kInvalidArgument, "envelope amount: " + amount.error().message);
-  if (state.envelope && *state.envelope == *amount) {
-    Decision d;
-    d.kind = OutcomeKind::kAccepted;
-    d.envelope = *amount;
-    return d;
-  }
-  if (!seen_or_own(state.group, change, state.horizon))
+  // An equal amount is accepted as a revision too: the write is on record (DESIGN.md rule 2).
+  bool is_equal = state.envelope && *state.envelope == *amount;
+  if (!is_equal && state.is_group_changed_by_other)
     return conflict("the envelope " + change.entity.key + " was changed since you last saw it");
   Decision d;
   d.kind = OutcomeKind::kAccepted;
@@ -220,10 +211,11 @@ std::optional<Decision> check_edit(const changelog::Change& change, const model:
 
 namespace {
 
-Decision accepted(model::Proposal merged, bool is_new_revision) {
+// Every accepted write is a revision, equal values included (DESIGN.md rule 2).
+Decision accepted(model::Proposal merged) {
   Decision d;
   d.kind = OutcomeKind::kAccepted;
-  d.is_new_revision = is_new_revision;
+  d.is_new_revision = true;
   d.merged = std::move(merged);
   return d;
 }
@@ -244,7 +236,7 @@ Decision decide_create(const changelog::Change& change, const model::Proposal* c
     return rejected(ErrorCode::kInvalidArgument, "a new proposal starts as draft or submitted");
   if (auto ok = model::validate_proposal(created, reference); !ok)
     return rejected(ErrorCode::kInvalidArgument, ok.error().message);
-  return accepted(std::move(created), true);
+  return accepted(std::move(created));
 }
 
 }  // namespace
@@ -275,10 +267,10 @@ Decision decide(const changelog::Change& change, const GroupState& state, const 
   bool is_withdrawal = kind == GroupKind::kState && state_target(change) == "withdrawn";
   if (kind != GroupKind::kState &&
       (current->state == State::kWithdrawn || model::is_decided(current->state)) &&
-      !seen_or_own(state.state, change, state.horizon))
+      state.is_state_changed_by_other)
     return conflict("proposal was " + std::string(model::to_string(current->state)) +
                     " after this edit's base");
-  if (is_withdrawal && !seen_or_own(state.latest, change, state.horizon))
+  if (is_withdrawal && state.is_entity_changed_by_other)
     return conflict("proposal changed after the withdrawal's base");
 
   if (auto denied = check_life(kind, *current, p)) return *denied;
@@ -298,11 +290,11 @@ Decision decide(const changelog::Change& change, const GroupState& state, const 
   if (state.parked)
     return conflict("joins the open conflict on '" + change.group + "'", state.parked);
 
-  // 2. Accepted: nothing new to the master, or the editor saw the group's current revision.
-  bool is_noop =
+  // 2. Accepted: the values equal the master's (a revision on record, the state unchanged), or
+  // no other device's accepted change to the group lies after the editor's horizon.
+  bool is_equal =
       model::group_values(merged, change.group) == model::group_values(*current, change.group);
-  if (is_noop || seen_or_own(state.group, change, state.horizon))
-    return accepted(std::move(merged), !is_noop);
+  if (is_equal || !state.is_group_changed_by_other) return accepted(std::move(merged));
   // 3. A concurrent edit of the same group.
   return conflict("'" + change.group + "' was changed by another device after this edit's base");
 }

@@ -25,11 +25,15 @@ using changelog::GroupRevision;
 struct GroupState {
   std::optional<model::Proposal> current;     // the master row; nullopt: no such proposal
   std::optional<model::Money> envelope;       // for envelope changes: the current amount
-  std::optional<GroupRevision> group;         // the change's group, if it was ever set
-  std::optional<GroupRevision> state;         // the proposal's state group
-  std::optional<GroupRevision> latest;        // the newest revision of any of its groups
   changelog::Revision horizon;                // what the editor had seen (from the base)
   std::optional<changelog::Revision> parked;  // an open conflict of this device on this group
+  // Whether another device's accepted change lies after the editor's horizon (DESIGN.md, rule
+  // 2): to the change's group (a create counts for every group), to the state group, to any
+  // group of the entity. "The newest revision is my own" is not enough: an equal write of
+  // another device after the horizon counts too.
+  bool is_group_changed_by_other = false;
+  bool is_state_changed_by_other = false;
+  bool is_entity_changed_by_other = false;
 };
 
 struct Decision {

@@ -363,3 +363,58 @@ TEST_CASE("a bootstrap read in parts while others write converges by replaying t
     CHECK(field_of(*fresh.store, id, "allocation") == field_of(*planning.store, id, "allocation"));
   }
 }
+
+TEST_CASE(
+    "an equal write of another device after my horizon is never overwritten, in either "
+    "arrival order",
+    "[merge][scenario]") {
+  SyncHarness h;
+  auto& dte = h.add_client(Role::kDirectorate, "DTE", "dte");
+  auto& a = h.add_client(Role::kPlanning, "", "planning-a");
+  auto& b = h.add_client(Role::kPlanning, "", "planning-b");
+  auto roads = create(dte, "Ασφαλτοστρώσεις οδών", "DTE");  // priority B
+  h.sync(dte);
+  h.pull(a);
+  h.pull(b);
+  // Offline, from the same horizon: A sets C, B sets C too, then A (its own change as base) A.
+  edit(a, roads, {{"priority", "C"}});
+  edit(b, roads, {{"priority", "C"}});
+  edit(a, roads, {{"priority", "A"}});
+  auto a_changes = ergon::client::SyncState(*a.store).pending_changes(10);
+  auto b_changes = ergon::client::SyncState(*b.store).pending_changes(10);
+  REQUIRE(a_changes);
+  REQUIRE(b_changes);
+  REQUIRE(a_changes->size() == 2u);
+  REQUIRE(b_changes->size() == 1u);
+  auto apply = [&](SyncHarness::Client& c, const changelog::Change& change) {
+    auto outcomes = h.merge().apply_batch(c.context, std::span(&change, 1));
+    INFO((outcomes ? std::string() : outcomes.error().message));
+    REQUIRE(outcomes);
+    REQUIRE(outcomes->size() == 1u);
+    return outcomes->front();
+  };
+
+  bool b_between = GENERATE(true, false);
+  INFO((b_between ? "A1, B, A2" : "A1, A2, B"));
+  CHECK(apply(a, (*a_changes)[0]).kind == OutcomeKind::kAccepted);
+  if (b_between) {
+    auto equal = apply(b, b_changes->front());
+    CHECK(equal.kind == OutcomeKind::kAccepted);
+    CHECK(equal.is_new_revision);  // on record, so A's next write cannot hide it
+    auto second = apply(a, (*a_changes)[1]);
+    CHECK(second.kind == OutcomeKind::kConflict);
+  } else {
+    CHECK(apply(a, (*a_changes)[1]).kind == OutcomeKind::kAccepted);
+    CHECK(apply(b, b_changes->front()).kind == OutcomeKind::kConflict);
+  }
+  // Either way one write is parked for a person, none is lost, and everyone converges.
+  for (auto* c : {&dte, &a, &b}) {
+    h.pull(*c);
+    CHECK(h.converged(*c));
+  }
+  auto conflicts = a.store->conflicts();
+  REQUIRE(conflicts);
+  CHECK(conflicts->size() == 1u);
+  // B between: A's second write waits for a person; else B's, as A's two writes came first.
+  CHECK(field_of(*dte.store, roads, "priority") == (b_between ? "C" : "A"));
+}

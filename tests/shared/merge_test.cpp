@@ -356,8 +356,6 @@ Case uncontested(Role role, Whose whose, State state, const std::string& group,
   c.state.horizon = rev(8);
   if (group == "envelope") {
     c.state.envelope = Money::from_cents(80'000'000);
-    c.state.group = set_by(6, colleague(), 4);
-    c.state.latest = c.state.group;
     c.change = change_of(EntityKind::kEnvelope, kEnvelopeKey, "amount",
                          FieldValues{{"amount", "1000000.00"}}, c.state.horizon);
     return c;
@@ -373,9 +371,6 @@ Case uncontested(Role role, Whose whose, State state, const std::string& group,
   }
   c.state.current = proposal(is_others ? kOtherDirectorate : kOwnDirectorate, state);
   // The editor's base is the group's current revision (rev 8), the newest of the proposal.
-  c.state.state = group == "state" ? set_by(8, colleague(), 4) : set_by(5, colleague(), 3);
-  c.state.group = set_by(8, colleague(), 4);
-  c.state.latest = c.state.group;
   FieldValues values = group == "state"
                            ? state_values(target, target == "included" || target == "deferred" ||
                                                           target == "rejected"
@@ -411,30 +406,20 @@ void check_accepted_effect(const Case& c, const Decision& d) {
 
 // Who last set a revision, relative to the editor's horizon (rev 20).
 enum class Seen {
-  kNever,        // never set (nullopt)
-  kBefore,       // rev 12, by another device: seen
-  kAtHorizon,    // rev 20, by another device: the base is the current revision
-  kAfterBySelf,  // rev 24, by the editor's own earlier change (its base is that change)
-  kAfterByOther  // rev 26, by another device: not seen
+  kNever,                // never set (nullopt)
+  kBefore,               // rev 12, by another device: seen
+  kAtHorizon,            // rev 20, by another device: the base is the current revision
+  kAfterBySelf,          // rev 24, by the editor's own earlier change (its base is that change)
+  kAfterByOther,         // rev 26, by another device: not seen
+  kAfterBySelfOverOther  // rev 28 by the editor's own change, and rev 26 by another device
 };
 
-constexpr std::uint64_t kHorizon = 20;
-
-std::optional<GroupRevision> revision_of(Seen seen) {
-  switch (seen) {
-    case Seen::kNever:
-      return std::nullopt;
-    case Seen::kBefore:
-      return set_by(12, colleague(), 5);
-    case Seen::kAtHorizon:
-      return set_by(kHorizon, colleague(), 6);
-    case Seen::kAfterBySelf:
-      return set_by(24, editor(), 6);
-    case Seen::kAfterByOther:
-      return set_by(26, colleague(), 7);
-  }
-  return std::nullopt;
+// Whether another device's accepted write lies after the horizon.
+bool by_other_after_horizon(Seen seen) {
+  return seen == Seen::kAfterByOther || seen == Seen::kAfterBySelfOverOther;
 }
+
+constexpr std::uint64_t kHorizon = 20;
 
 enum class Edit {
   kChange,               // edit_values: a valid new value of the group
@@ -502,14 +487,15 @@ Case contested(const DecisionRow& row) {
   Case c;
   Proposal master = proposal(kOwnDirectorate, row.state);
   if (row.exists) c.state.current = master;
-  c.state.state = revision_of(row.state_by);
-  c.state.group = row.group == "state" ? c.state.state : revision_of(row.group_by);
-  c.state.latest = revision_of(row.latest_by);
+  c.state.is_state_changed_by_other = by_other_after_horizon(row.state_by);
+  c.state.is_group_changed_by_other =
+      by_other_after_horizon(row.group == "state" ? row.state_by : row.group_by);
+  c.state.is_entity_changed_by_other = by_other_after_horizon(row.latest_by);
   c.state.horizon = rev(kHorizon);
   if (row.parked) c.state.parked = rev(kParkedSeq);
   c.change = change_of(EntityKind::kProposal, kProposalHex, row.group,
                        values_for(master, row.group, row.edit), c.state.horizon);
-  if (row.group_by == Seen::kAfterBySelf) {
+  if (row.group_by == Seen::kAfterBySelf || row.group_by == Seen::kAfterBySelfOverOther) {
     // The editor's second offline edit of the group: its base is its own earlier change.
     c.change.base.kind = Base::Kind::kOwnChange;
     c.change.base.own_seq = 6;
@@ -698,16 +684,22 @@ TEST_CASE("the decision list: rejected, accepted, conflict", "[merge]") {
        W::kAfterBySelf, false, yes(), true},
       {"money last set by the same device, offline second edit", R::kBudget, true, S::kIncluded,
        "money", E::kChange, W::kAfterBySelf, W::kBefore, W::kAfterBySelf, false, yes(), true},
-      {"equal values although another device set the group since: no new revision", R::kPlanning,
-       true, S::kSubmitted, "money", E::kSame, W::kAfterByOther, W::kBefore, W::kAfterByOther,
-       false, yes(), false},
-      {"equal values on the current revision: no new revision", R::kDirectorate, true, S::kDraft,
-       "priority", E::kSame, W::kAtHorizon, W::kBefore, W::kAtHorizon, false, yes(), false},
+      {"equal values although another device set the group since: a revision on record",
+       R::kPlanning, true, S::kSubmitted, "money", E::kSame, W::kAfterByOther, W::kBefore,
+       W::kAfterByOther, false, yes(), true},
+      {"equal values on the current revision: a revision on record", R::kDirectorate, true,
+       S::kDraft, "priority", E::kSame, W::kAtHorizon, W::kBefore, W::kAtHorizon, false, yes(),
+       true},
       {"a planning edit of a decided proposal whose decision it had seen", R::kPlanning, true,
        S::kIncluded, "title", E::kChange, W::kBefore, W::kAtHorizon, W::kAtHorizon, false, yes(),
        true},
 
       // 3. Concurrent edits → conflict.
+      {"the newest revision is the editor's own, but another device wrote the group after the "
+       "editor's horizon (its equal write hid it)",
+       R::kDirectorate, true, S::kDraft, "title", E::kChange, W::kAfterBySelfOverOther, W::kBefore,
+       W::kAfterBySelfOverOther, false,
+       clash("'title' was changed by another device after this edit's base"), false},
       {"another device set the title after the editor's base", R::kDirectorate, true, S::kDraft,
        "title", E::kChange, W::kAfterByOther, W::kBefore, W::kAfterByOther, false,
        clash("'title' was changed by another device after this edit's base"), false},
@@ -860,8 +852,8 @@ TEST_CASE("envelope changes: budget sets amounts, concurrency as for groups", "[
        true},
       {"another device set it since", "2024:1099", "1000000.00", other_later,
        clash("the envelope 2024:1099 was changed since you last saw it"), false},
-      {"the same amount although another device set it since", "2024:1099", "800000.00",
-       other_later, yes(), false},
+      {"the same amount although another device set it since: a revision on record", "2024:1099",
+       "800000.00", other_later, yes(), true},
       {"an unknown funding source", "2024:9999", "1000000.00", seen,
        no(ErrorCode::kInvalidArgument, "does not name YEAR:SOURCE"), false},
       {"a key without a source", "2024", "1000000.00", seen,
@@ -872,9 +864,9 @@ TEST_CASE("envelope changes: budget sets amounts, concurrency as for groups", "[
   INFO(row.description);
   GroupState state;
   state.envelope = Money::from_cents(80'000'000);
-  state.group = row.group;
-  state.latest = row.group;
   state.horizon = rev(8);
+  state.is_group_changed_by_other =
+      row.group && row.group->device_id != editor() && state.horizon < row.group->revision;
   auto change = change_of(EntityKind::kEnvelope, row.key, "amount",
                           FieldValues{{"amount", row.amount}}, state.horizon);
   auto d = decide(change, state, permission(Role::kBudget), reference());
