@@ -172,6 +172,53 @@ core::Status run_conflicts(bool as_json, const Context& ctx) {
   return {};
 }
 
+struct ResolveOptions {
+  std::string conflict;
+  std::string take;
+  std::vector<std::string> values;
+};
+
+core::Status run_resolve(const ResolveOptions& opts, const Context& ctx) {
+  if (opts.take.empty() == opts.values.empty())
+    return core::fail(core::ErrorCode::kUsage,
+                      "resolve needs either --take master|incoming|CHANGE or --value FIELD=VALUE…");
+  Resolution how{opts.take, {}};
+  if (!opts.values.empty()) {
+    auto values = parse_assignments(opts.values);
+    if (!values) return core::fail(values.error());
+    how.values = std::move(*values);
+  }
+  auto store = ctx.open_store();
+  if (!store) return core::fail(store.error());
+  auto settled = store->resolve(opts.conflict, how);
+  if (!settled) return core::fail(settled.error());
+  std::cout << "conflict " << opts.conflict << " settled ("
+            << (opts.take == "master" ? "the master's values kept" : "values chosen")
+            << "); the resolution waits to be synchronised\n";
+  return {};
+}
+
+void add_resolve_command(CLI::App& app, Context& ctx) {
+  auto opts = std::make_shared<ResolveOptions>();
+  auto* cmd = app.add_subcommand("resolve", "Settle a parked conflict (see 'ergon conflicts')");
+  cmd->add_option("CONFLICT", opts->conflict, "the conflict's id, as 'ergon conflicts' prints it")
+      ->required();
+  cmd->add_option("--take", opts->take,
+                  "master (keep the master's values), incoming (the one parked change) or a "
+                  "parked change's id");
+  cmd->add_option("--value", opts->values, "FIELD=VALUE of the conflict's group instead");
+  cmd->footer(R"(Planning settles any conflict, a directorate those on its own proposals, budget
+those on money. A resolution is a change like an edit: it works offline, syncs, is logged
+with who settled it, and closes the conflict on every client.
+Examples:
+  ergon resolve 1.57 --take master
+  ergon resolve 1.57 --take incoming
+  ergon resolve 1.57 --value allocation=250.000,00 --value funding=1099)");
+  cmd->callback([&ctx, opts] {
+    ctx.action = [&ctx, opts]() -> core::Status { return run_resolve(*opts, ctx); };
+  });
+}
+
 void add_conflicts_command(CLI::App& app, Context& ctx) {
   auto conflicts_json = std::make_shared<bool>(false);
   auto* conflicts = app.add_subcommand(
@@ -216,6 +263,7 @@ void add_dismiss_command(CLI::App& app, Context& ctx) {
 void add_sync_commands(CLI::App& app, Context& ctx) {
   add_sync_command(app, ctx);
   add_conflicts_command(app, ctx);
+  add_resolve_command(app, ctx);
   add_dismiss_command(app, ctx);
 }
 

@@ -1,6 +1,8 @@
 // The edit path: what a user's create, edit, submit and withdraw queue in the outbox, checked
 // by the same rules the server applies (merge::check_edit), in one transaction each.
 
+#include <algorithm>
+
 #include "client/store/local_sql.h"
 #include "client/store/local_store.h"
 #include "shared/changelog/field_value_io.h"
@@ -254,6 +256,94 @@ core::Result<std::uint64_t> EditBatch::queue_change(const std::string& entity,
   ERGON_TRY(store.set_meta("hlc_wall", std::to_string(time.wall_ms)));
   ERGON_TRY(store.set_meta("hlc_logical", std::to_string(time.logical)));
   return *seq;
+}
+
+namespace {
+
+// The group values a resolution writes: none for the master, a parked change's, or the master's
+// with the given fields.
+core::Result<FieldValues> chosen_values(const ClientConflict& conflict, const Proposal& current,
+                                        const Resolution& how) {
+  auto id = changelog::conflict_id_text(conflict.id);
+  if (how.take.empty()) {
+    Proposal next = current;
+    for (const auto& [name, value] : how.values) {
+      const auto* spec = model::find_field(name);
+      if (!spec || spec->group != conflict.group)
+        return fail(ErrorCode::kInvalidArgument,
+                    "'" + name + "' is not in the conflict's group '" + conflict.group + "'");
+    }
+    ERGON_TRY(model::apply_values(next, how.values));
+    return model::group_values(next, conflict.group);
+  }
+  if (how.take == "master") return FieldValues{};
+  if (how.take == "incoming") {
+    if (conflict.incoming.size() == 1) return conflict.incoming.front().values;
+    std::string ids;
+    for (const auto& in : conflict.incoming) ids += (ids.empty() ? "" : ", ") + in.change_id;
+    return fail(ErrorCode::kAmbiguous, "conflict " + id + " has " +
+                                           std::to_string(conflict.incoming.size()) +
+                                           " parked changes; take one by its id: " + ids);
+  }
+  for (const auto& in : conflict.incoming)
+    if (in.change_id == how.take) return in.values;
+  return fail(ErrorCode::kNotFound, "'" + how.take + "' is not a change parked in conflict " + id +
+                                        "; see 'ergon conflicts'");
+}
+
+}  // namespace
+
+core::Result<EditResult> LocalStore::resolve(std::string_view conflict_id, const Resolution& how) {
+  auto id = changelog::parse_conflict_id(conflict_id);
+  if (!id)
+    return fail(ErrorCode::kUsage, "'" + std::string(conflict_id) +
+                                       "' is not a conflict id; they look like 1.57 (see "
+                                       "'ergon conflicts')");
+  auto all = conflicts();
+  if (!all) return fail(all.error());
+  auto it = std::find_if(all->begin(), all->end(), [&](const ClientConflict& c) {
+    return c.id == *id && c.status == "open";
+  });
+  if (it == all->end())
+    return fail(ErrorCode::kNotFound, "no open conflict " + std::string(conflict_id) +
+                                          " on this client; sync, then see 'ergon conflicts'");
+  auto proposal = core::ProposalId::parse(it->entity);
+  if (!proposal) return fail(ErrorCode::kCorrupt, proposal.error().message);
+  auto current = get(*proposal);
+  if (!current) return fail(current.error());
+  auto values = chosen_values(*it, *current, how);
+  if (!values) return fail(values.error());
+  auto batch = begin_edits();
+  if (!batch) return fail(batch.error());
+  auto settled = batch->settle(*it, *values);
+  if (!settled) return fail(settled.error());
+  ERGON_TRY(batch->commit());
+  return settled;
+}
+
+core::Result<EditResult> EditBatch::settle(const ClientConflict& conflict,
+                                           const FieldValues& values) {
+  auto proposal = core::ProposalId::parse(conflict.entity);
+  if (!proposal) return fail(ErrorCode::kCorrupt, proposal.error().message);
+  auto current = store_->get(*proposal);
+  if (!current) return fail(current.error());
+  const auto& device = store_->device_;
+  bool knows_identity = device.role != merge::Role::kDirectorate || !device.directorate.empty();
+  if (knows_identity)
+    if (auto refused = merge::check_resolver(
+            conflict.group, *current, merge::Permission{device.role, device.directorate, {}}))
+      return fail(refused->code, refused->reason);
+  Proposal next = *current;
+  ERGON_TRY(model::apply_values(next, values));
+  ERGON_TRY(model::validate_proposal(next, store_->reference_));
+  auto change_values = values;
+  change_values[std::string(changelog::kResolvesKey)] = changelog::conflict_id_text(conflict.id);
+  auto base = base_for(conflict.entity, conflict.group);
+  if (!base) return fail(base.error());
+  auto seq = queue_change(conflict.entity, conflict.group, change_values, *base);
+  if (!seq) return fail(seq.error());
+  ERGON_TRY(store_->write_view(next));
+  return EditResult{next, {*seq}};
 }
 
 }  // namespace ergon::client

@@ -82,6 +82,8 @@ inline constexpr std::string_view kConflictPark =
 inline constexpr std::string_view kConflictChangePark =
     "INSERT OR IGNORE INTO conflict_changes (change_id, conflict_epoch, conflict_seq, device_id, "
     "user, hlc_wall, vals) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
+inline constexpr std::string_view kConflictSettle =
+    "UPDATE conflicts SET status = 'resolved' WHERE epoch = ?1 AND seq = ?2";
 inline constexpr std::string_view kConflicts =
     "SELECT epoch, seq, entity, grp, status FROM conflicts ORDER BY epoch, seq";
 inline constexpr std::string_view kConflictChanges =

@@ -87,6 +87,13 @@ struct PullResult {
   std::size_t own_rejected = 0;
 };
 
+/// How a conflict is settled: keep the master's values ("master"), take the one parked change
+/// ("incoming"), take a parked change by its id, or set values of the group (`values`).
+struct Resolution {
+  std::string take;           // "master", "incoming" or a change id; empty when `values`
+  model::FieldValues values;  // FIELD=VALUE of the conflict's group
+};
+
 /// What an edit did: the changes it queued (none when nothing differed).
 struct EditResult {
   model::Proposal proposal;
@@ -140,6 +147,10 @@ class LocalStore {
   /// two) on every proposal in `ids`, all in one transaction: all are decided, or none.
   [[nodiscard]] core::Result<std::vector<EditResult>> decide(
       const std::vector<core::ProposalId>& ids, model::State decision, const std::string& reason);
+  /// Settles the open conflict `conflict_id` ("EPOCH.SEQ", as `ergon conflicts` prints it): a
+  /// change like an edit, checked offline as the server will (merge::check_resolver).
+  [[nodiscard]] core::Result<EditResult> resolve(std::string_view conflict_id,
+                                                 const Resolution& how);
   /// One write transaction for many edits (the importer): all of them land, or none.
   [[nodiscard]] core::Result<EditBatch> begin_edits();
 
@@ -211,6 +222,9 @@ class EditBatch {
                                                                     const std::string& directorate,
                                                                     const std::string& title);
   [[nodiscard]] core::Status commit() { return tx_.commit(); }
+  /// Queues a resolution of `conflict` with the group's chosen values.
+  [[nodiscard]] core::Result<EditResult> settle(const ClientConflict& conflict,
+                                                const model::FieldValues& values);
 
  private:
   friend class LocalStore;

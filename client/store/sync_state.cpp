@@ -147,7 +147,7 @@ core::Status SyncState::apply_accepted(const changelog::LogEntry& entry) {
                                            "bootstrap");
     p = std::move(**current);
   }
-  ERGON_TRY(model::apply_values(p, change.values));
+  ERGON_TRY(model::apply_values(p, changelog::field_values(change)));
   ERGON_TRY(put_server_proposal(p));
   if (change.group == changelog::kCreateGroup) {
     for (auto group : model::all_groups())
@@ -214,6 +214,12 @@ core::Status SyncState::record_entry(const changelog::LogEntry& entry, bool appl
   if (apply_state && o.kind == OutcomeKind::kAccepted && o.is_new_revision)
     ERGON_TRY(apply_accepted(entry));
   if (o.kind == OutcomeKind::kConflict && o.conflict) ERGON_TRY(park_conflict(entry));
+  if (auto settled = changelog::resolves(entry.change);
+      settled && o.kind == OutcomeKind::kAccepted) {
+    auto settle = store_.statement(sql::kConflictSettle);
+    if (!settle) return fail(settle.error());
+    ERGON_TRY((*settle)->bind(1, settled->epoch).bind(2, settled->seq).run());
+  }
   if (entry.change.device_id != store_.device_.device_id) return {};
   auto mark = store_.statement(sql::kOutboxMark);
   if (!mark) return fail(mark.error());
@@ -297,7 +303,7 @@ core::Status SyncState::rebuild_view(const std::set<std::string>* only) {
       if (e.change.group != changelog::kCreateGroup) continue;
       it = view.emplace(e.change.entity.key, model::Proposal{}).first;
     }
-    ERGON_TRY(model::apply_values(it->second, e.change.values));
+    ERGON_TRY(model::apply_values(it->second, changelog::field_values(e.change)));
   }
   for (const auto& [id, p] : view) ERGON_TRY(store_.write_view(p));
   return {};

@@ -109,6 +109,14 @@ core::Result<merge::GroupState> MasterStore::Batch::group_state(const changelog:
     ERGON_TRY(changed(model::kStateGroup, gs.is_state_changed_by_other));
     ERGON_TRY(changed("", gs.is_entity_changed_by_other));
   }
+  if (auto id = changelog::resolves(change))
+    ERGON_TRY(impl.query(
+        "SELECT entity, grp, status FROM conflicts WHERE epoch = ?1 AND seq = ?2",
+        [&](storage::Statement& s) { s.bind(1, id->epoch).bind(2, id->seq); },
+        [&](storage::Statement& s) {
+          gs.resolving = merge::ConflictRecord{*id, s.column_text(0), s.column_text(1),
+                                               s.column_text(2) == "open"};
+        }));
   // An open conflict this device already has a change parked in.
   ERGON_TRY(impl.query(
       // Driven from the few open conflicts of this group (CROSS JOIN keeps that order), never
@@ -236,6 +244,11 @@ core::Result<changelog::Outcome> MasterStore::Batch::append(const changelog::Cha
   s.head = hash;
   if (decision.kind == OutcomeKind::kAccepted && decision.is_new_revision)
     ERGON_TRY(apply_accepted(change, decision, *gs, outcome.position));
+  if (decision.kind == OutcomeKind::kAccepted && decision.closes)
+    ERGON_TRY(impl.run("UPDATE conflicts SET status = 'resolved' WHERE epoch = ?1 AND seq = ?2",
+                       [&](storage::Statement& st) {
+                         st.bind(1, decision.closes->epoch).bind(2, decision.closes->seq);
+                       }));
   return outcome;
 }
 

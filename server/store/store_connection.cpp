@@ -111,7 +111,8 @@ core::Result<bool> StoreConnection::changed_by_other(const std::string& entity,
   bool found = false;
   ERGON_TRY(query(
       "SELECT 1 FROM log WHERE entity = ?1 AND (?2 = '' OR grp = ?2 OR grp = 'create') AND "
-      "outcome = 'accepted' AND device_id != ?3 AND (epoch, seq) > (?4, ?5) LIMIT 1",
+      "outcome = 'accepted' AND new_revision = 1 AND device_id != ?3 AND (epoch, seq) > (?4, ?5) "
+      "LIMIT 1",
       [&](storage::Statement& s) {
         s.bind(1, entity)
             .bind(2, group)

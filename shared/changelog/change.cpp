@@ -1,5 +1,6 @@
 #include "shared/changelog/change.h"
 
+#include "shared/core/numbers.h"
 #include "shared/crypto/crypto.h"
 
 namespace ergon::changelog {
@@ -14,6 +15,31 @@ std::string_view to_string(EntityKind kind) {
       return "stage";
   }
   return "proposal";
+}
+
+std::optional<Revision> resolves(const Change& c) {
+  auto it = c.values.find(std::string(kResolvesKey));
+  if (it == c.values.end()) return std::nullopt;
+  return parse_conflict_id(it->second);
+}
+
+std::string conflict_id_text(const Revision& id) {
+  return std::to_string(id.epoch) + "." + std::to_string(id.seq);
+}
+
+std::optional<Revision> parse_conflict_id(std::string_view text) {
+  auto dot = text.find('.');
+  if (dot == std::string_view::npos) return std::nullopt;
+  auto epoch = core::parse_number<std::uint64_t>(text.substr(0, dot), "epoch");
+  auto seq = core::parse_number<std::uint64_t>(text.substr(dot + 1), "seq");
+  if (!epoch || !seq || *seq == 0) return std::nullopt;
+  return Revision{*epoch, *seq};
+}
+
+model::FieldValues field_values(const Change& c) {
+  auto values = c.values;
+  values.erase(std::string(kResolvesKey));
+  return values;
 }
 
 std::string change_id(const Change& c) {

@@ -5,6 +5,7 @@
 
 #include <compare>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -60,6 +61,18 @@ struct Change {
 
   friend bool operator==(const Change&, const Change&) = default;
 };
+
+/// A resolution is a change of the conflict's group that carries, beside the group's chosen
+/// values (none to keep the master's), this key naming the conflict it settles ("EPOCH.SEQ").
+inline constexpr std::string_view kResolvesKey = "_resolves";
+
+/// The conflict a change settles, if it is a resolution with a well-formed id.
+std::optional<Revision> resolves(const Change& c);
+/// "EPOCH.SEQ", a conflict's id as users see it.
+std::string conflict_id_text(const Revision& id);
+std::optional<Revision> parse_conflict_id(std::string_view text);
+/// The change's field values without the keys that are not fields (kResolvesKey).
+model::FieldValues field_values(const Change& c);
 
 /// `<device hex>:<seq>`, the change id everywhere (wire, SQL, log lines).
 std::string change_id(const Change& c);

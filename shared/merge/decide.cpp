@@ -241,6 +241,70 @@ Decision decide_create(const changelog::Change& change, const model::Proposal* c
 
 }  // namespace
 
+namespace {
+
+// A resolution: the conflict must be open and about this group; its values (none: keep the
+// master's) must make a valid row. It is authoritative: whoever settles has seen both sides.
+Decision decide_resolution(const changelog::Change& change, const GroupState& state,
+                           const Permission& p, const model::ReferenceData& reference) {
+  auto id = changelog::resolves(change);
+  const auto& conflict = state.resolving;
+  if (!id || !conflict || !state.current)
+    return rejected(
+        ErrorCode::kNotFound,
+        "there is no conflict " + change.values.at(std::string(changelog::kResolvesKey)));
+  if (conflict->entity != change.entity.key || conflict->group != change.group)
+    return rejected(ErrorCode::kInvalidArgument, "conflict " + changelog::conflict_id_text(*id) +
+                                                     " is about '" + conflict->group + "' of " +
+                                                     conflict->entity.substr(0, 8) + ", not this");
+  if (auto denied = check_resolver(change.group, *state.current, p)) return *denied;
+  if (auto locked = check_stage(p)) return *locked;
+  if (!conflict->is_open)
+    return rejected(ErrorCode::kAlreadyExists,
+                    "conflict " + changelog::conflict_id_text(*id) + " is already settled");
+  auto values = changelog::field_values(change);
+  model::Proposal merged = *state.current;
+  if (auto ok = model::apply_values(merged, values); !ok)
+    return rejected(ErrorCode::kInvalidArgument, ok.error().message);
+  for (const auto& [name, value] : values)
+    if (const auto* spec = model::find_field(name); !spec || spec->group != change.group)
+      return rejected(ErrorCode::kInvalidArgument,
+                      "'" + name + "' is not in the conflict's group '" + change.group + "'");
+  merged.id = state.current->id;
+  merged.year = state.current->year;
+  if (auto ok = model::validate_proposal(merged, reference); !ok)
+    return rejected(ErrorCode::kInvalidArgument, ok.error().message);
+  auto d = accepted(std::move(merged));
+  d.is_new_revision = !values.empty();  // taking the master writes nothing
+  d.closes = *id;
+  return d;
+}
+
+}  // namespace
+
+std::optional<Decision> check_resolver(std::string_view group, const model::Proposal& current,
+                                       const Permission& p) {
+  switch (p.role) {
+    case Role::kPlanning:
+      return std::nullopt;
+    case Role::kDirectorate:
+      if (current.directorate == p.directorate) return std::nullopt;
+      return rejected(ErrorCode::kPermissionDenied,
+                      "proposal " + current.id.hex().substr(0, 8) + " belongs to " +
+                          current.directorate +
+                          "; a directorate settles conflicts on its own "
+                          "proposals only");
+    case Role::kBudget:
+      if (group == model::kMoneyGroup) return std::nullopt;
+      return rejected(
+          ErrorCode::kPermissionDenied,
+          "budget settles conflicts on money only, not on '" + std::string(group) + "'");
+    case Role::kAuditor:
+      break;
+  }
+  return rejected(ErrorCode::kPermissionDenied, "auditors read everything and change nothing");
+}
+
 Decision decide(const changelog::Change& change, const GroupState& state, const Permission& p,
                 const model::ReferenceData& reference) {
   if (change.entity.kind == changelog::EntityKind::kEnvelope)
@@ -248,6 +312,9 @@ Decision decide(const changelog::Change& change, const GroupState& state, const 
   if (change.entity.kind != changelog::EntityKind::kProposal)
     return rejected(ErrorCode::kInvalidArgument,
                     "stage changes are made with the stage commands, not as edits");
+
+  if (change.values.contains(std::string(changelog::kResolvesKey)))
+    return decide_resolution(change, state, p, reference);
 
   // 1. Not permitted, or invalid.
   auto kind = kind_of_group(change.group);

@@ -21,6 +21,14 @@ namespace ergon::merge {
 
 using changelog::GroupRevision;
 
+/// A parked conflict as the master has it, read for a resolution.
+struct ConflictRecord {
+  changelog::Revision id;
+  std::string entity;  // the proposal
+  std::string group;
+  bool is_open = true;
+};
+
 /// The master's side of one decision, read by the store inside the batch's transaction.
 struct GroupState {
   std::optional<model::Proposal> current;     // the master row; nullopt: no such proposal
@@ -34,16 +42,18 @@ struct GroupState {
   bool is_group_changed_by_other = false;
   bool is_state_changed_by_other = false;
   bool is_entity_changed_by_other = false;
+  std::optional<ConflictRecord> resolving;  // for a resolution: the conflict it names
 };
 
 struct Decision {
   changelog::OutcomeKind kind = changelog::OutcomeKind::kRejected;
   core::ErrorCode code = core::ErrorCode::kInvalidArgument;  // for rejections
-  std::string reason;                        // rejection reason, or what the conflict is about
-  bool is_new_revision = false;              // accepted and changed something
-  std::optional<changelog::Revision> joins;  // conflict: the parked conflict it joins
-  std::optional<model::Proposal> merged;     // accepted proposal change: the row afterwards
-  std::optional<model::Money> envelope;      // accepted envelope change: the new amount
+  std::string reason;                         // rejection reason, or what the conflict is about
+  bool is_new_revision = false;               // accepted and changed something
+  std::optional<changelog::Revision> joins;   // conflict: the parked conflict it joins
+  std::optional<model::Proposal> merged;      // accepted proposal change: the row afterwards
+  std::optional<model::Money> envelope;       // accepted envelope change: the new amount
+  std::optional<changelog::Revision> closes;  // accepted resolution: the conflict it settles
 };
 
 /// The envelope check a session makes before deciding: is this change the device's next one?
@@ -61,6 +71,11 @@ Decision decide(const changelog::Change& change, const GroupState& state,
 /// what the server would. nullopt: allowed.
 std::optional<Decision> check_edit(const changelog::Change& change, const model::Proposal& current,
                                    const Permission& permission);
+
+/// Who may settle a conflict on `group` of `current` (DESIGN.md): planning, the owning
+/// directorate, budget on money; nullopt: allowed. The client asks it offline too.
+std::optional<Decision> check_resolver(std::string_view group, const model::Proposal& current,
+                                       const Permission& permission);
 
 /// The field group a name belongs to as the permission table sees it.
 enum class GroupKind { kCreate, kDescriptive, kMoney, kClassification, kState, kOwner, kFixed };

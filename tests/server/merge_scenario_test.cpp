@@ -418,3 +418,106 @@ TEST_CASE(
   // B between: A's second write waits for a person; else B's, as A's two writes came first.
   CHECK(field_of(*dte.store, roads, "priority") == (b_between ? "C" : "A"));
 }
+
+namespace {
+
+// DTE and planning change the money of one proposal concurrently: planning's arrives first,
+// DTE's is parked. Returns the conflict's id as users see it.
+std::string money_conflict(SyncHarness& h, SyncHarness::Client& dte, SyncHarness::Client& planning,
+                           const core::ProposalId& id) {
+  edit(planning, id, {{"allocation", "350.000,00"}, {"funding", "1099"}});
+  edit(dte, id, {{"allocation", "300.000,00"}, {"funding", "1099"}});
+  REQUIRE(h.push(planning).front().kind == OutcomeKind::kAccepted);
+  auto parked = h.push(dte);
+  REQUIRE(parked.front().kind == OutcomeKind::kConflict);
+  return changelog::conflict_id_text(*parked.front().conflict);
+}
+
+std::size_t open_conflicts(SyncHarness::Client& c) {
+  auto all = c.store->conflicts();
+  REQUIRE(all);
+  return static_cast<std::size_t>(
+      std::count_if(all->begin(), all->end(), [](const auto& x) { return x.status == "open"; }));
+}
+
+}  // namespace
+
+TEST_CASE("a resolution is a change: it syncs, is logged, and closes the conflict everywhere",
+          "[merge][scenario]") {
+  SyncHarness h;
+  auto& dte = h.add_client(Role::kDirectorate, "DTE", "dte");
+  auto& dpol = h.add_client(Role::kDirectorate, "DPOL", "dpol");
+  auto& planning = h.add_client(Role::kPlanning, "", "planning");
+  auto& budget = h.add_client(Role::kBudget, "", "budget");
+  auto id = create(dte, "Ανάπλαση πάρκου", "DTE");
+  h.sync(dte);
+  for (auto* c : {&dpol, &planning, &budget}) h.pull(*c);
+  auto conflict = money_conflict(h, dte, planning, id);
+  for (auto* c : {&dte, &dpol, &planning, &budget}) h.pull(*c);
+
+  // Who may settle it, checked offline with the server's wording.
+  auto foreign = dpol.store->resolve(conflict, {"master", {}});
+  REQUIRE_FALSE(foreign);
+  CHECK(foreign.error().code == core::ErrorCode::kPermissionDenied);
+  CHECK_THAT(foreign.error().message, Catch::Contains("own proposals"));
+  auto unknown = planning.store->resolve("9.999", {"master", {}});
+  REQUIRE_FALSE(unknown);
+  CHECK(unknown.error().code == core::ErrorCode::kNotFound);
+
+  auto how = GENERATE(as<std::string>{}, "incoming", "master", "value", "budget");
+  INFO(how);
+  auto& settler = how == "master" ? planning : how == "budget" ? budget : dte;
+  ergon::client::Resolution resolution{how == "value" || how == "budget" ? "" : how, {}};
+  if (resolution.take.empty())
+    resolution.values = {{"allocation", "320.000,00"}, {"funding", "1099"}};
+  auto settled = settler.store->resolve(conflict, resolution);
+  INFO((settled ? std::string() : settled.error().message));
+  REQUIRE(settled);
+  auto outcomes = h.push(settler);
+  REQUIRE(outcomes.size() == 1u);
+  CHECK(outcomes[0].kind == OutcomeKind::kAccepted);
+  CHECK(outcomes[0].is_new_revision == (how != "master"));  // the master is kept unwritten
+
+  std::string expected = how == "incoming" ? "300000.00"
+                         : how == "master" ? "350000.00"
+                                           : "320000.00";
+  for (auto* c : {&dte, &dpol, &planning, &budget}) {
+    h.pull(*c);
+    CHECK(h.converged(*c));
+    CHECK(open_conflicts(*c) == 0u);
+    CHECK(field_of(*c->store, id, "allocation") == expected);
+  }
+  auto verified = h.master().verify_chain();
+  CHECK(verified);
+  // A second resolution of the same conflict is refused; the next money edit is free again.
+  REQUIRE_FALSE(planning.store->resolve(conflict, {"master", {}}));
+  edit(dte, id, {{"allocation", "310.000,00"}, {"funding", "1099"}});
+  CHECK(h.push(dte).front().kind == OutcomeKind::kAccepted);
+}
+
+TEST_CASE("budget settles only money conflicts; the server refuses what the client would",
+          "[merge][scenario]") {
+  SyncHarness h;
+  auto& dte = h.add_client(Role::kDirectorate, "DTE", "dte");
+  auto& planning = h.add_client(Role::kPlanning, "", "planning");
+  auto& budget = h.add_client(Role::kBudget, "", "budget");
+  auto id = create(dte, "Ανάπλαση πάρκου", "DTE");
+  h.sync(dte);
+  h.pull(planning);
+  h.pull(budget);
+  edit(planning, id, {{"title", "Ανάπλαση πάρκου Γεωργιάδη"}});
+  edit(dte, id, {{"title", "Ανάπλαση του πάρκου"}});
+  h.push(planning);
+  auto parked = h.push(dte);
+  REQUIRE(parked.front().kind == OutcomeKind::kConflict);
+  auto conflict = changelog::conflict_id_text(*parked.front().conflict);
+  h.pull(budget);
+  auto refused = budget.store->resolve(conflict, {"master", {}});
+  REQUIRE_FALSE(refused);
+  CHECK_THAT(refused.error().message, Catch::Contains("money only"));
+  // A value outside the conflict's group is refused before anything is queued.
+  h.pull(planning);
+  auto outside = planning.store->resolve(conflict, {"", {{"remarks", "x"}}});
+  REQUIRE_FALSE(outside);
+  CHECK_THAT(outside.error().message, Catch::Contains("not in the conflict's group"));
+}
