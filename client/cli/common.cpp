@@ -48,4 +48,20 @@ core::Status write_output(const std::string& path, std::string_view bytes) {
   return {};
 }
 
+// A group's values for people: money the Greek way (1.500.000,00), the rest as stored.
+std::string group_text(const model::FieldValues& values) {
+  model::Proposal shown;
+  bool readable = model::apply_values(shown, values).has_value();
+  std::string out;
+  for (const auto& [name, value] : values) {
+    if (name == "decision_reason" && value.empty()) continue;
+    auto text = readable ? model::field_text(shown, name, model::TextForm::kGreek) : value;
+    out += out.empty() ? "" : ", ";
+    out += name;
+    out += "=";
+    out += text;
+  }
+  return out;
+}
+
 }  // namespace ergon::client::cli

@@ -35,6 +35,7 @@ int main(int argc, char** argv) {
   client::cli::add_transfer_commands(app, ctx);
   client::cli::add_report_command(app, ctx);
   client::cli::add_sync_commands(app, ctx);
+  client::cli::add_money_commands(app, ctx);
 
   // Name an unknown command instead of CLI11's bare "a subcommand is required".
   for (int i = 1; i < argc; ++i) {

@@ -122,6 +122,8 @@ void add_list_command(CLI::App& app, Context& ctx) {
 struct OutboxSummary {
   std::size_t pending = 0, rejected = 0;
   json changes = json::array();
+  std::size_t open_conflicts = 0;           // parked for a person: see `ergon conflicts`
+  std::vector<std::string> over_committed;  // sources whose included allocations pass the envelope
 };
 
 OutboxSummary summarise_outbox(const std::vector<OutboxEntry>& outbox) {
@@ -137,6 +139,7 @@ OutboxSummary summarise_outbox(const std::vector<OutboxEntry>& outbox) {
                          {"group", e.change.group},
                          {"status", client::to_string(e.status)},
                          {"reason", e.reason},
+                         {"values", changelog::field_values(e.change)},
                          {"client_time", core::format_utc(e.change.client_time.wall_ms)}});
   }
   return s;
@@ -159,7 +162,9 @@ json status_as_json(LocalStore& store, const OutboxSummary& s, std::uint64_t cur
       {"cursor", cursor},
       {"pending", s.pending},
       {"rejected", s.rejected},
-      {"changes", s.changes}};
+      {"changes", s.changes},
+      {"open_conflicts", s.open_conflicts},
+      {"over_committed", s.over_committed}};
 }
 
 void print_status(LocalStore& store, const OutboxSummary& s,
@@ -186,8 +191,16 @@ void print_status(LocalStore& store, const OutboxSummary& s,
     for (const auto& e : outbox)
       if (e.status == client::OutboxStatus::kRejected)
         std::cout << "  " << changelog::change_id(e.change) << " " << e.change.group << ": "
-                  << e.reason << "\n";
+                  << e.reason
+                  << "\n    you typed: " << group_text(changelog::field_values(e.change)) << "\n";
   }
+  if (s.open_conflicts > 0)
+    std::cout << "conflicts:   " << s.open_conflicts
+              << " open, waiting for a person to settle them (see 'ergon conflicts')\n";
+  for (const auto& source : s.over_committed)
+    std::cout << "warning:     funding source " << source
+              << " is over-committed: its included allocations pass its envelope (see 'ergon "
+                 "envelopes')\n";
 }
 
 core::Status run_status(bool as_json, const Context& ctx) {
@@ -196,6 +209,14 @@ core::Status run_status(bool as_json, const Context& ctx) {
   auto outbox = store->outbox();
   if (!outbox) return core::fail(outbox.error());
   auto summary = summarise_outbox(*outbox);
+  auto conflicts = store->conflicts();
+  if (!conflicts) return core::fail(conflicts.error());
+  for (const auto& c : *conflicts)
+    if (c.status == "open") ++summary.open_conflicts;
+  auto uses = store->envelope_uses(store->device().year);
+  if (!uses) return core::fail(uses.error());
+  for (const auto& u : *uses)
+    if (u.is_over()) summary.over_committed.push_back(u.source);
   auto cursor = client::SyncState(*store).cursor();
   if (!cursor) return core::fail(cursor.error());
   if (as_json)

@@ -44,22 +44,6 @@ void print_report(const SyncReport& r, bool as_json) {
     std::cout << "rejected changes and their reasons: see 'ergon status'" << std::endl;
 }
 
-// A group's values for people: money the Greek way (1.500.000,00), the rest as stored.
-std::string group_text(const model::FieldValues& values) {
-  model::Proposal shown;
-  bool readable = model::apply_values(shown, values).has_value();
-  std::string out;
-  for (const auto& [name, value] : values) {
-    if (name == "decision_reason" && value.empty()) continue;
-    auto text = readable ? model::field_text(shown, name, model::TextForm::kGreek) : value;
-    out += out.empty() ? "" : ", ";
-    out += name;
-    out += "=";
-    out += text;
-  }
-  return out;
-}
-
 // A group's values for scripts: the domain's JSON form (money in cents, funding as a list).
 json group_json(const model::FieldValues& values) {
   model::Proposal shown;

@@ -125,8 +125,9 @@ core::Result<Proposal> EditBatch::create(const FieldValues& values, std::optiona
   p.state = State::kDraft;
   ERGON_TRY(model::apply_values(p, given));
   ERGON_TRY(model::validate_proposal(p, store_->reference_));
-  auto seq = queue_change(p.id.hex(), std::string(changelog::kCreateGroup), model::all_values(p),
-                          changelog::Base{});
+  auto seq =
+      queue_change(changelog::EntityKind::kProposal, p.id.hex(),
+                   std::string(changelog::kCreateGroup), model::all_values(p), changelog::Base{});
   if (!seq) return fail(seq.error());
   ERGON_TRY(store_->write_view(p));
   return p;
@@ -159,7 +160,8 @@ core::Result<EditResult> EditBatch::edit(const core::ProposalId& id, const Field
     if (model::group_values(*current, group) == after) continue;  // the server's no-op too
     auto base = base_for(id.hex(), group);
     if (!base) return fail(base.error());
-    auto seq = queue_change(id.hex(), std::string(group), after, *base);
+    auto seq =
+        queue_change(changelog::EntityKind::kProposal, id.hex(), std::string(group), after, *base);
     if (!seq) return fail(seq.error());
     result.queued_seqs.push_back(*seq);
   }
@@ -220,7 +222,8 @@ core::Result<changelog::Base> EditBatch::base_for(const std::string& entity,
   return base;
 }
 
-core::Result<std::uint64_t> EditBatch::queue_change(const std::string& entity,
+core::Result<std::uint64_t> EditBatch::queue_change(changelog::EntityKind kind,
+                                                    const std::string& entity,
                                                     const std::string& group,
                                                     const FieldValues& values,
                                                     changelog::Base base) {
@@ -240,7 +243,7 @@ core::Result<std::uint64_t> EditBatch::queue_change(const std::string& entity,
   if (!stmt) return fail(stmt.error());
   (*stmt)
       ->bind(1, *seq)
-      .bind(2, static_cast<int>(changelog::EntityKind::kProposal))
+      .bind(2, static_cast<int>(kind))
       .bind(3, entity)
       .bind(4, group)
       .bind(5, storage::Blob{encoded})
@@ -340,10 +343,42 @@ core::Result<EditResult> EditBatch::settle(const ClientConflict& conflict,
   change_values[std::string(changelog::kResolvesKey)] = changelog::conflict_id_text(conflict.id);
   auto base = base_for(conflict.entity, conflict.group);
   if (!base) return fail(base.error());
-  auto seq = queue_change(conflict.entity, conflict.group, change_values, *base);
+  auto seq = queue_change(changelog::EntityKind::kProposal, conflict.entity, conflict.group,
+                          change_values, *base);
   if (!seq) return fail(seq.error());
   ERGON_TRY(store_->write_view(next));
   return EditResult{next, {*seq}};
+}
+
+core::Result<std::uint64_t> LocalStore::set_envelope(int year, const std::string& source,
+                                                     model::Money amount) {
+  changelog::Change change;
+  change.entity = {changelog::EntityKind::kEnvelope, std::to_string(year) + ":" + source};
+  change.group = "amount";
+  change.values = {{"amount", amount.plain()}};
+  bool knows_identity = device_.role != merge::Role::kDirectorate || !device_.directorate.empty();
+  merge::Permission permission{
+      knows_identity ? device_.role : merge::Role::kBudget, device_.directorate, {}};
+  if (auto refused = merge::check_envelope_change(change, permission, reference_))
+    return fail(refused->code, refused->reason);
+  auto batch = begin_edits();
+  if (!batch) return fail(batch.error());
+  // The base: this device's own pending change to the envelope, else the synced revision.
+  changelog::Base base;
+  auto own = batch->base_for(change.entity.key, "amount");
+  if (!own) return fail(own.error());
+  if (own->kind == changelog::Base::Kind::kOwnChange) {
+    base = *own;
+  } else {
+    auto synced = batch->base_for(changelog::envelope_entity(change.entity.key), "amount");
+    if (!synced) return fail(synced.error());
+    base = *synced;
+  }
+  auto seq = batch->queue_change(changelog::EntityKind::kEnvelope, change.entity.key, "amount",
+                                 change.values, base);
+  if (!seq) return fail(seq.error());
+  ERGON_TRY(batch->commit());
+  return seq;
 }
 
 }  // namespace ergon::client

@@ -407,4 +407,32 @@ core::Result<std::vector<ClientConflict>> LocalStore::conflicts() {
   return out;
 }
 
+core::Result<std::vector<merge::EnvelopeUse>> LocalStore::envelope_uses(int year) {
+  auto prefix = std::to_string(year) + ":";
+  std::map<std::string, model::Money> envelopes;  // source → amount, as this client sees it
+  auto synced = statement(sql::kServerEnvelopes);
+  if (!synced) return fail(synced.error());
+  ERGON_TRY((*synced)->for_each([&](storage::Statement& s) {
+    auto key = s.column_text(0);
+    if (key.starts_with(prefix))
+      envelopes[key.substr(prefix.size())] = model::Money::from_cents(s.column_int64(1));
+  }));
+  auto pending = outbox(true);
+  if (!pending) return fail(pending.error());
+  for (const auto& e : *pending) {
+    const auto& c = e.change;
+    if (c.entity.kind != changelog::EntityKind::kEnvelope || !c.entity.key.starts_with(prefix))
+      continue;
+    auto it = c.values.find("amount");
+    auto amount = model::Money::parse(it == c.values.end() ? "" : it->second);
+    if (!amount) return fail(ErrorCode::kCorrupt, "a pending envelope change is damaged");
+    envelopes[c.entity.key.substr(prefix.size())] = *amount;
+  }
+  ListFilter of_year;
+  of_year.year = year;
+  auto proposals = list(of_year);
+  if (!proposals) return fail(proposals.error());
+  return merge::envelope_uses(year, *proposals, envelopes);
+}
+
 }  // namespace ergon::client

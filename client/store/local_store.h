@@ -21,6 +21,7 @@
 #include "shared/core/ids.h"
 #include "shared/core/result.h"
 #include "shared/crypto/crypto.h"
+#include "shared/merge/flags.h"
 #include "shared/merge/permission.h"
 #include "shared/model/fields.h"
 #include "shared/model/proposal.h"
@@ -151,6 +152,13 @@ class LocalStore {
   /// change like an edit, checked offline as the server will (merge::check_resolver).
   [[nodiscard]] core::Result<EditResult> resolve(std::string_view conflict_id,
                                                  const Resolution& how);
+  /// Budget: the envelope of `source` in `year` (two offline budget devices setting the same
+  /// source meet as a conflict). Checked offline as the server will.
+  [[nodiscard]] core::Result<std::uint64_t> set_envelope(int year, const std::string& source,
+                                                         model::Money amount);
+  /// Per funding source of `year`: envelope, allocated, requested, remaining, as this client
+  /// sees the programme (the last sync plus its own pending changes).
+  [[nodiscard]] core::Result<std::vector<merge::EnvelopeUse>> envelope_uses(int year);
   /// One write transaction for many edits (the importer): all of them land, or none.
   [[nodiscard]] core::Result<EditBatch> begin_edits();
 
@@ -231,7 +239,8 @@ class EditBatch {
   EditBatch(LocalStore& store, storage::Transaction tx) : store_(&store), tx_(std::move(tx)) {}
   [[nodiscard]] core::Result<changelog::Base> base_for(const std::string& entity,
                                                        std::string_view group);
-  [[nodiscard]] core::Result<std::uint64_t> queue_change(const std::string& entity,
+  [[nodiscard]] core::Result<std::uint64_t> queue_change(changelog::EntityKind kind,
+                                                         const std::string& entity,
                                                          const std::string& group,
                                                          const model::FieldValues& values,
                                                          changelog::Base base);

@@ -154,21 +154,8 @@ std::optional<Decision> check_transition(const model::Proposal& current,
 
 Decision decide_envelope(const changelog::Change& change, const GroupState& state,
                          const Permission& p, const model::ReferenceData& reference) {
-  if (p.role != Role::kBudget)
-    return rejected(ErrorCode::kPermissionDenied, "only budget sets the envelopes");
-  if (auto locked = check_stage(p)) return *locked;
-  auto colon = change.entity.key.find(':');
-  auto source = colon == std::string::npos ? std::string{} : change.entity.key.substr(colon + 1);
-  if (!reference.funding_source(source))
-    return rejected(ErrorCode::kInvalidArgument,
-                    "envelope: '" + change.entity.key +
-                        "' does not name YEAR:SOURCE with a source of funding-sources.csv");
-  auto amount_text = change.values.find("amount");
-  if (amount_text == change.values.end())
-    return rejected(ErrorCode::kInvalidArgument, "envelope: the change sets no amount");
-  auto amount = model::Money::parse(amount_text->second);
-  if (!amount)
-    return rejected(ErrorCode::kInvalidArgument, "envelope amount: " + amount.error().message);
+  if (auto refused = check_envelope_change(change, p, reference)) return *refused;
+  auto amount = model::Money::parse(change.values.at("amount"));
   // An equal amount is accepted as a revision too: the write is on record (DESIGN.md rule 2).
   bool is_equal = state.envelope && *state.envelope == *amount;
   if (!is_equal && state.is_group_changed_by_other)
@@ -281,6 +268,29 @@ Decision decide_resolution(const changelog::Change& change, const GroupState& st
 }
 
 }  // namespace
+
+std::optional<Decision> check_envelope_change(const changelog::Change& change, const Permission& p,
+                                              const model::ReferenceData& reference) {
+  if (p.role != Role::kBudget)
+    return rejected(ErrorCode::kPermissionDenied, "only budget sets the envelopes");
+  if (auto locked = check_stage(p)) return *locked;
+  auto colon = change.entity.key.find(':');
+  auto source = colon == std::string::npos ? std::string{} : change.entity.key.substr(colon + 1);
+  if (!reference.funding_source(source))
+    return rejected(ErrorCode::kInvalidArgument,
+                    "envelope: '" + change.entity.key +
+                        "' does not name YEAR:SOURCE with a source of funding-sources.csv");
+  auto amount_text = change.values.find("amount");
+  if (amount_text == change.values.end())
+    return rejected(ErrorCode::kInvalidArgument, "envelope: the change sets no amount");
+  auto amount = model::Money::parse(amount_text->second);
+  if (!amount)
+    return rejected(ErrorCode::kInvalidArgument, "envelope amount: " + amount.error().message);
+  if (amount->cents() < 0)
+    return rejected(ErrorCode::kInvalidArgument,
+                    "envelope amount: " + amount->greek() + " must not be negative");
+  return std::nullopt;
+}
 
 std::optional<Decision> check_resolver(std::string_view group, const model::Proposal& current,
                                        const Permission& p) {

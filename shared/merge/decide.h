@@ -72,6 +72,12 @@ Decision decide(const changelog::Change& change, const GroupState& state,
 std::optional<Decision> check_edit(const changelog::Change& change, const model::Proposal& current,
                                    const Permission& permission);
 
+/// What decide() refuses of an envelope change without looking at the master: the role, the
+/// stage, the key (YEAR:SOURCE) and the amount. The client asks it offline too.
+std::optional<Decision> check_envelope_change(const changelog::Change& change,
+                                              const Permission& permission,
+                                              const model::ReferenceData& reference);
+
 /// Who may settle a conflict on `group` of `current` (DESIGN.md): planning, the owning
 /// directorate, budget on money; nullopt: allowed. The client asks it offline too.
 std::optional<Decision> check_resolver(std::string_view group, const model::Proposal& current,

@@ -1,5 +1,7 @@
 #include "shared/merge/flags.h"
 
+#include <limits>
+
 namespace ergon::merge {
 
 std::map<std::string, std::string> raise_flags(const YearFigures& figures) {
@@ -35,6 +37,34 @@ FlagUpdate update_flags(const std::map<std::string, std::string>& raised,
   for (const auto& [id, status] : stored_status)
     if (!raised.contains(id) && status != "cleared") update.cleared.push_back(id);
   return update;
+}
+
+std::vector<EnvelopeUse> envelope_uses(int year, const std::vector<model::Proposal>& proposals,
+                                       const std::map<std::string, model::Money>& envelopes) {
+  auto add = [](model::Money a, model::Money b) {
+    return a.plus(b).value_or(model::Money::from_cents(std::numeric_limits<std::int64_t>::max()));
+  };
+  std::map<std::string, EnvelopeUse> by_source;
+  for (const auto& [source, amount] : envelopes) {
+    by_source[source].source = source;
+    by_source[source].envelope = amount;
+  }
+  for (const auto& p : proposals) {
+    bool is_included = p.state == model::State::kIncluded;
+    if (p.year != year || (!is_included && p.state != model::State::kSubmitted)) continue;
+    for (const auto& line : p.funding) {
+      auto& use = by_source[line.source];
+      use.source = line.source;
+      use.requested = add(use.requested, line.amount);
+      if (is_included) use.allocated = add(use.allocated, line.amount);
+    }
+  }
+  std::vector<EnvelopeUse> out;
+  for (auto& [source, use] : by_source) {
+    if (use.envelope) use.remaining = use.envelope->minus(use.allocated);
+    out.push_back(std::move(use));
+  }
+  return out;
 }
 
 }  // namespace ergon::merge

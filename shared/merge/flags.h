@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -26,6 +27,23 @@ struct YearFigures {
 /// one live proposal, `envelope:SOURCE` for included allocations above the source's envelope.
 /// A source without an envelope raises nothing.
 std::map<std::string, std::string> raise_flags(const YearFigures& figures);
+
+/// One funding source's money in a year: its envelope (none: unlimited), what the included
+/// proposals allocate on it, what the submitted and included ones request, what remains of
+/// the envelope after the allocations (none when unlimited; negative when over-committed).
+struct EnvelopeUse {
+  std::string source;
+  std::optional<model::Money> envelope;
+  model::Money allocated;
+  model::Money requested;
+  std::optional<model::Money> remaining;
+  bool is_over() const { return remaining && remaining->cents() < 0; }
+};
+
+/// Every source with an envelope or funding in `year`, in source order. Sums saturate at
+/// Money's largest amount rather than wrap.
+std::vector<EnvelopeUse> envelope_uses(int year, const std::vector<model::Proposal>& proposals,
+                                       const std::map<std::string, model::Money>& envelopes);
 
 /// How a year's stored flags (id → status: open, acknowledged, cleared) move to `raised`.
 struct FlagUpdate {

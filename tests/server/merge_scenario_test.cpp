@@ -521,3 +521,69 @@ TEST_CASE("budget settles only money conflicts; the server refuses what the clie
   REQUIRE_FALSE(outside);
   CHECK_THAT(outside.error().message, Catch::Contains("not in the conflict's group"));
 }
+
+TEST_CASE("envelopes: budget sets them, everyone sees the arithmetic to the cent",
+          "[merge][scenario]") {
+  SyncHarness h;
+  auto& dte = h.add_client(Role::kDirectorate, "DTE", "dte");
+  auto& planning = h.add_client(Role::kPlanning, "", "planning");
+  auto& budget = h.add_client(Role::kBudget, "", "budget");
+  auto& budget2 = h.add_client(Role::kBudget, "", "budget-2");
+  std::vector<core::ProposalId> ids;
+  for (const auto* title : {"Οδός Α", "Οδός Β", "Οδός Γ"}) {
+    ids.push_back(create(dte, title, "DTE"));
+    REQUIRE(dte.store->submit(ids.back()));
+  }
+  h.sync(dte);
+  h.pull(planning);
+  REQUIRE(planning.store->decide({ids[0], ids[1]}, model::State::kIncluded, ""));
+  h.sync(planning);
+
+  // Offline, the client refuses what the server would.
+  auto not_budget = planning.store->set_envelope(2024, "1099", model::Money::from_cents(1));
+  REQUIRE_FALSE(not_budget);
+  CHECK_THAT(not_budget.error().message, Catch::Contains("only budget"));
+  h.pull(budget);
+  REQUIRE(budget.store->set_envelope(2024, "1099", *model::Money::parse("700.000,00")));
+  REQUIRE(budget.store->set_envelope(2024, "0518", *model::Money::parse("50.000,00")));
+  h.sync(budget);
+
+  for (auto* c : {&dte, &planning, &budget}) {
+    h.pull(*c);
+    auto uses = c->store->envelope_uses(2024);
+    REQUIRE(uses);
+    // The same figures, recomputed here from the proposals the client lists.
+    ergon::client::ListFilter year;
+    year.year = 2024;
+    auto all = c->store->list(year);
+    REQUIRE(all);
+    std::int64_t allocated = 0, requested = 0;
+    for (const auto& p : *all)
+      for (const auto& line : p.funding)
+        if (line.source == "1099") {
+          if (p.state == model::State::kIncluded) allocated += line.amount.cents();
+          if (p.state == model::State::kIncluded || p.state == model::State::kSubmitted)
+            requested += line.amount.cents();
+        }
+    REQUIRE(uses->size() == 2u);
+    const auto& fund = uses->at(0).source == "1099" ? uses->at(0) : uses->at(1);
+    const auto& other = uses->at(0).source == "1099" ? uses->at(1) : uses->at(0);
+    CHECK(fund.envelope->cents() == 70'000'000);
+    CHECK(fund.allocated.cents() == allocated);
+    CHECK(allocated == 80'000'000);
+    CHECK(fund.requested.cents() == requested);
+    CHECK(requested == 120'000'000);
+    CHECK(fund.remaining->cents() == 70'000'000 - allocated);
+    CHECK(fund.is_over());
+    CHECK(other.source == "0518");
+    CHECK(other.allocated.cents() == 0);
+    CHECK_FALSE(other.is_over());
+  }
+
+  // Two budget devices setting the same source offline meet as a conflict.
+  h.pull(budget2);
+  REQUIRE(budget.store->set_envelope(2024, "1099", *model::Money::parse("900.000,00")));
+  REQUIRE(budget2.store->set_envelope(2024, "1099", *model::Money::parse("800.000,00")));
+  CHECK(h.push(budget).front().kind == OutcomeKind::kAccepted);
+  CHECK(h.push(budget2).front().kind == OutcomeKind::kConflict);
+}
