@@ -1,4 +1,4 @@
-// Budget's envelopes and everyone's view of them: `envelope set`, `envelopes`.
+// Money and cross-row checks: `envelope set`, `envelopes`, `flags`, `flag ack`.
 
 #include <iostream>
 
@@ -6,6 +6,7 @@
 
 #include "client/cli/commands.h"
 #include "client/report/programme_table.h"
+#include "shared/core/clock.h"
 
 namespace ergon::client::cli {
 namespace {
@@ -104,11 +105,90 @@ and included ones'. A source without an envelope is unlimited and raises no flag
   });
 }
 
+struct FlagsOptions {
+  int year = 0;
+  bool json = false;
+};
+
+core::Status run_flags(const FlagsOptions& opts, const Context& ctx) {
+  auto store = ctx.open_store();
+  if (!store) return core::fail(store.error());
+  int year = opts.year != 0 ? opts.year : store->device().year;
+  auto flags = store->flags(year);
+  if (!flags) return core::fail(flags.error());
+  json out = json::array();
+  for (const auto& f : *flags) {
+    const auto& ack = f.acknowledged;
+    out.push_back({{"id", f.id},
+                   {"kind", f.flag.kind},
+                   {"message", f.flag.message},
+                   {"proposals", f.flag.proposals},
+                   {"acknowledged", ack ? json{{"by", ack->user},
+                                               {"reason", ack->reason},
+                                               {"at", core::format_utc(ack->at_ms)}}
+                                        : json(nullptr)}});
+    if (opts.json) continue;
+    std::cout << (ack ? "acknowledged " : "OPEN         ") << f.id << "\n  " << f.flag.message
+              << "\n";
+    if (ack)
+      std::cout << "  by " << (ack->user.empty() ? "(no name)" : ack->user) << " at "
+                << core::format_utc(ack->at_ms) << ": " << ack->reason << "\n";
+  }
+  if (opts.json)
+    std::cout << out.dump(2) << "\n";
+  else if (flags->empty())
+    std::cout << "no flags in " << year << "\n";
+  return {};
+}
+
+void add_flags_command(CLI::App& app, Context& ctx) {
+  auto opts = std::make_shared<FlagsOptions>();
+  auto* cmd = app.add_subcommand(
+      "flags", "Cross-row problems: a source over its envelope, a ΚΑ code used twice");
+  cmd->add_option("--year", opts->year, "the programme year (default: the client's)");
+  cmd->add_flag("--json", opts->json,
+                "an array of {id, kind, message, proposals, acknowledged}; acknowledged is null "
+                "or {by, reason, at}");
+  cmd->footer(R"(Flags never block an edit: they wait for planning (budget for money flags). A flag
+closes by itself when its cause goes away; an acknowledged one opens again when its cause grows.
+Ids look like envelope:2024:1099 and ka:2024:30-7323.004.)");
+  cmd->callback([&ctx, opts] {
+    ctx.action = [&ctx, opts]() -> core::Status { return run_flags(*opts, ctx); };
+  });
+}
+
+struct AckOptions {
+  std::string id, reason;
+};
+
+void add_flag_command(CLI::App& app, Context& ctx) {
+  auto* flag = app.add_subcommand("flag", "Planning or budget: acknowledge a flag");
+  flag->require_subcommand(1);
+  auto opts = std::make_shared<AckOptions>();
+  auto* ack = flag->add_subcommand("ack", "Acknowledge a raised flag with a reason (logged)");
+  ack->add_option("FLAG", opts->id, "the flag's id, as 'ergon flags' prints it")->required();
+  ack->add_option("--reason", opts->reason, "why it may stand; shown to everyone")->required();
+  ack->footer(
+      R"(Example:  ergon flag ack envelope:2024:1099 --reason 'Συμπληρωματική χρηματοδότηση')");
+  ack->callback([&ctx, opts] {
+    ctx.action = [&ctx, opts]() -> core::Status {
+      auto store = ctx.open_store();
+      if (!store) return core::fail(store.error());
+      auto seq = store->acknowledge_flag(opts->id, opts->reason);
+      if (!seq) return core::fail(seq.error());
+      std::cout << "flag " << opts->id << " acknowledged (1 change waiting to be synchronised)\n";
+      return {};
+    };
+  });
+}
+
 }  // namespace
 
 void add_money_commands(CLI::App& app, Context& ctx) {
   add_envelope_command(app, ctx);
   add_envelopes_command(app, ctx);
+  add_flags_command(app, ctx);
+  add_flag_command(app, ctx);
 }
 
 }  // namespace ergon::client::cli

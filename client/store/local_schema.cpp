@@ -44,6 +44,12 @@ CREATE TABLE conflict_changes (change_id TEXT PRIMARY KEY, conflict_epoch INTEGE
       {3, R"sql(
 CREATE INDEX outbox_by_status ON outbox (status, device_seq);
 )sql"},
+      // Flag acknowledgements the server accepted: a flag stays acknowledged until its cause
+      // grows past `level`.
+      {4, R"sql(
+CREATE TABLE flag_acks (id TEXT PRIMARY KEY, user TEXT NOT NULL, reason TEXT NOT NULL,
+                        at_ms INTEGER NOT NULL, level INTEGER NOT NULL);
+)sql"},
   };
   return steps;
 }

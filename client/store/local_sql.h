@@ -74,7 +74,13 @@ inline constexpr std::string_view kServerEnvelopePut =
     "INSERT OR REPLACE INTO server_envelopes (key, amount) VALUES (?1, ?2)";
 inline constexpr std::string_view kServerStateClear =
     "DELETE FROM server_proposals; DELETE FROM server_revisions; DELETE FROM server_envelopes; "
-    "DELETE FROM conflict_changes; DELETE FROM conflicts;";
+    "DELETE FROM conflict_changes; DELETE FROM conflicts; DELETE FROM flag_acks;";
+
+// --- flag acknowledgements ---
+inline constexpr std::string_view kFlagAckPut =
+    "INSERT OR REPLACE INTO flag_acks (id, user, reason, at_ms, level) VALUES (?1, ?2, ?3, ?4, ?5)";
+inline constexpr std::string_view kFlagAcks =
+    "SELECT id, user, reason, at_ms, level FROM flag_acks";
 
 // --- conflicts parked on the server ---
 inline constexpr std::string_view kConflictPark =

@@ -347,7 +347,7 @@ core::Result<std::vector<OutboxEntry>> LocalStore::outbox(bool pending_only) {
     auto base_kind = s.column_int64(5);
     auto status = parse_outbox_status(s.column_text(12));
     auto values = changelog::decode_values(s.column_blob(4));
-    if (kind < 0 || kind > 2 || base_kind < 0 || base_kind > 2 || !status || !values)
+    if (kind < 0 || kind > 3 || base_kind < 0 || base_kind > 2 || !status || !values)
       return fail(ErrorCode::kCorrupt,
                   "outbox change " + std::to_string(c.device_seq) + " is damaged");
     c.entity.kind = static_cast<changelog::EntityKind>(kind);
@@ -407,7 +407,7 @@ core::Result<std::vector<ClientConflict>> LocalStore::conflicts() {
   return out;
 }
 
-core::Result<std::vector<merge::EnvelopeUse>> LocalStore::envelope_uses(int year) {
+core::Result<std::map<std::string, model::Money>> LocalStore::envelope_view(int year) {
   auto prefix = std::to_string(year) + ":";
   std::map<std::string, model::Money> envelopes;  // source → amount, as this client sees it
   auto synced = statement(sql::kServerEnvelopes);
@@ -428,11 +428,17 @@ core::Result<std::vector<merge::EnvelopeUse>> LocalStore::envelope_uses(int year
     if (!amount) return fail(ErrorCode::kCorrupt, "a pending envelope change is damaged");
     envelopes[c.entity.key.substr(prefix.size())] = *amount;
   }
+  return envelopes;
+}
+
+core::Result<std::vector<merge::EnvelopeUse>> LocalStore::envelope_uses(int year) {
+  auto envelopes = envelope_view(year);
+  if (!envelopes) return fail(envelopes.error());
   ListFilter of_year;
   of_year.year = year;
   auto proposals = list(of_year);
   if (!proposals) return fail(proposals.error());
-  return merge::envelope_uses(year, *proposals, envelopes);
+  return merge::envelope_uses(year, *proposals, *envelopes);
 }
 
 }  // namespace ergon::client

@@ -95,6 +95,20 @@ struct Resolution {
   model::FieldValues values;  // FIELD=VALUE of the conflict's group
 };
 
+/// Who acknowledged a flag, why, when, and how far its cause went then.
+struct FlagAck {
+  std::string user;
+  std::string reason;
+  std::int64_t at_ms = 0;
+  std::int64_t level = 0;
+};
+/// A flag raised by this client's view of a year, and its acknowledgement while it holds.
+struct FlagView {
+  std::string id;
+  merge::RaisedFlag flag;
+  std::optional<FlagAck> acknowledged;  // none, or the cause grew past it
+};
+
 /// What an edit did: the changes it queued (none when nothing differed).
 struct EditResult {
   model::Proposal proposal;
@@ -159,6 +173,12 @@ class LocalStore {
   /// Per funding source of `year`: envelope, allocated, requested, remaining, as this client
   /// sees the programme (the last sync plus its own pending changes).
   [[nodiscard]] core::Result<std::vector<merge::EnvelopeUse>> envelope_uses(int year);
+  /// The flags of `year` as this client sees the programme (the same merge::raise_flags the
+  /// server runs), each with its acknowledgement while the cause has not grown past it.
+  [[nodiscard]] core::Result<std::vector<FlagView>> flags(int year);
+  /// Planning (budget for money flags): acknowledges a raised flag with a reason; a change.
+  [[nodiscard]] core::Result<std::uint64_t> acknowledge_flag(const std::string& id,
+                                                             const std::string& reason);
   /// One write transaction for many edits (the importer): all of them land, or none.
   [[nodiscard]] core::Result<EditBatch> begin_edits();
 
@@ -192,6 +212,8 @@ class LocalStore {
   [[nodiscard]] core::Result<std::string> meta(std::string_view key);
   [[nodiscard]] core::Status set_meta(std::string_view key, std::string_view value);
   [[nodiscard]] core::Result<storage::Statement*> statement(std::string_view sql);
+  [[nodiscard]] core::Result<std::map<std::string, model::Money>> envelope_view(int year);
+  [[nodiscard]] core::Result<std::map<std::string, FlagAck>> flag_acks();
   [[nodiscard]] core::Status write_view(const model::Proposal& p);
   [[nodiscard]] core::Result<EditResult> change_state(const core::ProposalId& id, model::State to);
   template <class F>

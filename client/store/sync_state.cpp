@@ -220,6 +220,8 @@ core::Status SyncState::record_entry(const changelog::LogEntry& entry, bool appl
     if (!settle) return fail(settle.error());
     ERGON_TRY((*settle)->bind(1, settled->epoch).bind(2, settled->seq).run());
   }
+  if (entry.change.entity.kind == changelog::EntityKind::kFlag && o.kind == OutcomeKind::kAccepted)
+    ERGON_TRY(record_flag_ack(entry.change));
   if (entry.change.device_id != store_.device_.device_id) return {};
   auto mark = store_.statement(sql::kOutboxMark);
   if (!mark) return fail(mark.error());
@@ -233,6 +235,23 @@ core::Status SyncState::record_entry(const changelog::LogEntry& entry, bool appl
   if (o.kind == OutcomeKind::kConflict) ++result.own_conflicts;
   if (o.kind == OutcomeKind::kRejected) ++result.own_rejected;
   return {};
+}
+
+core::Status SyncState::record_flag_ack(const changelog::Change& ack) {
+  auto value = [&](const char* name) {
+    auto it = ack.values.find(name);
+    return it == ack.values.end() ? std::string() : it->second;
+  };
+  auto level = core::parse_number<std::int64_t>(value("level"), "level");
+  auto stmt = store_.statement(sql::kFlagAckPut);
+  if (!stmt) return fail(stmt.error());
+  return (*stmt)
+      ->bind(1, ack.entity.key)
+      .bind(2, ack.user)
+      .bind(3, value("reason"))
+      .bind(4, ack.client_time.wall_ms)
+      .bind(5, level.value_or(0))
+      .run();
 }
 
 core::Status SyncState::apply_snapshot(const changelog::Snapshot& snapshot) {

@@ -53,6 +53,7 @@ class SyncState {
   [[nodiscard]] core::Status record_entry(const changelog::LogEntry& entry, bool apply_state,
                                           PullResult& result);
   [[nodiscard]] core::Status park_conflict(const changelog::LogEntry& entry);
+  [[nodiscard]] core::Status record_flag_ack(const changelog::Change& ack);
 
   LocalStore& store_;
 };

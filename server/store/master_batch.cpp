@@ -73,13 +73,15 @@ core::Result<std::optional<changelog::Outcome>> MasterStore::Batch::outcome_of(
   return found;
 }
 
-core::Result<merge::GroupState> MasterStore::Batch::group_state(const changelog::Change& change) {
-  auto& impl = *state_->store->impl_;
-  merge::GroupState gs;
-  const auto& key = change.entity.key;
-  // What the editor had seen: its base revision, or what its own earlier change had seen.
+namespace {
+
+core::Result<merge::YearFigures> year_figures(StoreConnection& impl, int year);
+
+// What the editor had seen: its base revision, or what its own earlier change had seen.
+core::Result<Revision> horizon_of(StoreConnection& impl, const changelog::Change& change) {
   using Kind = changelog::Base::Kind;
-  if (change.base.kind == Kind::kRevision) gs.horizon = change.base.revision;
+  Revision horizon;
+  if (change.base.kind == Kind::kRevision) horizon = change.base.revision;
   if (change.base.kind == Kind::kOwnChange)
     ERGON_TRY(impl.query(
         "SELECT horizon_epoch, horizon_seq FROM log WHERE device_id = ?1 AND device_seq = ?2",
@@ -87,14 +89,48 @@ core::Result<merge::GroupState> MasterStore::Batch::group_state(const changelog:
           s.bind(1, change.device_id.hex()).bind(2, change.base.own_seq);
         },
         [&](storage::Statement& s) {
-          gs.horizon = {s.column_uint64(0), s.column_uint64(1)};
+          horizon = {s.column_uint64(0), s.column_uint64(1)};
         }));
+  return horizon;
+}
+
+// Whether flag `id` (KIND:YEAR:KEY) is raised now, and how far its cause goes.
+core::Result<std::optional<std::int64_t>> flag_level(StoreConnection& impl, const std::string& id) {
+  auto first = id.find(':');
+  auto second = first == std::string::npos ? first : id.find(':', first + 1);
+  if (second == std::string::npos) return std::optional<std::int64_t>{};
+  auto year = core::parse_number<int>(std::string_view(id).substr(first + 1, second - first - 1),
+                                      "flag year");
+  if (!year) return std::optional<std::int64_t>{};
+  auto figures = year_figures(impl, *year);
+  if (!figures) return fail(figures.error());
+  auto raised = merge::raise_flags(*figures);
+  auto it = raised.find(id);
+  if (it == raised.end()) return std::optional<std::int64_t>{};
+  return std::optional(it->second.level);
+}
+
+}  // namespace
+
+core::Result<merge::GroupState> MasterStore::Batch::group_state(const changelog::Change& change) {
+  auto& impl = *state_->store->impl_;
+  merge::GroupState gs;
+  const auto& key = change.entity.key;
+  auto horizon = horizon_of(impl, change);
+  if (!horizon) return fail(horizon.error());
+  gs.horizon = *horizon;
   auto changed = [&](std::string_view group, bool& out) -> core::Status {
     auto found = impl.changed_by_other(key, group, change.device_id, gs.horizon);
     if (!found) return fail(found.error());
     out = *found;
     return {};
   };
+  if (change.entity.kind == changelog::EntityKind::kFlag) {
+    auto level = flag_level(impl, key);
+    if (!level) return fail(level.error());
+    gs.flag_level = *level;
+    return gs;
+  }
   if (change.entity.kind == changelog::EntityKind::kEnvelope) {
     ERGON_TRY(impl.query(
         "SELECT amount FROM envelopes WHERE key = ?1",
@@ -259,6 +295,16 @@ core::Status MasterStore::Batch::apply_accepted(const changelog::Change& change,
   auto& impl = *state_->store->impl_;
   auto& s = *state_;
   const auto& key = change.entity.key;
+  if (change.entity.kind == changelog::EntityKind::kFlag) {
+    auto reason = change.values.find("reason");
+    return impl.run(
+        "UPDATE flags SET status = 'acknowledged', acknowledged_by = ?2, reason = ?3 WHERE id = ?1",
+        [&](storage::Statement& st) {
+          st.bind(1, key)
+              .bind(2, change.user)
+              .bind(3, reason == change.values.end() ? std::string() : reason->second);
+        });
+  }
   if (decision.envelope) {
     if (before.envelope) s.digest.toggle(envelope_entity(key), "amount", before.envelope->plain());
     s.digest.toggle(envelope_entity(key), "amount", decision.envelope->plain());
@@ -348,7 +394,9 @@ core::Status write_flags(StoreConnection& impl, int year, std::uint64_t last_seq
       "SELECT id, status FROM flags WHERE year = ?1",
       [&](storage::Statement& st) { st.bind(1, year); },
       [&](storage::Statement& st) { stored[st.column_text(0)] = st.column_text(1); }));
-  auto update = merge::update_flags(merge::raise_flags(*figures), stored);
+  std::map<std::string, std::string> raised;  // id → what is wrong
+  for (const auto& [id, flag] : merge::raise_flags(*figures)) raised[id] = flag.message;
+  auto update = merge::update_flags(raised, stored);
   for (const auto& flag : update.refreshed)
     ERGON_TRY(impl.run("UPDATE flags SET detail = ?3 WHERE id = ?1 AND year = ?2",
                        [&](storage::Statement& st) {

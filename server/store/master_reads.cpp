@@ -56,7 +56,8 @@ core::Result<Snapshot> MasterStore::snapshot() {
 namespace {
 
 // What only a bootstrap's first part carries: the revisions of non-proposal entities, the
-// envelopes, the reference lists and the changes parked in open conflicts.
+// envelopes, the reference lists, the changes parked in open conflicts and the flag
+// acknowledgements (log entries the client records as it would from a page).
 template <class AddRevision>
 core::Status add_whole_programme_parts(StoreConnection& impl, Snapshot& snap,
                                        AddRevision& add_revision) {
@@ -75,9 +76,9 @@ core::Status add_whole_programme_parts(StoreConnection& impl, Snapshot& snap,
   auto parked = read_entries(
       impl,
       "SELECT epoch, seq, outcome, reason, new_revision, conflict_epoch, conflict_seq, change_id, "
-      "canonical, hash FROM log WHERE outcome = 'conflict' AND EXISTS (SELECT 1 FROM conflicts c "
-      "WHERE c.epoch = log.conflict_epoch AND c.seq = log.conflict_seq AND c.status = 'open') "
-      "ORDER BY seq",
+      "canonical, hash FROM log WHERE (outcome = 'conflict' AND EXISTS (SELECT 1 FROM conflicts c "
+      "WHERE c.epoch = log.conflict_epoch AND c.seq = log.conflict_seq AND c.status = 'open')) "
+      "OR (outcome = 'accepted' AND entity_kind = 3) ORDER BY seq",
       [](storage::Statement&) {});
   if (!parked) return fail(parked.error());
   snap.parked = std::move(*parked);

@@ -13,6 +13,8 @@ std::string_view to_string(EntityKind kind) {
       return "envelope";
     case EntityKind::kStage:
       return "stage";
+    case EntityKind::kFlag:
+      return "flag";
   }
   return "proposal";
 }

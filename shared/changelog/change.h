@@ -37,7 +37,8 @@ struct Base {
   friend bool operator==(const Base&, const Base&) = default;
 };
 
-enum class EntityKind : std::uint8_t { kProposal = 0, kEnvelope = 1, kStage = 2 };
+/// kFlag: an acknowledgement of a raised flag (key: the flag's id, group "ack").
+enum class EntityKind : std::uint8_t { kProposal = 0, kEnvelope = 1, kStage = 2, kFlag = 3 };
 std::string_view to_string(EntityKind kind);
 
 struct EntityRef {

@@ -1,5 +1,6 @@
 #include "shared/merge/decide.h"
 
+#include "shared/merge/flags.h"
 #include "shared/model/fields.h"
 #include "shared/model/validate.h"
 
@@ -269,6 +270,29 @@ Decision decide_resolution(const changelog::Change& change, const GroupState& st
 
 }  // namespace
 
+namespace {
+
+// An acknowledgement: by planning (budget for money flags), with a reason, of a flag raised now.
+Decision decide_flag_ack(const changelog::Change& change, const GroupState& state,
+                         const Permission& p) {
+  auto reason = change.values.find("reason");
+  auto why = reason == change.values.end() ? std::string() : reason->second;
+  if (auto refused = check_flag_ack(change.entity.key, why, p.role == Role::kPlanning,
+                                    p.role == Role::kBudget))
+    return rejected(why.empty() ? ErrorCode::kInvalidArgument : ErrorCode::kPermissionDenied,
+                    *refused);
+  if (auto locked = check_stage(p)) return *locked;
+  if (!state.flag_level)
+    return rejected(ErrorCode::kNotFound,
+                    "flag " + change.entity.key + " is not raised now: its cause went away");
+  Decision d;
+  d.kind = OutcomeKind::kAccepted;
+  d.is_new_revision = true;
+  return d;
+}
+
+}  // namespace
+
 std::optional<Decision> check_envelope_change(const changelog::Change& change, const Permission& p,
                                               const model::ReferenceData& reference) {
   if (p.role != Role::kBudget)
@@ -315,10 +339,31 @@ std::optional<Decision> check_resolver(std::string_view group, const model::Prop
   return rejected(ErrorCode::kPermissionDenied, "auditors read everything and change nothing");
 }
 
+namespace {
+
+// Concurrent life changes: the editor did not see the withdrawal or decision, or the withdrawer
+// did not see the latest edit. Both are for a person to settle.
+std::optional<Decision> check_life_concurrency(const changelog::Change& change, GroupKind kind,
+                                               const model::Proposal& current,
+                                               const GroupState& state) {
+  bool is_withdrawal = kind == GroupKind::kState && state_target(change) == "withdrawn";
+  if (kind != GroupKind::kState &&
+      (current.state == State::kWithdrawn || model::is_decided(current.state)) &&
+      state.is_state_changed_by_other)
+    return conflict("proposal was " + std::string(model::to_string(current.state)) +
+                    " after this edit's base");
+  if (is_withdrawal && state.is_entity_changed_by_other)
+    return conflict("proposal changed after the withdrawal's base");
+  return std::nullopt;
+}
+
+}  // namespace
+
 Decision decide(const changelog::Change& change, const GroupState& state, const Permission& p,
                 const model::ReferenceData& reference) {
   if (change.entity.kind == changelog::EntityKind::kEnvelope)
     return decide_envelope(change, state, p, reference);
+  if (change.entity.kind == changelog::EntityKind::kFlag) return decide_flag_ack(change, state, p);
   if (change.entity.kind != changelog::EntityKind::kProposal)
     return rejected(ErrorCode::kInvalidArgument,
                     "stage changes are made with the stage commands, not as edits");
@@ -339,16 +384,7 @@ Decision decide(const changelog::Change& change, const GroupState& state, const 
   if (kind == GroupKind::kCreate) return decide_create(change, current, reference);
   if (!current) return rejected(ErrorCode::kNotFound, "there is no proposal " + change.entity.key);
 
-  // Concurrent life changes: the editor did not see the withdrawal or decision, or the
-  // withdrawer did not see the latest edit. Both are for a person to settle.
-  bool is_withdrawal = kind == GroupKind::kState && state_target(change) == "withdrawn";
-  if (kind != GroupKind::kState &&
-      (current->state == State::kWithdrawn || model::is_decided(current->state)) &&
-      state.is_state_changed_by_other)
-    return conflict("proposal was " + std::string(model::to_string(current->state)) +
-                    " after this edit's base");
-  if (is_withdrawal && state.is_entity_changed_by_other)
-    return conflict("proposal changed after the withdrawal's base");
+  if (auto clash = check_life_concurrency(change, kind, *current, state)) return *clash;
 
   if (auto denied = check_life(kind, *current, p)) return *denied;
   if (kind == GroupKind::kState)

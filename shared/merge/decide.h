@@ -43,6 +43,7 @@ struct GroupState {
   bool is_state_changed_by_other = false;
   bool is_entity_changed_by_other = false;
   std::optional<ConflictRecord> resolving;  // for a resolution: the conflict it names
+  std::optional<std::int64_t> flag_level;   // for a flag acknowledgement: raised now, how far
 };
 
 struct Decision {

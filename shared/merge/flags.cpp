@@ -4,24 +4,43 @@
 
 namespace ergon::merge {
 
-std::map<std::string, std::string> raise_flags(const YearFigures& figures) {
-  std::map<std::string, std::string> raised;
-  for (const auto& [code, uses] : figures.live_ka_uses)
-    if (uses > 1)
-      raised["ka:" + code] = "ΚΑ " + code + " is used by " + std::to_string(uses) +
-                             " live proposals of " + std::to_string(figures.year);
+std::map<std::string, RaisedFlag> raise_flags(const YearFigures& figures) {
+  std::map<std::string, RaisedFlag> raised;
+  auto year = std::to_string(figures.year);
+  for (const auto& [code, uses] : figures.live_ka_uses) {
+    if (uses <= 1) continue;
+    auto users = figures.ka_users.find(code);
+    raised["ka:" + year + ":" + code] = {
+        "ka", "ΚΑ " + code + " is used by " + std::to_string(uses) + " live proposals of " + year,
+        uses, users == figures.ka_users.end() ? std::vector<std::string>{} : users->second};
+  }
   std::map<std::string, model::Money> allocated;
+  std::map<std::string, std::vector<std::string>> on_source;
   for (const auto& p : figures.included)
-    for (const auto& line : p.funding)
+    for (const auto& line : p.funding) {
       // An overflowing sum keeps the last representable one: far above any envelope anyway.
       allocated[line.source] =
           allocated[line.source].plus(line.amount).value_or(allocated[line.source]);
+      on_source[line.source].push_back(p.id.hex());
+    }
   for (const auto& [source, envelope] : figures.envelopes)
     if (allocated[source] > envelope)
-      raised["envelope:" + source] = "included allocations on " + source + " are " +
-                                     allocated[source].greek_euro() + ", above the envelope of " +
-                                     envelope.greek_euro();
+      raised["envelope:" + year + ":" + source] = {
+          "envelope",
+          "included allocations on " + source + " are " + allocated[source].greek_euro() +
+              ", above the envelope of " + envelope.greek_euro(),
+          allocated[source].minus(envelope).cents(), on_source[source]};
   return raised;
+}
+
+std::optional<std::string> check_flag_ack(const std::string& id, const std::string& reason,
+                                          bool is_planning, bool is_budget) {
+  bool is_money = id.starts_with("envelope:");
+  if (!is_planning && !(is_budget && is_money))
+    return is_budget ? "budget acknowledges money (envelope) flags only; " + id + " is planning's"
+                     : "only planning (and budget, for money flags) acknowledges flags";
+  if (reason.empty()) return "an acknowledgement needs a reason (--reason TEXT)";
+  return std::nullopt;
 }
 
 FlagUpdate update_flags(const std::map<std::string, std::string>& raised,

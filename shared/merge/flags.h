@@ -21,12 +21,29 @@ struct YearFigures {
   std::map<std::string, std::int64_t> live_ka_uses;  // ΚΑ code → live proposals using it
   std::map<std::string, model::Money> envelopes;     // funding source → its envelope
   std::vector<model::Proposal> included;             // the proposals decided `included`
+  // ΚΑ code → the live proposals using it, when the caller has them (the client does).
+  std::map<std::string, std::vector<std::string>> ka_users;
 };
 
-/// The flags the figures raise, id → what is wrong: `ka:CODE` for a ΚΑ code used by more than
-/// one live proposal, `envelope:SOURCE` for included allocations above the source's envelope.
-/// A source without an envelope raises nothing.
-std::map<std::string, std::string> raise_flags(const YearFigures& figures);
+/// One raised flag: its kind ("ka" or "envelope"), what is wrong, how far the cause goes (uses
+/// of the code, or cents above the envelope: an acknowledgement holds until it grows), and the
+/// proposals involved.
+struct RaisedFlag {
+  std::string kind;
+  std::string message;
+  std::int64_t level = 0;
+  std::vector<std::string> proposals;
+};
+
+/// The flags the figures raise, by id `KIND:YEAR:KEY`: `ka:2024:30-7323.004` for a ΚΑ code used
+/// by more than one live proposal, `envelope:2024:1099` for included allocations above the
+/// source's envelope. A source without an envelope raises nothing.
+std::map<std::string, RaisedFlag> raise_flags(const YearFigures& figures);
+
+/// Who may acknowledge flag `id`: planning any, budget the money (envelope) ones; a reason is
+/// required. nullopt: allowed. Client and server ask it.
+std::optional<std::string> check_flag_ack(const std::string& id, const std::string& reason,
+                                          bool is_planning, bool is_budget);
 
 /// One funding source's money in a year: its envelope (none: unlimited), what the included
 /// proposals allocate on it, what the submitted and included ones request, what remains of

@@ -80,7 +80,7 @@ std::string pick_field(FuzzedDataProvider& in) {
 void add_change(FuzzedDataProvider& in, World& w, wire::Change* c, std::uint64_t& next_seq) {
   c->set_device_id(in.ConsumeBool() ? w.device_bytes : in.ConsumeRandomLengthString(17));
   c->set_device_seq(in.ConsumeBool() ? next_seq++ : in.ConsumeIntegral<std::uint64_t>());
-  c->set_entity_kind(static_cast<ergon::wire::EntityKind>(in.ConsumeIntegralInRange<int>(0, 3)));
+  c->set_entity_kind(static_cast<ergon::wire::EntityKind>(in.ConsumeIntegralInRange<int>(0, 4)));
   c->set_entity_key(in.ConsumeBool() ? w.proposal_ids[in.ConsumeIntegralInRange<std::size_t>(0, 3)]
                                      : in.ConsumeRandomLengthString(40));
   auto groups = model::all_groups();

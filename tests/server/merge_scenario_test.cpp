@@ -587,3 +587,80 @@ TEST_CASE("envelopes: budget sets them, everyone sees the arithmetic to the cent
   CHECK(h.push(budget).front().kind == OutcomeKind::kAccepted);
   CHECK(h.push(budget2).front().kind == OutcomeKind::kConflict);
 }
+
+namespace {
+
+std::optional<ergon::client::FlagView> flag_of(SyncHarness::Client& c, const std::string& id) {
+  auto flags = c.store->flags(2024);
+  REQUIRE(flags);
+  for (const auto& f : *flags)
+    if (f.id == id) return f;
+  return std::nullopt;
+}
+
+}  // namespace
+
+TEST_CASE(
+    "flags open, are acknowledged with a reason, open again as the cause grows, and close "
+    "by themselves",
+    "[merge][scenario]") {
+  SyncHarness h;
+  auto& dte = h.add_client(Role::kDirectorate, "DTE", "dte");
+  auto& planning = h.add_client(Role::kPlanning, "", "planning");
+  auto& budget = h.add_client(Role::kBudget, "", "budget");
+  std::vector<core::ProposalId> ids;
+  for (const auto* title : {"Οδός Α", "Οδός Β", "Οδός Γ"}) {
+    ids.push_back(create(dte, title, "DTE"));
+    REQUIRE(dte.store->submit(ids.back()));
+  }
+  h.sync(dte);
+  h.pull(planning);
+  REQUIRE(planning.store->decide({ids[0], ids[1]}, model::State::kIncluded, ""));
+  h.sync(planning);
+  h.pull(budget);
+  REQUIRE(budget.store->set_envelope(2024, "1099", *model::Money::parse("700.000,00")));
+  h.sync(budget);
+  const std::string id = "envelope:2024:1099";
+  for (auto* c : {&dte, &planning, &budget}) {
+    h.pull(*c);
+    auto flag = flag_of(*c, id);
+    REQUIRE(flag);
+    CHECK(flag->flag.level == 10'000'000);  // 800.000,00 included on a 700.000,00 envelope
+    CHECK(flag->flag.proposals.size() == 2u);
+    CHECK_FALSE(flag->acknowledged);
+  }
+
+  // Who may acknowledge, with a reason, checked offline as the server will.
+  CHECK_FALSE(dte.store->acknowledge_flag(id, "όχι"));
+  CHECK_FALSE(planning.store->acknowledge_flag(id, ""));
+  CHECK_FALSE(planning.store->acknowledge_flag("envelope:2024:0518", "δεν υπάρχει"));
+  REQUIRE(planning.store->acknowledge_flag(id, "Συμπληρωματική χρηματοδότηση"));
+  CHECK(h.push(planning).front().kind == OutcomeKind::kAccepted);
+  auto fresh = &h.add_client(Role::kAuditor, "", "auditor");  // bootstraps: acks come along
+  for (auto* c : {&dte, &planning, &budget, fresh}) {
+    h.pull(*c);
+    auto flag = flag_of(*c, id);
+    REQUIRE(flag);
+    REQUIRE(flag->acknowledged);
+    CHECK(flag->acknowledged->reason == "Συμπληρωματική χρηματοδότηση");
+    CHECK(flag->acknowledged->user == "planning");
+  }
+
+  // The cause grows: the acknowledgement no longer holds.
+  REQUIRE(planning.store->decide({ids[2]}, model::State::kIncluded, ""));
+  CHECK_FALSE(flag_of(planning, id)->acknowledged);
+  h.sync(planning);
+
+  // An acknowledgement made offline while budget removes the cause is refused by the server.
+  REQUIRE(planning.store->acknowledge_flag(id, "και πάλι"));
+  REQUIRE(budget.store->set_envelope(2024, "1099", *model::Money::parse("2.000.000,00")));
+  h.sync(budget);
+  auto late = h.push(planning);
+  CHECK(late.front().kind == OutcomeKind::kRejected);
+  CHECK_THAT(late.front().reason, Catch::Contains("not raised now"));
+  for (auto* c : {&dte, &planning, &budget}) {
+    h.pull(*c);
+    CHECK_FALSE(flag_of(*c, id));  // closed by itself
+    CHECK(h.converged(*c));
+  }
+}

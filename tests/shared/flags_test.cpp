@@ -24,8 +24,11 @@ TEST_CASE("a ΚΑ code used by more than one live proposal raises a ka flag", "[
   figures.live_ka_uses = {{"30-7323.004", 2}, {"30-7321.001", 1}};
   auto raised = merge::raise_flags(figures);
   REQUIRE(raised.size() == 1);
-  CHECK(raised.contains("ka:30-7323.004"));
-  CHECK_THAT(raised.at("ka:30-7323.004"), Catch::Contains("2 live proposals of 2024"));
+  REQUIRE(raised.contains("ka:2024:30-7323.004"));
+  const auto& flag = raised.at("ka:2024:30-7323.004");
+  CHECK(flag.kind == "ka");
+  CHECK(flag.level == 2);
+  CHECK_THAT(flag.message, Catch::Contains("2 live proposals of 2024"));
 }
 
 TEST_CASE("included allocations above an envelope raise its flag, to the cent", "[flags]") {
@@ -37,7 +40,19 @@ TEST_CASE("included allocations above an envelope raise its flag, to the cent", 
   figures.included.push_back(included({{"1099", 1}, {"9999", 5'000'000}}));
   auto raised = merge::raise_flags(figures);
   REQUIRE(raised.size() == 1);  // a source with no envelope is unlimited
-  CHECK_THAT(raised.at("envelope:1099"), Catch::Contains("1.000,01 €"));
+  const auto& flag = raised.at("envelope:2024:1099");
+  CHECK_THAT(flag.message, Catch::Contains("1.000,01 €"));
+  CHECK(flag.level == 1);  // one cent above: an acknowledgement holds until it grows
+  CHECK(flag.proposals.size() == 3u);
+}
+
+TEST_CASE("planning acknowledges any flag, budget the money ones, always with a reason",
+          "[flags]") {
+  CHECK_FALSE(merge::check_flag_ack("ka:2024:30-7323.004", "γνωστό", true, false));
+  CHECK_FALSE(merge::check_flag_ack("envelope:2024:1099", "γνωστό", false, true));
+  CHECK(merge::check_flag_ack("ka:2024:30-7323.004", "γνωστό", false, true));
+  CHECK(merge::check_flag_ack("envelope:2024:1099", "γνωστό", false, false));
+  CHECK(merge::check_flag_ack("envelope:2024:1099", "", true, false));
 }
 
 TEST_CASE("stored flags move to what is raised: refreshed, opened again, cleared", "[flags]") {
