@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Sets everything up and runs the main job: a server, directorate clients editing offline,
-# sync over TLS, a real conflict, and the programme report. Run from anywhere, as root on a
+# sync over TLS, real conflicts settled by planning and by a directorate, decisions, envelopes
+# with an over-committed source and its flag acknowledged, and the programme report. Run from anywhere, as root on a
 # fresh Debian 12 (installs what is missing).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,12 +20,13 @@ show() { printf '$ %s\n' "$*"; "$@"; }
 server_pid=
 trap '[ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null; true' EXIT
 
-step "The IT department creates the server store (TLS key included) and enrols three devices"
+step "The IT department creates the server store (TLS key included) and enrols four devices"
 show "$ergond" init --data "$work/server" --year 2024
 fingerprint=$("$ergond" fingerprint --data "$work/server")
 planning_token=$("$ergond" enrol --data "$work/server" --role planning --name 'Τμήμα Προγραμματισμού')
 dte_token=$("$ergond" enrol --data "$work/server" --role directorate --directorate DTE --name 'Τεχνικά Έργα, laptop')
 dpol_token=$("$ergond" enrol --data "$work/server" --role directorate --directorate DPOL --name 'Πολεοδομία, laptop')
+budget_token=$("$ergond" enrol --data "$work/server" --role budget --name 'Τμήμα Προϋπολογισμού')
 "$ergond" serve --data "$work/server" --listen 127.0.0.1:0 >"$work/serve.out" 2>"$work/serve.log" &
 server_pid=$!
 for _ in $(seq 50); do grep -q 'listening on' "$work/serve.out" && break; sleep 0.1; done
@@ -34,6 +36,8 @@ echo "ergond is listening on $address (TLS, key $fingerprint)"
 planning=(--home "$work/planning")
 dte=(--home "$work/dte")
 dpol=(--home "$work/dpol")
+budget=(--home "$work/budget")
+first_id() { python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["id"])'; }
 
 step "Planning imports the directorates' spreadsheet (20 proposals) and syncs"
 show "$ergon" "${planning[@]}" init --user 'Ελένη Μαρκάκη' --year 2024 --server "$address" --token "$planning_token" --fingerprint "$fingerprint"
@@ -64,6 +68,7 @@ step "Offline: Town Planning edits its study; Planning raises the same square's 
 study=$("$ergon" "${dpol[@]}" list --directorate DPOL --json | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["id"][:8])')
 show "$ergon" "${dpol[@]}" edit "$study" remarks='Σε συνεργασία με την Περιφέρεια' priority=A
 show "$ergon" "${planning[@]}" edit "$square" allocation=1.500.000,00 funding='0518=1.000.000,00|1099=500.000,00'
+show "$ergon" "${planning[@]}" edit "$study" priority=B
 show "$ergon" "${dte[@]}" status
 
 step "Everyone syncs: planning first, so Technical Works' money edit meets a concurrent one"
@@ -72,12 +77,48 @@ show "$ergon" "${dte[@]}" sync
 show "$ergon" "${dpol[@]}" sync
 show "$ergon" "${planning[@]}" sync
 
-step "The conflict is parked, never lost: both sides see it"
+step "The conflicts are parked, never lost: everyone sees them"
 show "$ergon" "${planning[@]}" conflicts
-show "$ergon" "${dte[@]}" conflicts
+show "$ergon" "${dte[@]}" status
+
+step "Planning settles the money conflict, taking Technical Works' value"
+money_conflict=$("$ergon" "${planning[@]}" conflicts --json | python3 -c 'import json,sys; print([c["id"] for c in json.load(sys.stdin) if c["group"] == "money"][0])')
+show "$ergon" "${planning[@]}" resolve "$money_conflict" --take incoming
+show "$ergon" "${planning[@]}" sync
+
+step "Town Planning settles the conflict on its own study with a new value"
+show "$ergon" "${dpol[@]}" sync
+priority_conflict=$("$ergon" "${dpol[@]}" conflicts --json | python3 -c 'import json,sys; print([c["id"] for c in json.load(sys.stdin) if c["group"] == "priority"][0])')
+show "$ergon" "${dpol[@]}" resolve "$priority_conflict" --value priority=A
+show "$ergon" "${dpol[@]}" sync
+
+step "Planning decides: five proposals included, one deferred with a reason"
+show "$ergon" "${planning[@]}" sync
+mapfile -t ids < <("$ergon" "${planning[@]}" list --directorate DTE --json | python3 -c 'import json,sys; [print(p["id"][:8]) for p in json.load(sys.stdin)[:6]]')
+show "$ergon" "${planning[@]}" decide "$square" "${ids[0]}" "${ids[1]}" "${ids[2]}" "$study" included
+show "$ergon" "${planning[@]}" decide "${ids[5]}" deferred --reason 'Ώριμο για το 2025'
+show "$ergon" "${planning[@]}" sync
+
+step "Budget sets the envelopes; source 1099 is over-committed and raises a flag"
+show "$ergon" "${budget[@]}" init --user 'Γιώργος Σταυράκης' --server "$address" --token "$budget_token" --fingerprint "$fingerprint"
+show "$ergon" "${budget[@]}" sync
+show "$ergon" "${budget[@]}" envelope set 1099 300.000,00 --year 2024
+show "$ergon" "${budget[@]}" envelope set 0518 5.000.000,00 --year 2024
+show "$ergon" "${budget[@]}" sync
+show "$ergon" "${planning[@]}" sync
+show "$ergon" "${planning[@]}" envelopes --year 2024
+show "$ergon" "${planning[@]}" flags --year 2024
+show "$ergon" "${planning[@]}" flag ack envelope:2024:1099 --reason 'Συμπληρωματική χρηματοδότηση από το ΠΔΕ'
+show "$ergon" "${planning[@]}" sync
+
+step "On Technical Works' laptop: the decisions, the settled money and the acknowledged flag"
+show "$ergon" "${dte[@]}" sync
+show "$ergon" "${dte[@]}" list --state included
+show "$ergon" "${dte[@]}" flags --year 2024
+show "$ergon" "${dte[@]}" status
 
 step "Every client converged: the same state digest as the server"
-for home in planning dte dpol; do
+for home in planning dte dpol budget; do
   digest=$("$ergon" --home "$work/$home" sync --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["digest"])')
   printf '%-9s %s\n' "$home" "$digest"
 done

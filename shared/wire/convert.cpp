@@ -44,11 +44,26 @@ void put_values(const model::FieldValues& values,
   }
 }
 
+// The names a change of each kind may carry: an envelope its amount, a flag acknowledgement
+// its reason and level, a proposal its fields (and, for a resolution, the conflict it settles).
+bool is_known_name(changelog::EntityKind kind, const std::string& name) {
+  switch (kind) {
+    case changelog::EntityKind::kEnvelope:
+      return name == "amount";
+    case changelog::EntityKind::kFlag:
+      return name == "reason" || name == "level";
+    case changelog::EntityKind::kProposal:
+    case changelog::EntityKind::kStage:
+      break;
+  }
+  return model::find_field(name) != nullptr || name == changelog::kResolvesKey;
+}
+
 core::Result<model::FieldValues> get_values(
-    const google::protobuf::RepeatedPtrField<FieldValue>& in, bool is_envelope) {
+    const google::protobuf::RepeatedPtrField<FieldValue>& in, changelog::EntityKind kind) {
   model::FieldValues values;
   for (const auto& v : in) {
-    bool known = is_envelope ? v.name() == "amount" : model::find_field(v.name()) != nullptr;
+    bool known = is_known_name(kind, v.name());
     if (!known) return fail(Code::kProtocol, "unknown field '" + v.name() + "' in a change");
     if (!values.emplace(v.name(), v.value()).second)
       return fail(Code::kProtocol, "field '" + v.name() + "' twice in a change");
@@ -86,7 +101,7 @@ core::Result<changelog::Change> from_proto(const Change& in) {
     return fail(Code::kProtocol, "an entity key is 1 to 64 characters");
   c.entity.key = in.entity_key();
   c.group = in.group();
-  auto values = get_values(in.values(), c.entity.kind == changelog::EntityKind::kEnvelope);
+  auto values = get_values(in.values(), c.entity.kind);
   if (!values) return fail(values.error());
   c.values = std::move(*values);
   if (!BaseKind_IsValid(in.base_kind())) return fail(Code::kProtocol, "unknown base kind");
@@ -181,7 +196,7 @@ void to_proto(const changelog::Snapshot& in, Snapshot* out) {
 core::Result<changelog::Snapshot> from_proto(const Snapshot& in) {
   changelog::Snapshot s;
   for (const auto& p : in.proposals()) {
-    auto values = get_values(p.values(), false);
+    auto values = get_values(p.values(), changelog::EntityKind::kProposal);
     if (!values) return fail(values.error());
     model::Proposal proposal;
     if (auto ok = model::apply_values(proposal, *values); !ok)
