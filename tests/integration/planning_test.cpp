@@ -1,0 +1,109 @@
+// The Department of Programming and the Budget Department through the real `ergond` and real
+// `ergon` processes over TLS: a conflict settled and the resolution reaching every client,
+// decisions, envelopes to the cent, a flag opened and acknowledged, and refusals with exit 3.
+
+#include <string>
+
+#include <catch2/catch.hpp>
+
+#include "tests/integration/server_fixture.h"
+#include "tests/support/temp_dir.h"
+
+using namespace ergon::testing;
+using namespace ergon::testing::integration;
+
+namespace {
+
+std::string id_by_ka(const Client& client, const std::string& ka_code) {
+  for (const auto& p : client.run_json({"list", "--json"}))
+    if (p.at("ka_code") == ka_code) return p.at("id");
+  FAIL("no proposal with ΚΑ " << ka_code);
+  return {};
+}
+
+void ok(const Client& client, const std::vector<std::string>& args) {
+  auto result = client.run(args);
+  INFO(result.err);
+  REQUIRE(result.status.ok());
+}
+
+// Included allocations on `source` in 2024, summed here from what the client lists.
+std::int64_t included_on(const Client& client, const std::string& source) {
+  std::int64_t cents = 0;
+  for (const auto& p : client.run_json({"list", "--json"}))
+    if (p.at("state") == "included")
+      for (const auto& line : p.at("funding"))
+        if (line.at("source") == source) cents += line.at("amount").get<std::int64_t>();
+  return cents;
+}
+
+}  // namespace
+
+TEST_CASE("planning and budget over the wire: settle, decide, envelopes, flags", "[integration]") {
+  TempDir dir;
+  RunningServer server(dir.path());
+  server.start();
+  auto planning = seed_programme(server);
+  auto dte = server.add_client("dte", "directorate", "DTE");
+  auto budget = server.add_client("budget", "budget", "");
+  dte.sync();
+  budget.sync();
+  auto park = id_by_ka(dte, "30-7321.001");
+
+  // A conflict: planning's money edit lands first, DTE's is parked; DTE settles it.
+  ok(planning, {"edit", park, "allocation=2.000.000,00", "funding=AT06=2.000.000,00"});
+  ok(dte, {"edit", park, "allocation=2.500.000,00", "funding=AT06=2.500.000,00"});
+  planning.sync();
+  CHECK(dte.sync().at("conflicts") == 1);
+  auto conflicts = dte.run_json({"conflicts", "--json"});
+  REQUIRE(conflicts.size() == 1u);
+  CHECK(dte.status().at("open_conflicts") == 1);
+  ok(dte, {"resolve", conflicts[0].at("id"), "--take", "incoming"});
+  dte.sync();
+  for (const auto* c : {&planning, &dte, &budget}) {
+    c->sync();
+    CHECK(c->run_json({"conflicts", "--json"}).empty());
+    CHECK(c->run_json({"show", park, "--json"}).at("allocation") == 250'000'000);
+  }
+
+  // Decisions: planning's only; the directorate sees them after its next sync.
+  auto denied = dte.run({"decide", park, "included"});
+  CHECK(denied.exit_code() == 3);
+  ok(planning, {"decide", park, "included"});
+  planning.sync();
+  dte.sync();
+  CHECK(dte.run_json({"show", park, "--json"}).at("state") == "included");
+
+  // Envelopes: budget's; the arithmetic to the cent, recomputed here.
+  CHECK(dte.run({"envelope", "set", "AT06", "1,00", "--year", "2024"}).exit_code() == 3);
+  ok(budget, {"envelope", "set", "AT06", "2.000.000,00", "--year", "2024"});
+  budget.sync();
+  planning.sync();
+  auto uses = planning.run_json({"envelopes", "--year", "2024", "--json"});
+  bool seen = false;
+  for (const auto& u : uses) {
+    if (u.at("source") != "AT06") {
+      CHECK(u.at("envelope").is_null());  // no envelope: unlimited
+      continue;
+    }
+    seen = true;
+    CHECK(u.at("envelope") == 200'000'000);
+    CHECK(u.at("allocated") == included_on(planning, "AT06"));
+    CHECK(u.at("remaining") == 200'000'000 - included_on(planning, "AT06"));
+  }
+  CHECK(seen);
+
+  // The over-committed source is a flag; planning acknowledges it; everyone sees who and why.
+  auto flags = planning.run_json({"flags", "--year", "2024", "--json"});
+  REQUIRE(flags.size() == 1u);
+  CHECK(flags[0].at("id") == "envelope:2024:AT06");
+  CHECK(flags[0].at("acknowledged").is_null());
+  CHECK(dte.run({"flag", "ack", "envelope:2024:AT06", "--reason", "όχι"}).exit_code() == 3);
+  ok(planning, {"flag", "ack", "envelope:2024:AT06", "--reason", "Χρηματοδότηση ΠΔΕ"});
+  planning.sync();
+  dte.sync();
+  auto seen_by_dte = dte.run_json({"flags", "--year", "2024", "--json"});
+  REQUIRE(seen_by_dte.size() == 1u);
+  CHECK(seen_by_dte[0].at("acknowledged").at("reason") == "Χρηματοδότηση ΠΔΕ");
+  CHECK(server.verify().at("rows") > 0);
+}
