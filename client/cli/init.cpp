@@ -110,7 +110,12 @@ core::Status run_init(const Options& opts, const Context& ctx) {
             << "device:      " << d.device_id.hex() << "\n"
             << "directorate: " << (d.directorate.empty() ? "(none)" : d.directorate) << "\n"
             << "user:        " << (d.user.empty() ? "(not stated)" : d.user) << "\n"
-            << "year:        " << d.year << "\n";
+            << "year:        " << d.year
+            << (opts.year == 0 && store->setting("server_id").empty()
+                    ? " (assumed: the latest year of the reference data; the server confirms it at "
+                      "the first sync)"
+                    : "")
+            << "\n";
   if (!opts.server.empty())
     std::cout << "server:      " << opts.server
               << (opts.insecure ? " (plain TCP, --insecure)" : " key " + pinned) << "\n";

@@ -125,6 +125,10 @@ core::Result<Proposal> EditBatch::create(const FieldValues& values, std::optiona
   p.state = State::kDraft;
   ERGON_TRY(model::apply_values(p, given));
   ERGON_TRY(model::validate_proposal(p, store_->reference_));
+  // Once a server has named the year, a create for another is refused here as it would be there.
+  if (!store_->setting("server_id").empty())
+    if (auto closed = merge::check_open_year(p.year, {device.year}))
+      return fail(closed->code, closed->reason);
   auto seq =
       queue_change(changelog::EntityKind::kProposal, p.id.hex(),
                    std::string(changelog::kCreateGroup), model::all_values(p), changelog::Base{});
@@ -146,10 +150,7 @@ core::Result<EditResult> EditBatch::edit(const core::ProposalId& id, const Field
 
   // A home that has not yet learnt its role and directorate checks as the widest role (the
   // rules of every role still apply: transitions, reasons); the server then decides the rest.
-  const auto& device = store_->device_;
-  bool knows_identity = device.role != merge::Role::kDirectorate || !device.directorate.empty();
-  merge::Permission permission{
-      knows_identity ? device.role : merge::Role::kPlanning, device.directorate, {}};
+  auto permission = store_->permission(merge::Role::kPlanning);
   EditResult result{next, {}};
   for (auto group : model::all_groups()) {
     auto after = model::group_values(next, group);
@@ -330,12 +331,9 @@ core::Result<EditResult> EditBatch::settle(const ClientConflict& conflict,
   if (!proposal) return fail(ErrorCode::kCorrupt, proposal.error().message);
   auto current = store_->get(*proposal);
   if (!current) return fail(current.error());
-  const auto& device = store_->device_;
-  bool knows_identity = device.role != merge::Role::kDirectorate || !device.directorate.empty();
-  if (knows_identity)
-    if (auto refused = merge::check_resolver(
-            conflict.group, *current, merge::Permission{device.role, device.directorate, {}}))
-      return fail(refused->code, refused->reason);
+  if (auto refused = merge::check_resolver(conflict.group, *current,
+                                           store_->permission(merge::Role::kPlanning)))
+    return fail(refused->code, refused->reason);
   Proposal next = *current;
   ERGON_TRY(model::apply_values(next, values));
   ERGON_TRY(model::validate_proposal(next, store_->reference_));
@@ -356,10 +354,8 @@ core::Result<std::uint64_t> LocalStore::set_envelope(int year, const std::string
   change.entity = {changelog::EntityKind::kEnvelope, std::to_string(year) + ":" + source};
   change.group = "amount";
   change.values = {{"amount", amount.plain()}};
-  bool knows_identity = device_.role != merge::Role::kDirectorate || !device_.directorate.empty();
-  merge::Permission permission{
-      knows_identity ? device_.role : merge::Role::kBudget, device_.directorate, {}};
-  if (auto refused = merge::check_envelope_change(change, permission, reference_))
+  if (auto refused =
+          merge::check_envelope_change(change, permission(merge::Role::kBudget), reference_))
     return fail(refused->code, refused->reason);
   auto batch = begin_edits();
   if (!batch) return fail(batch.error());

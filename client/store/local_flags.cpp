@@ -85,8 +85,7 @@ core::Result<std::vector<FlagView>> LocalStore::flags(int year) {
 
 core::Result<std::uint64_t> LocalStore::acknowledge_flag(const std::string& id,
                                                          const std::string& reason) {
-  bool knows_identity = device_.role != merge::Role::kDirectorate || !device_.directorate.empty();
-  auto role = knows_identity ? device_.role : merge::Role::kPlanning;
+  auto role = permission(merge::Role::kPlanning).role;
   if (auto refused = merge::check_flag_ack(id, reason, role == merge::Role::kPlanning,
                                            role == merge::Role::kBudget))
     return fail(reason.empty() ? ErrorCode::kInvalidArgument : ErrorCode::kPermissionDenied,

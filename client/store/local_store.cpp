@@ -196,6 +196,11 @@ core::Status LocalStore::load_settings() {
   return {};
 }
 
+merge::Permission LocalStore::permission(merge::Role unknown_as) const {
+  bool knows_identity = device_.role != merge::Role::kDirectorate || !device_.directorate.empty();
+  return merge::Permission{knows_identity ? device_.role : unknown_as, device_.directorate, {}, {}};
+}
+
 core::Result<storage::Statement*> LocalStore::statement(std::string_view sql) {
   return statements_->get(sql);
 }

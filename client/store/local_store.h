@@ -212,6 +212,9 @@ class LocalStore {
   [[nodiscard]] core::Result<std::string> meta(std::string_view key);
   [[nodiscard]] core::Status set_meta(std::string_view key, std::string_view value);
   [[nodiscard]] core::Result<storage::Statement*> statement(std::string_view sql);
+  /// The permission this home acts with offline: its role and directorate once a server has
+  /// named them, else `unknown_as` (the server decides the rest). No stage: the server's.
+  merge::Permission permission(merge::Role unknown_as) const;
   [[nodiscard]] core::Result<std::map<std::string, model::Money>> envelope_view(int year);
   [[nodiscard]] core::Result<std::map<std::string, FlagAck>> flag_acks();
   [[nodiscard]] core::Status write_view(const model::Proposal& p);

@@ -56,8 +56,8 @@ core::Result<Admitted> RequestRouter::admit(const wire::Hello& hello,
   a.public_key = hello.public_key();
   a.record = std::move(*record);
   a.context.device_id = client;
-  a.context.permission =
-      merge::Permission{a.record.role, a.record.directorate, store_.info().stage};
+  a.context.permission = merge::Permission{
+      a.record.role, a.record.directorate, store_.info().stage, {store_.info().year}};
   return a;
 }
 

@@ -1,5 +1,7 @@
 #include "shared/merge/decide.h"
 
+#include <algorithm>
+
 #include "shared/merge/flags.h"
 #include "shared/model/fields.h"
 #include "shared/model/validate.h"
@@ -209,7 +211,7 @@ Decision accepted(model::Proposal merged) {
 }
 
 Decision decide_create(const changelog::Change& change, const model::Proposal* current,
-                       const model::ReferenceData& reference) {
+                       const Permission& p, const model::ReferenceData& reference) {
   if (current)
     return rejected(ErrorCode::kAlreadyExists,
                     "a proposal with id " + change.entity.key + " exists already");
@@ -224,6 +226,7 @@ Decision decide_create(const changelog::Change& change, const model::Proposal* c
     return rejected(ErrorCode::kInvalidArgument, "a new proposal starts as draft or submitted");
   if (auto ok = model::validate_proposal(created, reference); !ok)
     return rejected(ErrorCode::kInvalidArgument, ok.error().message);
+  if (auto closed = check_open_year(created.year, p.open_years)) return *closed;
   return accepted(std::move(created));
 }
 
@@ -316,6 +319,18 @@ std::optional<Decision> check_envelope_change(const changelog::Change& change, c
   return std::nullopt;
 }
 
+std::optional<Decision> check_open_year(int year, const std::vector<int>& open_years) {
+  if (open_years.empty() ||
+      std::find(open_years.begin(), open_years.end(), year) != open_years.end())
+    return std::nullopt;
+  std::string years;
+  for (int y : open_years) years += (years.empty() ? "" : ", ") + std::to_string(y);
+  return rejected(ErrorCode::kInvalidArgument, "year: " + std::to_string(year) +
+                                                   " is not open on this server; the open years "
+                                                   "are " +
+                                                   years);
+}
+
 std::optional<Decision> check_resolver(std::string_view group, const model::Proposal& current,
                                        const Permission& p) {
   switch (p.role) {
@@ -381,7 +396,7 @@ Decision decide(const changelog::Change& change, const GroupState& state, const 
   if (auto denied = check_role(change, kind, current, p)) return *denied;
   if (auto locked = check_stage(p)) return *locked;
 
-  if (kind == GroupKind::kCreate) return decide_create(change, current, reference);
+  if (kind == GroupKind::kCreate) return decide_create(change, current, p, reference);
   if (!current) return rejected(ErrorCode::kNotFound, "there is no proposal " + change.entity.key);
 
   if (auto clash = check_life_concurrency(change, kind, *current, state)) return *clash;

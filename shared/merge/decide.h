@@ -79,6 +79,10 @@ std::optional<Decision> check_envelope_change(const changelog::Change& change,
                                               const Permission& permission,
                                               const model::ReferenceData& reference);
 
+/// A new proposal's year must be one the server has open (DESIGN.md: the years are the
+/// server's). nullopt: allowed, or the open years are not known yet.
+std::optional<Decision> check_open_year(int year, const std::vector<int>& open_years);
+
 /// Who may settle a conflict on `group` of `current` (DESIGN.md): planning, the owning
 /// directorate, budget on money; nullopt: allowed. The client asks it offline too.
 std::optional<Decision> check_resolver(std::string_view group, const model::Proposal& current,

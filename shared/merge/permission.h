@@ -4,6 +4,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "shared/core/result.h"
 
@@ -25,6 +26,7 @@ struct Permission {
   Role role = Role::kAuditor;
   std::string directorate;  // for Role::kDirectorate: the one it works for
   StageLock stage;
+  std::vector<int> open_years;  // the programme years the server takes; empty: not yet known
 };
 
 }  // namespace ergon::merge

@@ -179,7 +179,7 @@ TEST_CASE("a copied token and device id do not open a session without the device
   CHECK(say_hello(server, token, device, key).reply->has_welcome());
 }
 
-TEST_CASE("repeated bad tokens for one enrolment are slowed down; the right one still works",
+TEST_CASE("repeated bad tokens for one enrolment are slowed down, and the right one still works",
           "[integration][hardening]") {
   TempDir dir;
   RunningServer server(dir.path());

@@ -50,6 +50,11 @@ TEST_CASE("planning and budget over the wire: settle, decide, envelopes, flags",
   budget.sync();
   auto park = id_by_ka(dte, "30-7321.001");
 
+  // The years are the server's: once it has named 2024, a 2025 row is refused offline.
+  auto later = dte.run({"import", sample_csv().string(), "--year", "2025"});
+  CHECK(later.exit_code() == 3);
+  CHECK_THAT(later.err, Catch::Contains("2025 is not open"));
+
   // A conflict: planning's money edit lands first, DTE's is parked; DTE settles it.
   ok(planning, {"edit", park, "allocation=2.000.000,00", "funding=AT06=2.000.000,00"});
   ok(dte, {"edit", park, "allocation=2.500.000,00", "funding=AT06=2.500.000,00"});

@@ -495,7 +495,7 @@ TEST_CASE("a resolution is a change: it syncs, is logged, and closes the conflic
   CHECK(h.push(dte).front().kind == OutcomeKind::kAccepted);
 }
 
-TEST_CASE("budget settles only money conflicts; the server refuses what the client would",
+TEST_CASE("budget settles only money conflicts, refused offline as the server would",
           "[merge][scenario]") {
   SyncHarness h;
   auto& dte = h.add_client(Role::kDirectorate, "DTE", "dte");
@@ -663,4 +663,20 @@ TEST_CASE(
     CHECK_FALSE(flag_of(*c, id));  // closed by itself
     CHECK(h.converged(*c));
   }
+}
+
+TEST_CASE("a create for a year the server has not open is rejected, naming the open years",
+          "[merge][scenario]") {
+  SyncHarness h;  // a 2024 server
+  auto& planning = h.add_client(Role::kPlanning, "", "planning");
+  // Before a server has named the year, the client takes the create; the server decides.
+  auto later = planning.store->create(a_proposal("Έργο του 2025", "DTE"), 2025);
+  REQUIRE(later);
+  auto outcomes = h.push(planning);
+  REQUIRE(outcomes.size() == 1u);
+  CHECK(outcomes[0].kind == OutcomeKind::kRejected);
+  CHECK_THAT(outcomes[0].reason, Catch::Contains("2025 is not open") && Catch::Contains("2024"));
+  auto now = planning.store->create(a_proposal("Έργο του 2024", "DTE"), 2024);
+  REQUIRE(now);
+  CHECK(h.push(planning).front().kind == OutcomeKind::kAccepted);
 }
