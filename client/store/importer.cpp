@@ -40,8 +40,9 @@ core::Status check_columns(const std::vector<std::string>& columns) {
     std::string names;
     for (const auto& f : model::all_fields())
       names += (names.empty() ? "" : ", ") + std::string(f.name);
-    return fail(ErrorCode::kInvalidArgument,
-                "line 1: column '" + name + "' is not a field; the columns are " + names);
+    std::string message = "line 1: column '" + name + "' is not a field; the columns are ";
+    message += names;
+    return fail(ErrorCode::kInvalidArgument, message);
   }
   return {};
 }

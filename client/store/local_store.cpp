@@ -101,7 +101,7 @@ core::Result<model::ReferenceData> install_reference(const std::filesystem::path
   if (ec)
     return fail(ErrorCode::kStorage,
                 "cannot create the home " + home.string() + ": " + ec.message());
-  for (auto name : model::ReferenceData::file_names()) {
+  for (const auto& name : model::ReferenceData::file_names()) {
     auto source = from_dir.empty() ? model::default_reference_dir() : from_dir;
     auto from = source / name, to = home / kReferenceFolder / name;
     if (std::filesystem::exists(to, ec) && from_dir.empty()) continue;

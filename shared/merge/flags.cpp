@@ -10,9 +10,13 @@ std::map<std::string, RaisedFlag> raise_flags(const YearFigures& figures) {
   for (const auto& [code, uses] : figures.live_ka_uses) {
     if (uses <= 1) continue;
     auto users = figures.ka_users.find(code);
-    raised["ka:" + year + ":" + code] = {
-        "ka", "ΚΑ " + code + " is used by " + std::to_string(uses) + " live proposals of " + year,
-        uses, users == figures.ka_users.end() ? std::vector<std::string>{} : users->second};
+    std::string id = "ka:" + year;
+    id += ":" + code;
+    std::string message = "ΚΑ " + code;
+    message += " is used by " + std::to_string(uses);
+    message += " live proposals of " + year;
+    raised[id] = {"ka", message, uses,
+                  users == figures.ka_users.end() ? std::vector<std::string>{} : users->second};
   }
   std::map<std::string, model::Money> allocated;
   std::map<std::string, std::vector<std::string>> on_source;
@@ -23,13 +27,16 @@ std::map<std::string, RaisedFlag> raise_flags(const YearFigures& figures) {
           allocated[line.source].plus(line.amount).value_or(allocated[line.source]);
       on_source[line.source].push_back(p.id.hex());
     }
-  for (const auto& [source, envelope] : figures.envelopes)
-    if (allocated[source] > envelope)
-      raised["envelope:" + year + ":" + source] = {
-          "envelope",
-          "included allocations on " + source + " are " + allocated[source].greek_euro() +
-              ", above the envelope of " + envelope.greek_euro(),
-          allocated[source].minus(envelope).cents(), on_source[source]};
+  for (const auto& [source, envelope] : figures.envelopes) {
+    if (!(allocated[source] > envelope)) continue;
+    std::string id = "envelope:" + year;
+    id += ":" + source;
+    std::string message = "included allocations on " + source;
+    message += " are " + allocated[source].greek_euro();
+    message += ", above the envelope of " + envelope.greek_euro();
+    raised[id] = {"envelope", message, allocated[source].minus(envelope).cents(),
+                  on_source[source]};
+  }
   return raised;
 }
 
