@@ -212,7 +212,7 @@ core::Status run_status(bool as_json, const Context& ctx) {
   auto conflicts = store->conflicts();
   if (!conflicts) return core::fail(conflicts.error());
   for (const auto& c : *conflicts)
-    if (c.status == "open") ++summary.open_conflicts;
+    if (c.status == ConflictStatus::kOpen) ++summary.open_conflicts;
   auto uses = store->envelope_uses(store->device().year);
   if (!uses) return core::fail(uses.error());
   for (const auto& u : *uses)

@@ -123,7 +123,7 @@ core::Status run_conflicts(bool as_json, const Context& ctx) {
   if (!list) return core::fail(list.error());
   json out = json::array();
   for (const auto& c : *list) {
-    if (c.status != "open") continue;
+    if (c.status != ConflictStatus::kOpen) continue;
     model::FieldValues master;
     if (auto id = core::ProposalId::parse(c.entity); id)
       if (auto p = store->get(*id); p) master = model::group_values(*p, c.group);

@@ -306,7 +306,7 @@ core::Result<EditResult> LocalStore::resolve(std::string_view conflict_id, const
   auto all = conflicts();
   if (!all) return fail(all.error());
   auto it = std::find_if(all->begin(), all->end(), [&](const ClientConflict& c) {
-    return c.id == *id && c.status == "open";
+    return c.id == *id && c.status == ConflictStatus::kOpen;
   });
   if (it == all->end())
     return fail(ErrorCode::kNotFound, "no open conflict " + std::string(conflict_id) +

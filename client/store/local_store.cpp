@@ -385,13 +385,17 @@ core::Status LocalStore::dismiss(std::uint64_t device_seq) {
 core::Result<std::vector<ClientConflict>> LocalStore::conflicts() {
   auto list = statement(sql::kConflicts);
   if (!list) return fail(list.error());
-  auto out = (*list)->collect<ClientConflict>([](storage::Statement& s) {
-    return ClientConflict{{s.column_uint64(0), s.column_uint64(1)},
-                          s.column_text(2),
-                          s.column_text(3),
-                          s.column_text(4),
-                          {}};
-  });
+  auto out =
+      (*list)->collect<ClientConflict>([](storage::Statement& s) -> core::Result<ClientConflict> {
+        auto status = s.column_text(4);
+        if (status != "open" && status != "resolved")
+          return fail(ErrorCode::kCorrupt, "a stored conflict has the status '" + status + "'");
+        return ClientConflict{{s.column_uint64(0), s.column_uint64(1)},
+                              s.column_text(2),
+                              s.column_text(3),
+                              status == "open" ? ConflictStatus::kOpen : ConflictStatus::kResolved,
+                              {}};
+      });
   if (!out) return fail(out.error());
   auto members = statement(sql::kConflictChanges);
   if (!members) return fail(members.error());

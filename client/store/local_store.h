@@ -72,11 +72,14 @@ struct ParkedChange {
   std::int64_t client_time_ms = 0;
   model::FieldValues values;
 };
+/// A parked conflict waits for a person; a resolution the server accepted settles it.
+enum class ConflictStatus { kOpen, kResolved };
+
 struct ClientConflict {
   changelog::Revision id;
   std::string entity;
   std::string group;
-  std::string status;
+  ConflictStatus status = ConflictStatus::kOpen;
   std::vector<ParkedChange> incoming;
 };
 

@@ -389,11 +389,16 @@ core::Result<merge::YearFigures> year_figures(StoreConnection& impl, int year) {
 core::Status write_flags(StoreConnection& impl, int year, std::uint64_t last_seq) {
   auto figures = year_figures(impl, year);
   if (!figures) return fail(figures.error());
-  std::map<std::string, std::string> stored;  // id → status
+  std::map<std::string, merge::FlagStatus> stored;
   ERGON_TRY(impl.query(
       "SELECT id, status FROM flags WHERE year = ?1",
       [&](storage::Statement& st) { st.bind(1, year); },
-      [&](storage::Statement& st) { stored[st.column_text(0)] = st.column_text(1); }));
+      [&](storage::Statement& st) -> core::Status {
+        auto status = merge::parse_flag_status(st.column_text(1));
+        if (!status) return fail(status.error());
+        stored[st.column_text(0)] = *status;
+        return {};
+      }));
   std::map<std::string, std::string> raised;  // id → what is wrong
   for (const auto& [id, flag] : merge::raise_flags(*figures)) raised[id] = flag.message;
   auto update = merge::update_flags(raised, stored);

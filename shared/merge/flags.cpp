@@ -50,18 +50,38 @@ std::optional<std::string> check_flag_ack(const std::string& id, const std::stri
   return std::nullopt;
 }
 
+std::string_view to_string(FlagStatus status) {
+  switch (status) {
+    case FlagStatus::kOpen:
+      return "open";
+    case FlagStatus::kAcknowledged:
+      return "acknowledged";
+    case FlagStatus::kCleared:
+      break;
+  }
+  return "cleared";
+}
+
+core::Result<FlagStatus> parse_flag_status(std::string_view text) {
+  for (auto status : {FlagStatus::kOpen, FlagStatus::kAcknowledged, FlagStatus::kCleared})
+    if (to_string(status) == text) return status;
+  return core::fail(
+      core::ErrorCode::kCorrupt,
+      "'" + std::string(text) + "' is not a flag status (open, acknowledged, cleared)");
+}
+
 FlagUpdate update_flags(const std::map<std::string, std::string>& raised,
-                        const std::map<std::string, std::string>& stored_status) {
+                        const std::map<std::string, FlagStatus>& stored_status) {
   FlagUpdate update;
   for (const auto& [id, detail] : raised) {
     auto stored = stored_status.find(id);
-    if (stored != stored_status.end() && stored->second != "cleared")
+    if (stored != stored_status.end() && stored->second != FlagStatus::kCleared)
       update.refreshed.emplace_back(id, detail);
     else
       update.opened.emplace_back(id, detail);
   }
   for (const auto& [id, status] : stored_status)
-    if (!raised.contains(id) && status != "cleared") update.cleared.push_back(id);
+    if (!raised.contains(id) && status != FlagStatus::kCleared) update.cleared.push_back(id);
   return update;
 }
 

@@ -10,6 +10,7 @@
 #include <utility>
 #include <vector>
 
+#include "shared/core/result.h"
 #include "shared/model/money.h"
 #include "shared/model/proposal.h"
 
@@ -62,13 +63,18 @@ struct EnvelopeUse {
 std::vector<EnvelopeUse> envelope_uses(int year, const std::vector<model::Proposal>& proposals,
                                        const std::map<std::string, model::Money>& envelopes);
 
-/// How a year's stored flags (id → status: open, acknowledged, cleared) move to `raised`.
+/// Where a stored flag stands on the server.
+enum class FlagStatus { kOpen, kAcknowledged, kCleared };
+std::string_view to_string(FlagStatus status);
+core::Result<FlagStatus> parse_flag_status(std::string_view text);
+
+/// How a year's stored flags (id → status) move to `raised`.
 struct FlagUpdate {
   std::vector<std::pair<std::string, std::string>> refreshed;  // still standing: new detail
   std::vector<std::pair<std::string, std::string>> opened;     // new, or raised after clearing
   std::vector<std::string> cleared;                            // its cause went away
 };
 FlagUpdate update_flags(const std::map<std::string, std::string>& raised,
-                        const std::map<std::string, std::string>& stored_status);
+                        const std::map<std::string, FlagStatus>& stored_status);
 
 }  // namespace ergon::merge

@@ -58,8 +58,11 @@ TEST_CASE("planning acknowledges any flag, budget the money ones, always with a 
 TEST_CASE("stored flags move to what is raised: refreshed, opened again, cleared", "[flags]") {
   std::map<std::string, std::string> raised = {
       {"ka:A", "still"}, {"ka:B", "again"}, {"envelope:1099", "new"}};
-  std::map<std::string, std::string> stored = {
-      {"ka:A", "acknowledged"}, {"ka:B", "cleared"}, {"ka:C", "open"}, {"ka:D", "cleared"}};
+  using merge::FlagStatus;
+  std::map<std::string, FlagStatus> stored = {{"ka:A", FlagStatus::kAcknowledged},
+                                              {"ka:B", FlagStatus::kCleared},
+                                              {"ka:C", FlagStatus::kOpen},
+                                              {"ka:D", FlagStatus::kCleared}};
   auto update = merge::update_flags(raised, stored);
   using Pairs = std::vector<std::pair<std::string, std::string>>;
   CHECK(update.refreshed == Pairs{{"ka:A", "still"}});
