@@ -30,16 +30,6 @@ merge::YearFigures figures_of(int year, const std::vector<model::Proposal>& prop
   return figures;
 }
 
-// The year a flag id (KIND:YEAR:KEY) is about.
-std::optional<int> year_of_flag(const std::string& id) {
-  auto first = id.find(':');
-  auto second = first == std::string::npos ? first : id.find(':', first + 1);
-  if (second == std::string::npos) return std::nullopt;
-  auto year =
-      core::parse_number<int>(std::string_view(id).substr(first + 1, second - first - 1), "year");
-  return year ? std::optional(*year) : std::nullopt;
-}
-
 }  // namespace
 
 core::Result<std::map<std::string, FlagAck>> LocalStore::flag_acks() {
@@ -90,7 +80,7 @@ core::Result<std::uint64_t> LocalStore::acknowledge_flag(const std::string& id,
                                            role == merge::Role::kBudget))
     return fail(reason.empty() ? ErrorCode::kInvalidArgument : ErrorCode::kPermissionDenied,
                 *refused);
-  auto year = year_of_flag(id);
+  auto year = merge::flag_year(id);
   if (!year)
     return fail(ErrorCode::kUsage, "'" + id +
                                        "' is not a flag id; they look like "

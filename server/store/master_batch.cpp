@@ -96,11 +96,7 @@ core::Result<Revision> horizon_of(StoreConnection& impl, const changelog::Change
 
 // Whether flag `id` (KIND:YEAR:KEY) is raised now, and how far its cause goes.
 core::Result<std::optional<std::int64_t>> flag_level(StoreConnection& impl, const std::string& id) {
-  auto first = id.find(':');
-  auto second = first == std::string::npos ? first : id.find(':', first + 1);
-  if (second == std::string::npos) return std::optional<std::int64_t>{};
-  auto year = core::parse_number<int>(std::string_view(id).substr(first + 1, second - first - 1),
-                                      "flag year");
+  auto year = merge::flag_year(id);
   if (!year) return std::optional<std::int64_t>{};
   auto figures = year_figures(impl, *year);
   if (!figures) return fail(figures.error());

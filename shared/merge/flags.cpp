@@ -2,6 +2,8 @@
 
 #include <limits>
 
+#include "shared/core/numbers.h"
+
 namespace ergon::merge {
 
 std::map<std::string, RaisedFlag> raise_flags(const YearFigures& figures) {
@@ -38,6 +40,14 @@ std::map<std::string, RaisedFlag> raise_flags(const YearFigures& figures) {
                   on_source[source]};
   }
   return raised;
+}
+
+std::optional<int> flag_year(std::string_view id) {
+  auto first = id.find(':');
+  auto second = first == std::string_view::npos ? first : id.find(':', first + 1);
+  if (second == std::string_view::npos) return std::nullopt;
+  auto year = core::parse_number<int>(id.substr(first + 1, second - first - 1), "flag year");
+  return year ? std::optional(*year) : std::nullopt;
 }
 
 std::optional<std::string> check_flag_ack(const std::string& id, const std::string& reason,

@@ -41,6 +41,9 @@ struct RaisedFlag {
 /// source's envelope. A source without an envelope raises nothing.
 std::map<std::string, RaisedFlag> raise_flags(const YearFigures& figures);
 
+/// The year a flag id (KIND:YEAR:KEY) is about; nullopt when the id is not of that form.
+std::optional<int> flag_year(std::string_view id);
+
 /// Who may acknowledge flag `id`: planning any, budget the money (envelope) ones; a reason is
 /// required. nullopt: allowed. Client and server ask it.
 std::optional<std::string> check_flag_ack(const std::string& id, const std::string& reason,
