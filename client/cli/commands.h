@@ -28,7 +28,7 @@ void add_edit_commands(CLI::App& app, Context& ctx);      // add, edit, submit, 
 void add_read_commands(CLI::App& app, Context& ctx);      // show, list, status
 void add_transfer_commands(CLI::App& app, Context& ctx);  // import, export
 void add_report_command(CLI::App& app, Context& ctx);
-void add_sync_commands(CLI::App& app, Context& ctx);   // sync, conflicts, resolve, dismiss
+void add_sync_commands(CLI::App& app, Context& ctx);   // sync, conflicts, resolve, dismiss, resend
 void add_money_commands(CLI::App& app, Context& ctx);  // envelope set, envelopes, flags, flag ack
 
 /// FIELD=VALUE arguments, split at the first '='. A usage error names the bad argument.

@@ -1,4 +1,6 @@
 #include <iostream>
+#include <map>
+#include <set>
 
 #include <nlohmann/json.hpp>
 
@@ -13,7 +15,51 @@ namespace {
 
 using nlohmann::json;
 
-void print_proposal(const model::Proposal& p, const model::ReferenceData& ref) {
+// What the view alone does not say about a proposal: the server rejected it (a new one, kept
+// until resent or dismissed), or some of its fields are in an open conflict.
+struct Marks {
+  std::map<std::string, HeldCreate> held;                                // by proposal id
+  std::map<std::string, std::map<std::string, std::string>> conflicted;  // id → group → conflict
+};
+
+core::Result<Marks> marks_of(LocalStore& store) {
+  Marks marks;
+  auto held = store.held_creates();
+  if (!held) return core::fail(held.error());
+  marks.held = std::move(*held);
+  auto conflicts = store.conflicts();
+  if (!conflicts) return core::fail(conflicts.error());
+  for (const auto& c : *conflicts)
+    if (c.status == ConflictStatus::kOpen)
+      marks.conflicted[c.entity][c.group] = changelog::conflict_id_text(c.id);
+  return marks;
+}
+
+json with_marks(const model::Proposal& p, const Marks& marks) {
+  auto out = to_json(p);
+  auto id = p.id.hex();
+  auto held = marks.held.find(id);
+  out["rejected_by_server"] = held == marks.held.end() ? json(nullptr)
+                                                       : json{{"change", held->second.device_seq},
+                                                              {"reason", held->second.reason}};
+  json conflicts = json::array();
+  if (auto it = marks.conflicted.find(id); it != marks.conflicted.end())
+    for (const auto& [group, conflict] : it->second)
+      conflicts.push_back({{"id", conflict}, {"group", group}});
+  out["conflicts"] = conflicts;
+  return out;
+}
+
+void print_proposal(const model::Proposal& p, const model::ReferenceData& ref, const Marks& marks) {
+  auto id = p.id.hex();
+  if (auto held = marks.held.find(id); held != marks.held.end())
+    std::cout << "NOT ACCEPTED by the server (change " << held->second.device_seq
+              << "): " << held->second.reason << "\n  fix and send again: ergon resend "
+              << id.substr(0, 8) << " FIELD=VALUE…   or drop it: ergon dismiss " << id.substr(0, 8)
+              << "\n";
+  const std::map<std::string, std::string> none;
+  auto conflicted = marks.conflicted.find(id);
+  const auto& groups = conflicted == marks.conflicted.end() ? none : conflicted->second;
   for (const auto& f : model::all_fields()) {
     std::string value = model::field_text(p, f.name, model::TextForm::kGreek);
     if (f.name == "decision_reason" && value.empty()) continue;
@@ -23,6 +69,8 @@ void print_proposal(const model::Proposal& p, const model::ReferenceData& ref) {
       if (const auto* a = ref.area(value)) value += " — " + a->name_el;
     if (f.name == "total_budget" || f.name == "paid_to_date" || f.name == "allocation")
       value += " €";
+    if (auto c = groups.find(std::string(f.group)); c != groups.end())
+      value += "   ⚠ in conflict " + c->second + " (see 'ergon conflicts')";
     std::cout << fit(f.label_el, 28) << " " << fit(f.name, 18) << " " << value << "\n";
   }
 }
@@ -37,7 +85,9 @@ void add_show_command(CLI::App& app, Context& ctx) {
   show->add_option("ID", show_opts->id, "the proposal's id, or its first 8+ hex digits")
       ->required();
   show->add_flag("--json", show_opts->json, "print one JSON object (money in cents)");
-  show->footer("Example:  ergon show 3f9a12bc --json");
+  show->footer(R"(Marks a field whose group is in an open conflict, and a new proposal the server
+rejected (kept until you resend or dismiss it).
+Example:  ergon show 3f9a12bc --json)");
   show->callback([&ctx, show_opts] {
     ctx.action = [&ctx, show_opts]() -> core::Status {
       auto store = ctx.open_store();
@@ -46,10 +96,12 @@ void add_show_command(CLI::App& app, Context& ctx) {
       if (!id) return core::fail(id.error());
       auto p = store->get(*id);
       if (!p) return core::fail(p.error());
+      auto marks = marks_of(*store);
+      if (!marks) return core::fail(marks.error());
       if (show_opts->json)
-        std::cout << to_json(*p).dump(2) << "\n";
+        std::cout << with_marks(*p, *marks).dump(2) << "\n";
       else
-        print_proposal(*p, store->reference());
+        print_proposal(*p, store->reference(), *marks);
       return {};
     };
   });
@@ -61,15 +113,23 @@ struct ListOptions {
   bool json = false;
 };
 
-void print_proposal_table(const std::vector<model::Proposal>& proposals) {
-  std::cout << fit("id", 8) << "  " << fit("Κ.Α.", 12) << " " << fit("Τίτλος", 56) << " "
-            << fit("Διεύθ.", 6) << " " << fit("Πίστωση έτους", 17, true) << "  "
-            << "Στάδιο\n";
-  for (const auto& p : proposals)
-    std::cout << p.id.hex().substr(0, 8) << "  "
+void print_proposal_table(const std::vector<model::Proposal>& proposals, const Marks& marks) {
+  std::set<int> years;
+  for (const auto& p : proposals) years.insert(p.year);
+  bool show_year = years.size() > 1;  // one year is the usual case: no column for it
+  std::cout << fit("id", 8) << "  " << (show_year ? "Έτος " : "") << fit("Κ.Α.", 12) << " "
+            << fit("Τίτλος", 56) << " " << fit("Διεύθ.", 6) << " " << fit("Πίστωση έτους", 17, true)
+            << "  Στάδιο\n";
+  for (const auto& p : proposals) {
+    auto id = p.id.hex();
+    std::string state(model::to_string(p.state));
+    if (marks.held.contains(id)) state += "  ✗ rejected by the server (ergon show)";
+    if (marks.conflicted.contains(id)) state += "  ⚠ conflict";
+    std::cout << id.substr(0, 8) << "  " << (show_year ? std::to_string(p.year) + " " : "")
               << fit(p.ka_code ? p.ka_code->canonical() : "—", 12) << " " << fit(p.title, 56) << " "
               << fit(p.directorate, 6) << " " << fit(p.allocation.greek_euro(), 17, true) << "  "
-              << model::to_string(p.state) << "\n";
+              << state << "\n";
+  }
   std::cout << proposals.size() << (proposals.size() == 1 ? " proposal\n" : " proposals\n");
 }
 
@@ -88,13 +148,15 @@ core::Status run_list(const ListOptions& opts, const Context& ctx) {
   if (!store) return core::fail(store.error());
   auto proposals = store->list(filter);
   if (!proposals) return core::fail(proposals.error());
+  auto marks = marks_of(*store);
+  if (!marks) return core::fail(marks.error());
   if (opts.json) {
     json out = json::array();
-    for (const auto& p : *proposals) out.push_back(to_json(p));
+    for (const auto& p : *proposals) out.push_back(with_marks(p, *marks));
     std::cout << out.dump(2) << "\n";
     return {};
   }
-  print_proposal_table(*proposals);
+  print_proposal_table(*proposals, *marks);
   return {};
 }
 
@@ -192,7 +254,11 @@ void print_status(LocalStore& store, const OutboxSummary& s,
       if (e.status == client::OutboxStatus::kRejected)
         std::cout << "  " << changelog::change_id(e.change) << " " << e.change.group << ": "
                   << e.reason
-                  << "\n    you typed: " << group_text(changelog::field_values(e.change)) << "\n";
+                  << "\n    you typed: " << group_text(changelog::field_values(e.change)) << "\n"
+                  << (e.change.group == changelog::kCreateGroup
+                          ? "    kept in your list: fix and send again with 'ergon resend " +
+                                e.change.entity.key.substr(0, 8) + " FIELD=VALUE…'\n"
+                          : std::string());
   }
   if (s.open_conflicts > 0)
     std::cout << "conflicts:   " << s.open_conflicts

@@ -1,6 +1,7 @@
 #include <chrono>
 #include <iostream>
 #include <random>
+#include <set>
 #include <thread>
 
 #include <nlohmann/json.hpp>
@@ -16,7 +17,27 @@ namespace {
 
 using nlohmann::json;
 
-void print_report(const SyncReport& r, bool as_json) {
+// What waits for a person after a sync: conflicts open (by id) and rejected new proposals kept.
+struct Standing {
+  std::set<std::string> open_conflicts;
+  std::size_t kept_rejected = 0;
+};
+
+Standing standing(LocalStore& store) {
+  Standing s;
+  if (auto conflicts = store.conflicts(); conflicts)
+    for (const auto& c : *conflicts)
+      if (c.status == ConflictStatus::kOpen)
+        s.open_conflicts.insert(changelog::conflict_id_text(c.id));
+  if (auto held = store.held_creates(); held) s.kept_rejected = held->size();
+  return s;
+}
+
+void print_report(const SyncReport& r, const Standing& before, const Standing& after,
+                  bool as_json) {
+  std::size_t new_conflicts = 0;
+  for (const auto& id : after.open_conflicts)
+    if (!before.open_conflicts.contains(id)) ++new_conflicts;
   if (as_json) {
     std::cout << json{{"sent", r.sent},
                       {"accepted", r.accepted},
@@ -27,7 +48,10 @@ void print_report(const SyncReport& r, bool as_json) {
                       {"requeued", r.requeued},
                       {"bootstrapped", r.bootstrapped},
                       {"cursor", r.cursor},
-                      {"digest", r.digest}}
+                      {"digest", r.digest},
+                      {"new_conflicts", new_conflicts},
+                      {"open_conflicts", after.open_conflicts.size()},
+                      {"kept_rejected", after.kept_rejected}}
                      .dump(2)
               << std::endl;
     return;
@@ -38,10 +62,18 @@ void print_report(const SyncReport& r, bool as_json) {
             << "), received " << r.received << (r.bootstrapped ? " (fresh copy)" : "")
             << "; up to date at " << r.cursor << ", digest " << r.digest.substr(0, 16)
             << " matches the server" << std::endl;
-  if (r.conflicts > 0)
-    std::cout << "conflicts were parked for a person to settle: see 'ergon conflicts'" << std::endl;
+  if (!after.open_conflicts.empty())
+    std::cout << new_conflicts << (new_conflicts == 1 ? " new conflict, " : " new conflicts, ")
+              << after.open_conflicts.size()
+              << " open, waiting for a person to settle them: see 'ergon conflicts'" << std::endl;
   if (r.rejected > 0)
     std::cout << "rejected changes and their reasons: see 'ergon status'" << std::endl;
+  if (after.kept_rejected > 0)
+    std::cout << after.kept_rejected
+              << (after.kept_rejected == 1 ? " new proposal was" : " new proposals were")
+              << " rejected and stay in your list, marked: fix and send again with 'ergon resend "
+                 "ID FIELD=VALUE…', or drop with 'ergon dismiss ID'"
+              << std::endl;
 }
 
 // A group's values for scripts: the domain's JSON form (money in cents, funding as a list).
@@ -65,13 +97,14 @@ core::Status sync_forever(LocalStore& store, const SyncOptions& options,
   std::mt19937 rng(std::random_device{}());
   int failures = 0;
   for (;;) {
+    auto before = standing(store);
     auto report = sync_once(store, options);
     auto now = core::format_utc(core::system_clock().now_ms());
     int wait = opts.interval;
     if (report) {
       failures = 0;
       std::cout << now << " ";
-      print_report(*report, opts.json);
+      print_report(*report, before, standing(store), opts.json);
     } else {
       ++failures;
       // Exponential backoff capped at 5 minutes, with jitter so clients do not return together.
@@ -92,9 +125,10 @@ core::Status run_sync(const SyncCommandOptions& opts, const Context& ctx) {
   SyncOptions options;
   options.progress = [](const std::string& line) { std::cerr << "sync: " << line << std::endl; };
   if (opts.watch) return sync_forever(*store, options, opts);
+  auto before = standing(*store);
   auto report = sync_once(*store, options);
   if (!report) return core::fail(report.error());
-  print_report(*report, opts.json);
+  print_report(*report, before, standing(*store), opts.json);
   return {};
 }
 
@@ -116,6 +150,22 @@ Examples:  ergon sync        ergon sync --json        ergon sync --watch --inter
   });
 }
 
+json setter_json(const std::optional<MasterSetter>& who) {
+  if (!who) return nullptr;
+  return {{"device_id", who->device_id},
+          {"user", who->user},
+          {"client_time", who->at_ms ? json(core::format_utc(who->at_ms)) : json(nullptr)},
+          {"log", changelog::conflict_id_text(who->revision)}};
+}
+
+std::string setter_text(const std::optional<MasterSetter>& who) {
+  if (!who) return {};
+  std::string line = "            set by " + (who->user.empty() ? "(no name)" : who->user) +
+                     " on device " + who->device_id.substr(0, 8);
+  if (who->at_ms) line += " at " + core::format_utc(who->at_ms);
+  return line + " (log " + changelog::conflict_id_text(who->revision) + ")\n";
+}
+
 core::Status run_conflicts(bool as_json, const Context& ctx) {
   auto store = ctx.open_store();
   if (!store) return core::fail(store.error());
@@ -134,15 +184,19 @@ core::Status run_conflicts(bool as_json, const Context& ctx) {
                           {"user", in.user},
                           {"client_time", core::format_utc(in.client_time_ms)},
                           {"values", group_json(in.values)}});
-    std::string conflict_id = std::to_string(c.id.epoch) + "." + std::to_string(c.id.seq);
+    std::string conflict_id = changelog::conflict_id_text(c.id);
+    auto setter = store->master_setter(c.entity, c.group);
+    if (!setter) return core::fail(setter.error());
     out.push_back({{"id", conflict_id},
                    {"proposal", c.entity},
                    {"group", c.group},
                    {"master", group_json(master)},
+                   {"master_set_by", setter_json(*setter)},
                    {"incoming", incoming}});
     if (as_json) continue;
     std::cout << "conflict " << conflict_id << "  proposal " << c.entity.substr(0, 8) << "  group "
-              << c.group << "\n  master:   " << group_text(master) << "\n";
+              << c.group << "\n  master:   " << group_text(master) << "\n"
+              << setter_text(*setter);
     for (const auto& in : c.incoming)
       std::cout << "  incoming: " << group_text(in.values) << "\n            by "
                 << (in.user.empty() ? "(no name)" : in.user) << " on device "
@@ -215,28 +269,80 @@ void add_conflicts_command(CLI::App& app, Context& ctx) {
   });
 }
 
+void print_dropped(const OutboxEntry& e) {
+  std::cout << "dismissed change " << e.change.device_seq << " (" << e.change.group << " of "
+            << e.change.entity.key.substr(0, 8) << ", rejected: " << e.reason
+            << ")\n  it said: " << group_text(changelog::field_values(e.change)) << "\n";
+}
+
+// A proposal id (8+ hex digits of one the client lists) or a change number.
+core::Status run_dismiss(const std::string& given, const Context& ctx) {
+  auto store = ctx.open_store();
+  if (!store) return core::fail(store.error());
+  auto text = given;
+  if (auto colon = text.rfind(':'); colon != std::string::npos) text = text.substr(colon + 1);
+  if (text.size() >= 8)
+    if (auto id = store->resolve_id(text); id) {
+      auto dropped = store->dismiss_proposal(*id);
+      if (!dropped) return core::fail(dropped.error());
+      for (const auto& e : *dropped) print_dropped(e);
+      return {};
+    }
+  if (text.empty() || text.find_first_not_of("0123456789") != std::string::npos)
+    return core::fail(core::ErrorCode::kUsage, "'" + given +
+                                                   "' is neither a change number nor a "
+                                                   "proposal's id; see 'ergon status'");
+  auto seq = core::parse_number<std::uint64_t>(text, "change number");
+  if (!seq) return core::fail(core::ErrorCode::kUsage, seq.error().message);
+  auto dropped = store->dismiss(*seq);
+  if (!dropped) return core::fail(dropped.error());
+  print_dropped(*dropped);
+  return {};
+}
+
 void add_dismiss_command(CLI::App& app, Context& ctx) {
   auto change = std::make_shared<std::string>();
-  auto* dismiss =
-      app.add_subcommand("dismiss", "Drop a rejected change from the list (its number stays used)");
+  auto* dismiss = app.add_subcommand(
+      "dismiss", "Drop a rejected change, or a rejected new proposal, printing what it drops");
   dismiss
       ->add_option("CHANGE", *change,
-                   "the change: its number, or DEVICE:NUMBER as 'ergon status' shows")
+                   "a change's number (or DEVICE:NUMBER) as 'ergon status' shows it, or the id of "
+                   "a rejected new proposal (all its rejected changes)")
       ->required();
-  dismiss->footer("Example:  ergon dismiss 17");
+  dismiss->footer(R"(Its number stays used, so the device's numbering has no gap.
+Examples:  ergon dismiss 17        ergon dismiss 3f9a12bc)");
   dismiss->callback([&ctx, change] {
-    ctx.action = [&ctx, change]() -> core::Status {
-      auto text = *change;
-      if (auto colon = text.rfind(':'); colon != std::string::npos) text = text.substr(colon + 1);
-      if (text.empty() || text.find_first_not_of("0123456789") != std::string::npos)
-        return core::fail(core::ErrorCode::kUsage,
-                          "'" + *change + "' is not a change number; see 'ergon status'");
+    ctx.action = [&ctx, change]() -> core::Status { return run_dismiss(*change, ctx); };
+  });
+}
+
+void add_resend_command(CLI::App& app, Context& ctx) {
+  struct ResendOptions {
+    std::string id;
+    std::vector<std::string> fixes;
+  };
+  auto opts = std::make_shared<ResendOptions>();
+  auto* cmd =
+      app.add_subcommand("resend", "Fix a new proposal the server rejected and send it again");
+  cmd->add_option("ID", opts->id, "the rejected proposal's id, or its first 8+ hex digits")
+      ->required();
+  cmd->add_option("FIELD=VALUE", opts->fixes, "fields to fix (those of 'ergon edit', and year)");
+  cmd->footer(R"(Everything typed before is kept; the fixes are applied to it and the proposal is
+queued again as new, to go with the next sync. The rejected changes are settled by it.
+Examples:  ergon resend 3f9a12bc year=2024
+           ergon resend 3f9a12bc area=KENTRO 'title=Ανάπλαση πλατείας')");
+  cmd->callback([&ctx, opts] {
+    ctx.action = [&ctx, opts]() -> core::Status {
+      auto fixes = parse_assignments(opts->fixes);
+      if (!fixes) return core::fail(fixes.error());
       auto store = ctx.open_store();
       if (!store) return core::fail(store.error());
-      auto seq = core::parse_number<std::uint64_t>(text, "change number");
-      if (!seq) return core::fail(core::ErrorCode::kUsage, seq.error().message);
-      ERGON_TRY(store->dismiss(*seq));
-      std::cout << "dismissed change " << text << "\n";
+      auto id = store->resolve_id(opts->id);
+      if (!id) return core::fail(id.error());
+      auto sent = store->resend(*id, *fixes);
+      if (!sent) return core::fail(sent.error());
+      std::cout << "queued proposal " << sent->id.hex().substr(0, 8) << " again (" << sent->year
+                << "); it goes with the next 'ergon sync'\n";
       return {};
     };
   });
@@ -249,6 +355,7 @@ void add_sync_commands(CLI::App& app, Context& ctx) {
   add_conflicts_command(app, ctx);
   add_resolve_command(app, ctx);
   add_dismiss_command(app, ctx);
+  add_resend_command(app, ctx);
 }
 
 }  // namespace ergon::client::cli

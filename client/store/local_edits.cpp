@@ -125,10 +125,15 @@ core::Result<Proposal> EditBatch::create(const FieldValues& values, std::optiona
   p.state = State::kDraft;
   ERGON_TRY(model::apply_values(p, given));
   ERGON_TRY(model::validate_proposal(p, store_->reference_));
-  // Once a server has named the year, a create for another is refused here as it would be there.
-  if (!store_->setting("server_id").empty())
+  // Once a server has named the role and the year, a create it would refuse (another
+  // directorate's, another year's) is refused here; before that, the server decides.
+  if (!store_->setting("server_id").empty()) {
+    auto create = change_of(p.id, changelog::kCreateGroup, model::all_values(p));
+    if (auto refused = merge::check_edit(create, p, store_->permission(merge::Role::kPlanning)))
+      return fail(refused->code, refused->reason);
     if (auto closed = merge::check_open_year(p.year, {device.year}))
       return fail(closed->code, closed->reason);
+  }
   auto seq =
       queue_change(changelog::EntityKind::kProposal, p.id.hex(),
                    std::string(changelog::kCreateGroup), model::all_values(p), changelog::Base{});
@@ -141,6 +146,7 @@ core::Result<EditResult> EditBatch::edit(const core::ProposalId& id, const Field
                                          EditScope scope) {
   auto current = store_->get(id);
   if (!current) return fail(current.error());
+  ERGON_TRY(store_->check_not_held(id));
   ERGON_TRY(check_settable(values, scope));
   Proposal next = *current;
   ERGON_TRY(model::apply_values(next, values));

@@ -50,6 +50,13 @@ CREATE INDEX outbox_by_status ON outbox (status, device_seq);
 CREATE TABLE flag_acks (id TEXT PRIMARY KEY, user TEXT NOT NULL, reason TEXT NOT NULL,
                         at_ms INTEGER NOT NULL, level INTEGER NOT NULL);
 )sql"},
+      // Who set each group's master value, so a conflict can name them: the device always,
+      // the stated user and the device's clock when the change came through the log.
+      {5, R"sql(
+ALTER TABLE server_revisions ADD COLUMN device TEXT NOT NULL DEFAULT '';
+ALTER TABLE server_revisions ADD COLUMN user TEXT NOT NULL DEFAULT '';
+ALTER TABLE server_revisions ADD COLUMN at_ms INTEGER NOT NULL DEFAULT 0;
+)sql"},
   };
   return steps;
 }

@@ -56,6 +56,25 @@ inline constexpr std::string_view kOutboxRequeue =
     "'pending'";
 inline constexpr std::string_view kOutboxDismiss =
     "UPDATE outbox SET status = 'dismissed' WHERE device_seq = ?1 AND status = 'rejected'";
+inline constexpr std::string_view kOutboxOfEntity =
+    "SELECT device_seq, entity_kind, entity, grp, vals, base_kind, base_epoch, base_seq, "
+    "base_own_seq, hlc_wall, hlc_logical, user, status, reason FROM outbox WHERE entity = ?1 "
+    "ORDER BY device_seq";
+inline constexpr std::string_view kOutboxOne =
+    "SELECT device_seq, entity_kind, entity, grp, vals, base_kind, base_epoch, base_seq, "
+    "base_own_seq, hlc_wall, hlc_logical, user, status, reason FROM outbox WHERE device_seq = ?1";
+// What the view replays over the server state: pending changes, and rejected ones of new
+// proposals the server never accepted (kept, marked, until fixed and resent or dismissed).
+inline constexpr std::string_view kOutboxReplay =
+    "SELECT device_seq, entity_kind, entity, grp, vals, base_kind, base_epoch, base_seq, "
+    "base_own_seq, hlc_wall, hlc_logical, user, status, reason FROM outbox WHERE status IN "
+    "('pending', 'rejected') ORDER BY device_seq";
+// New proposals the server rejected and the user has not yet resent or dismissed.
+inline constexpr std::string_view kHeldCreates =
+    "SELECT device_seq, entity, reason FROM outbox WHERE grp = 'create' AND status = 'rejected' "
+    "AND entity_kind = 0 AND entity NOT IN (SELECT id FROM server_proposals) ORDER BY device_seq";
+inline constexpr std::string_view kOutboxDismissEntity =
+    "UPDATE outbox SET status = 'dismissed' WHERE entity = ?1 AND status = 'rejected'";
 inline constexpr std::string_view kOutboxMark =
     "UPDATE outbox SET status = ?2, reason = ?3 WHERE device_seq = ?1 AND status = 'pending'";
 
@@ -68,7 +87,11 @@ inline constexpr std::string_view kServerProposalPut =
 inline constexpr std::string_view kServerRevision =
     "SELECT epoch, seq FROM server_revisions WHERE entity = ?1 AND grp = ?2";
 inline constexpr std::string_view kServerRevisionPut =
-    "INSERT OR REPLACE INTO server_revisions (entity, grp, epoch, seq) VALUES (?1, ?2, ?3, ?4)";
+    "INSERT OR REPLACE INTO server_revisions (entity, grp, epoch, seq, device, user, at_ms) VALUES "
+    "(?1, ?2, ?3, ?4, ?5, ?6, ?7)";
+inline constexpr std::string_view kServerRevisionWho =
+    "SELECT epoch, seq, device, user, at_ms FROM server_revisions WHERE entity = ?1 AND grp = ?2";
+inline constexpr std::string_view kServerHas = "SELECT 1 FROM server_proposals WHERE id = ?1";
 inline constexpr std::string_view kServerEnvelopes = "SELECT key, amount FROM server_envelopes";
 inline constexpr std::string_view kServerEnvelopePut =
     "INSERT OR REPLACE INTO server_envelopes (key, amount) VALUES (?1, ?2)";

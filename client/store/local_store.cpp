@@ -340,48 +340,6 @@ core::Status LocalStore::write_view(const Proposal& p) {
   return (*stmt)->run();
 }
 
-core::Result<std::vector<OutboxEntry>> LocalStore::outbox(bool pending_only) {
-  auto stmt = statement(pending_only ? sql::kOutboxPending : sql::kOutboxAll);
-  if (!stmt) return fail(stmt.error());
-  return (*stmt)->collect<OutboxEntry>([&](storage::Statement& s) -> core::Result<OutboxEntry> {
-    OutboxEntry e;
-    auto& c = e.change;
-    c.device_id = device_.device_id;
-    c.device_seq = s.column_uint64(0);
-    auto kind = s.column_int64(1);
-    auto base_kind = s.column_int64(5);
-    auto status = parse_outbox_status(s.column_text(12));
-    auto values = changelog::decode_values(s.column_blob(4));
-    if (kind < 0 || kind > 3 || base_kind < 0 || base_kind > 2 || !status || !values)
-      return fail(ErrorCode::kCorrupt,
-                  "outbox change " + std::to_string(c.device_seq) + " is damaged");
-    c.entity.kind = static_cast<changelog::EntityKind>(kind);
-    c.entity.key = s.column_text(2);
-    c.group = s.column_text(3);
-    c.values = std::move(*values);
-    c.base.kind = static_cast<changelog::Base::Kind>(base_kind);
-    c.base.revision = {s.column_uint64(6), s.column_uint64(7)};
-    c.base.own_seq = s.column_uint64(8);
-    c.client_time = {s.column_int64(9), static_cast<std::uint32_t>(s.column_int64(10))};
-    c.user = s.column_text(11);
-    e.status = *status;
-    e.reason = s.column_text(13);
-    return e;
-  });
-}
-
-core::Status LocalStore::dismiss(std::uint64_t device_seq) {
-  return in_transaction([&]() -> core::Status {
-    auto stmt = statement(sql::kOutboxDismiss);
-    if (!stmt) return fail(stmt.error());
-    ERGON_TRY((*stmt)->bind(1, device_seq).run());
-    if (db_->changes() == 0)
-      return fail(ErrorCode::kNotFound, "change " + std::to_string(device_seq) +
-                                            " is not a rejected change; see 'ergon status'");
-    return {};
-  });
-}
-
 core::Result<std::vector<ClientConflict>> LocalStore::conflicts() {
   auto list = statement(sql::kConflicts);
   if (!list) return fail(list.error());

@@ -112,6 +112,22 @@ struct FlagView {
   std::optional<FlagAck> acknowledged;  // none, or the cause grew past it
 };
 
+/// A new proposal the server rejected: kept in the list, marked with the reason, until the
+/// user fixes and resends it (LocalStore::resend) or drops it (LocalStore::dismiss_proposal).
+struct HeldCreate {
+  std::uint64_t device_seq = 0;  // the rejected create
+  std::string reason;
+};
+
+/// Who set a group's master value: the device always; the stated user and the device's clock
+/// when this client received the change through the log (empty and 0 after a bootstrap).
+struct MasterSetter {
+  changelog::Revision revision;
+  std::string device_id;
+  std::string user;
+  std::int64_t at_ms = 0;
+};
+
 /// What an edit did: the changes it queued (none when nothing differed).
 struct EditResult {
   model::Proposal proposal;
@@ -194,8 +210,20 @@ class LocalStore {
   [[nodiscard]] core::Result<std::vector<OutboxEntry>> outbox(bool pending_only = false);
   /// Conflicts parked on the server that this client knows of.
   [[nodiscard]] core::Result<std::vector<ClientConflict>> conflicts();
-  /// Drops a rejected change from the outbox view (its number stays used: no gap).
-  [[nodiscard]] core::Status dismiss(std::uint64_t device_seq);
+  /// Drops a rejected change from the outbox view (its number stays used: no gap); returns
+  /// what it dropped, so the user sees it one last time. A dropped create leaves the list.
+  [[nodiscard]] core::Result<OutboxEntry> dismiss(std::uint64_t device_seq);
+  /// Drops every rejected change of proposal `id` (a rejected new proposal and its edits).
+  [[nodiscard]] core::Result<std::vector<OutboxEntry>> dismiss_proposal(const core::ProposalId& id);
+  /// New proposals the server rejected and the user has not resent or dismissed, by id.
+  [[nodiscard]] core::Result<std::map<std::string, HeldCreate>> held_creates();
+  /// Sends a rejected new proposal again as a new create, with `fixes` (user fields, and
+  /// `year`) applied to everything the user typed; its rejected changes are settled by it.
+  [[nodiscard]] core::Result<model::Proposal> resend(const core::ProposalId& id,
+                                                     const model::FieldValues& fixes);
+  /// Who set the master value of `group` of `entity`, as far as this client knows.
+  [[nodiscard]] core::Result<std::optional<MasterSetter>> master_setter(const std::string& entity,
+                                                                        std::string_view group);
   /// The last sync's time (ms) and error, as recorded by sync.
   std::optional<std::int64_t> last_sync_ms();
   std::string last_sync_error();
@@ -222,6 +250,10 @@ class LocalStore {
   [[nodiscard]] core::Result<std::map<std::string, FlagAck>> flag_acks();
   [[nodiscard]] core::Status write_view(const model::Proposal& p);
   [[nodiscard]] core::Result<EditResult> change_state(const core::ProposalId& id, model::State to);
+  /// Outbox rows of a statement over the outbox's columns (sql::kOutboxAll's layout).
+  [[nodiscard]] core::Result<std::vector<OutboxEntry>> read_outbox(storage::Statement& stmt);
+  /// Refuses an edit of a rejected new proposal: it must be resent (or dismissed) first.
+  [[nodiscard]] core::Status check_not_held(const core::ProposalId& id);
   template <class F>
   [[nodiscard]] core::Status in_transaction(F&& work);
 

@@ -112,7 +112,8 @@ core::Status SyncState::put_server_proposal(const model::Proposal& p) {
 }
 
 core::Status SyncState::set_server_revision(const std::string& entity, std::string_view group,
-                                            const changelog::GroupRevision& revision) {
+                                            const changelog::GroupRevision& revision,
+                                            const changelog::Change* change) {
   auto stmt = store_.statement(sql::kServerRevisionPut);
   if (!stmt) return fail(stmt.error());
   return (*stmt)
@@ -120,6 +121,9 @@ core::Status SyncState::set_server_revision(const std::string& entity, std::stri
       .bind(2, group)
       .bind(3, revision.revision.epoch)
       .bind(4, revision.revision.seq)
+      .bind(5, revision.device_id.hex())
+      .bind(6, change ? std::string_view(change->user) : std::string_view())
+      .bind(7, change ? change->client_time.wall_ms : std::int64_t{0})
       .run();
 }
 
@@ -134,7 +138,8 @@ core::Status SyncState::apply_accepted(const changelog::LogEntry& entry) {
     auto stmt = store_.statement(sql::kServerEnvelopePut);
     if (!stmt) return fail(stmt.error());
     ERGON_TRY((*stmt)->bind(1, change.entity.key).bind(2, amount->cents()).run());
-    return set_server_revision(changelog::envelope_entity(change.entity.key), "amount", revision);
+    return set_server_revision(changelog::envelope_entity(change.entity.key), "amount", revision,
+                               &change);
   }
   if (change.entity.kind != changelog::EntityKind::kProposal) return {};
   model::Proposal p;
@@ -151,10 +156,10 @@ core::Status SyncState::apply_accepted(const changelog::LogEntry& entry) {
   ERGON_TRY(put_server_proposal(p));
   if (change.group == changelog::kCreateGroup) {
     for (auto group : model::all_groups())
-      ERGON_TRY(set_server_revision(change.entity.key, group, revision));
+      ERGON_TRY(set_server_revision(change.entity.key, group, revision, &change));
     return {};
   }
-  return set_server_revision(change.entity.key, change.group, revision);
+  return set_server_revision(change.entity.key, change.group, revision, &change);
 }
 
 core::Result<PullResult> SyncState::apply_log(const std::vector<changelog::LogEntry>& entries) {
@@ -311,16 +316,23 @@ core::Status SyncState::rebuild_view(const std::set<std::string>* only) {
       return {};
     }));
   }
-  // The user's own pending edits, replayed in the order they were made.
-  auto pending = store_.outbox(true);
-  if (!pending) return fail(pending.error());
-  for (const auto& e : *pending) {
+  std::set<std::string> on_server;
+  for (const auto& [id, p] : view) on_server.insert(id);
+  // The user's own pending edits, replayed in the order they were made; and a new proposal
+  // the server rejected, kept with what the user typed until it is resent or dismissed.
+  auto replay = store_.statement(sql::kOutboxReplay);
+  if (!replay) return fail(replay.error());
+  auto changes = store_.read_outbox(**replay);
+  if (!changes) return fail(changes.error());
+  for (const auto& e : *changes) {
+    const auto& key = e.change.entity.key;
     if (e.change.entity.kind != changelog::EntityKind::kProposal) continue;
-    if (only && !only->contains(e.change.entity.key)) continue;
-    auto it = view.find(e.change.entity.key);
+    if (only && !only->contains(key)) continue;
+    if (e.status == OutboxStatus::kRejected && on_server.contains(key)) continue;
+    auto it = view.find(key);
     if (it == view.end()) {
       if (e.change.group != changelog::kCreateGroup) continue;
-      it = view.emplace(e.change.entity.key, model::Proposal{}).first;
+      it = view.emplace(key, model::Proposal{}).first;
     }
     ERGON_TRY(model::apply_values(it->second, changelog::field_values(e.change)));
   }

@@ -48,7 +48,8 @@ class SyncState {
   [[nodiscard]] core::Result<std::optional<model::Proposal>> server_proposal(const std::string& id);
   [[nodiscard]] core::Status put_server_proposal(const model::Proposal& p);
   [[nodiscard]] core::Status set_server_revision(const std::string& entity, std::string_view group,
-                                                 const changelog::GroupRevision& revision);
+                                                 const changelog::GroupRevision& revision,
+                                                 const changelog::Change* change = nullptr);
   [[nodiscard]] core::Status apply_accepted(const changelog::LogEntry& entry);
   [[nodiscard]] core::Status record_entry(const changelog::LogEntry& entry, bool apply_state,
                                           PullResult& result);

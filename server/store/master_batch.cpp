@@ -294,11 +294,13 @@ core::Status MasterStore::Batch::apply_accepted(const changelog::Change& change,
   if (change.entity.kind == changelog::EntityKind::kFlag) {
     auto reason = change.values.find("reason");
     return impl.run(
-        "UPDATE flags SET status = 'acknowledged', acknowledged_by = ?2, reason = ?3 WHERE id = ?1",
+        "UPDATE flags SET status = 'acknowledged', acknowledged_by = ?2, reason = ?3, ack_level = "
+        "?4 WHERE id = ?1",
         [&](storage::Statement& st) {
           st.bind(1, key)
               .bind(2, change.user)
-              .bind(3, reason == change.values.end() ? std::string() : reason->second);
+              .bind(3, reason == change.values.end() ? std::string() : reason->second)
+              .bind(4, before.flag_level.value_or(0));
         });
   }
   if (decision.envelope) {
@@ -385,19 +387,17 @@ core::Result<merge::YearFigures> year_figures(StoreConnection& impl, int year) {
 core::Status write_flags(StoreConnection& impl, int year, std::uint64_t last_seq) {
   auto figures = year_figures(impl, year);
   if (!figures) return fail(figures.error());
-  std::map<std::string, merge::FlagStatus> stored;
+  std::map<std::string, merge::StoredFlag> stored;
   ERGON_TRY(impl.query(
-      "SELECT id, status FROM flags WHERE year = ?1",
+      "SELECT id, status, ack_level FROM flags WHERE year = ?1",
       [&](storage::Statement& st) { st.bind(1, year); },
       [&](storage::Statement& st) -> core::Status {
         auto status = merge::parse_flag_status(st.column_text(1));
         if (!status) return fail(status.error());
-        stored[st.column_text(0)] = *status;
+        stored[st.column_text(0)] = {*status, st.column_int64(2)};
         return {};
       }));
-  std::map<std::string, std::string> raised;  // id → what is wrong
-  for (const auto& [id, flag] : merge::raise_flags(*figures)) raised[id] = flag.message;
-  auto update = merge::update_flags(raised, stored);
+  auto update = merge::update_flags(merge::raise_flags(*figures), stored);
   for (const auto& flag : update.refreshed)
     ERGON_TRY(impl.run("UPDATE flags SET detail = ?3 WHERE id = ?1 AND year = ?2",
                        [&](storage::Statement& st) {
@@ -410,6 +410,11 @@ core::Status write_flags(StoreConnection& impl, int year, std::uint64_t last_seq
                  [&](storage::Statement& st) {
                    st.bind(1, flag.first).bind(2, year).bind(3, flag.second).bind(4, last_seq);
                  }));
+  for (const auto& flag : update.reopened)
+    ERGON_TRY(impl.run("UPDATE flags SET status = 'open', detail = ?3 WHERE id = ?1 AND year = ?2",
+                       [&](storage::Statement& st) {
+                         st.bind(1, flag.first).bind(2, year).bind(3, flag.second);
+                       }));
   for (const auto& id : update.cleared)
     ERGON_TRY(impl.run("UPDATE flags SET status = 'cleared' WHERE id = ?1 AND year = ?2",
                        [&](storage::Statement& st) { st.bind(1, id).bind(2, year); }));

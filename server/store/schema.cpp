@@ -62,6 +62,10 @@ ALTER TABLE devices ADD COLUMN last_seen_ms INTEGER NOT NULL DEFAULT 0;
     {4, R"sql(
 CREATE INDEX log_by_entity ON log (entity, seq);
 )sql"},
+    // An acknowledged flag opens again when its cause grows past what was acknowledged.
+    {5, R"sql(
+ALTER TABLE flags ADD COLUMN ack_level INTEGER NOT NULL DEFAULT 0;
+)sql"},
 };
 
 }  // namespace

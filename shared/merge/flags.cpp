@@ -80,18 +80,21 @@ core::Result<FlagStatus> parse_flag_status(std::string_view text) {
       "'" + std::string(text) + "' is not a flag status (open, acknowledged, cleared)");
 }
 
-FlagUpdate update_flags(const std::map<std::string, std::string>& raised,
-                        const std::map<std::string, FlagStatus>& stored_status) {
+FlagUpdate update_flags(const std::map<std::string, RaisedFlag>& raised,
+                        const std::map<std::string, StoredFlag>& stored) {
   FlagUpdate update;
-  for (const auto& [id, detail] : raised) {
-    auto stored = stored_status.find(id);
-    if (stored != stored_status.end() && stored->second != FlagStatus::kCleared)
-      update.refreshed.emplace_back(id, detail);
+  for (const auto& [id, flag] : raised) {
+    auto it = stored.find(id);
+    if (it == stored.end() || it->second.status == FlagStatus::kCleared)
+      update.opened.emplace_back(id, flag.message);
+    else if (it->second.status == FlagStatus::kAcknowledged &&
+             flag.level > it->second.acknowledged_level)
+      update.reopened.emplace_back(id, flag.message);
     else
-      update.opened.emplace_back(id, detail);
+      update.refreshed.emplace_back(id, flag.message);
   }
-  for (const auto& [id, status] : stored_status)
-    if (!raised.contains(id) && status != FlagStatus::kCleared) update.cleared.push_back(id);
+  for (const auto& [id, flag] : stored)
+    if (!raised.contains(id) && flag.status != FlagStatus::kCleared) update.cleared.push_back(id);
   return update;
 }
 

@@ -71,13 +71,21 @@ enum class FlagStatus { kOpen, kAcknowledged, kCleared };
 std::string_view to_string(FlagStatus status);
 core::Result<FlagStatus> parse_flag_status(std::string_view text);
 
-/// How a year's stored flags (id → status) move to `raised`.
+/// A flag as the server stores it: where it stands, and how far its cause went when it was
+/// acknowledged (the acknowledgement holds until the cause grows past that).
+struct StoredFlag {
+  FlagStatus status = FlagStatus::kOpen;
+  std::int64_t acknowledged_level = 0;
+};
+
+/// How a year's stored flags move to `raised`.
 struct FlagUpdate {
   std::vector<std::pair<std::string, std::string>> refreshed;  // still standing: new detail
   std::vector<std::pair<std::string, std::string>> opened;     // new, or raised after clearing
+  std::vector<std::pair<std::string, std::string>> reopened;   // acknowledged, cause grew since
   std::vector<std::string> cleared;                            // its cause went away
 };
-FlagUpdate update_flags(const std::map<std::string, std::string>& raised,
-                        const std::map<std::string, FlagStatus>& stored_status);
+FlagUpdate update_flags(const std::map<std::string, RaisedFlag>& raised,
+                        const std::map<std::string, StoredFlag>& stored);
 
 }  // namespace ergon::merge

@@ -59,10 +59,19 @@ TEST_CASE("planning and budget over the wire: settle, decide, envelopes, flags",
   ok(planning, {"edit", park, "allocation=2.000.000,00", "funding=AT06=2.000.000,00"});
   ok(dte, {"edit", park, "allocation=2.500.000,00", "funding=AT06=2.500.000,00"});
   planning.sync();
-  CHECK(dte.sync().at("conflicts") == 1);
+  auto parked = dte.sync();
+  CHECK(parked.at("conflicts") == 1);
+  CHECK(parked.at("new_conflicts") == 1);
+  CHECK(dte.sync().at("new_conflicts") == 0);  // still open, no longer new
   auto conflicts = dte.run_json({"conflicts", "--json"});
   REQUIRE(conflicts.size() == 1u);
+  CHECK(conflicts[0].at("master_set_by").at("user") == "Χρήστης planning");
   CHECK(dte.status().at("open_conflicts") == 1);
+  auto marked = dte.run_json({"show", park, "--json"}).at("conflicts");
+  REQUIRE(marked.size() == 1u);
+  CHECK(marked[0].at("group") == "money");
+  CHECK_THAT(dte.run({"show", park}).out,
+             Catch::Contains("in conflict " + conflicts[0].at("id").get<std::string>()));
   ok(dte, {"resolve", conflicts[0].at("id"), "--take", "incoming"});
   dte.sync();
   for (const auto* c : {&planning, &dte, &budget}) {
@@ -111,4 +120,58 @@ TEST_CASE("planning and budget over the wire: settle, decide, envelopes, flags",
   REQUIRE(seen_by_dte.size() == 1u);
   CHECK(seen_by_dte[0].at("acknowledged").at("reason") == "Χρηματοδότηση ΠΔΕ");
   CHECK(server.verify().at("rows") > 0);
+}
+
+TEST_CASE("a rejected new proposal is kept, fixed and resent, or dismissed", "[integration]") {
+  TempDir dir;
+  RunningServer server(dir.path());
+  server.start();
+  auto planning = seed_programme(server);
+  // Made offline before its first sync, for a year the server has not open: the client cannot
+  // know yet, so the server is the one to reject them.
+  Client early{dir.path() / "dte", "", "DTE"};
+  ok(early, {"init", "--directorate", "DTE", "--year", "2025"});
+  std::vector<std::string> ids;
+  for (const char* title : {"Ανάπλαση πλατείας Αγίου Τίτου", "Φωτισμός πεζοδρόμου"}) {
+    auto added =
+        early.run({"add", std::string("title=") + title, "category=work", "area=HER-CITY",
+                   "total_budget=100.000,00", "allocation=10.000,00", "funding=1005=10.000,00",
+                   "new_or_continuing=new", "status=maturing", "priority=B"});
+    INFO(added.err);
+    REQUIRE(added.status.ok());
+    ids.push_back(added.out.substr(0, added.out.find('\n')));
+  }
+  auto dte = server.add_client("dte", "directorate", "DTE");
+  auto report = dte.sync();
+  CHECK(report.at("rejected") == 2);
+  CHECK(report.at("kept_rejected") == 2);
+
+  // Kept, marked, with the reason; an edit is refused with the way out.
+  for (const auto& id : ids) {
+    auto shown = dte.run_json({"show", id, "--json"});
+    CHECK(shown.at("rejected_by_server").at("reason").get<std::string>().find("2025") !=
+          std::string::npos);
+  }
+  CHECK_THAT(dte.run({"show", ids[0]}).out, Catch::Contains("NOT ACCEPTED"));
+  auto edit = dte.run({"edit", ids[0], "remarks=x"});
+  CHECK(edit.exit_code() == 3);
+  CHECK_THAT(edit.err, Catch::Contains("ergon resend"));
+
+  // Fixed and resent: accepted, and planning sees everything that was typed.
+  ok(dte, {"resend", ids[0], "year=2024", "remarks=Διορθώθηκε το έτος"});
+  CHECK(dte.sync().at("accepted") == 1);
+  CHECK(dte.run_json({"show", ids[0], "--json"}).at("rejected_by_server").is_null());
+  planning.sync();
+  auto seen = planning.run_json({"show", ids[0], "--json"});
+  CHECK(seen.at("year") == 2024);
+  CHECK(seen.at("title") == "Ανάπλαση πλατείας Αγίου Τίτου");
+  CHECK(seen.at("remarks") == "Διορθώθηκε το έτος");
+
+  // Dismissed: it says what it drops, and only then leaves the list.
+  auto dropped = dte.run({"dismiss", ids[1]});
+  INFO(dropped.err);
+  REQUIRE(dropped.status.ok());
+  CHECK_THAT(dropped.out, Catch::Contains("Φωτισμός πεζοδρόμου"));
+  CHECK(dte.run({"show", ids[1]}).exit_code() != 0);
+  CHECK(dte.status().at("rejected") == 0);
 }

@@ -591,6 +591,15 @@ TEST_CASE("envelopes: budget sets them, everyone sees the arithmetic to the cent
 
 namespace {
 
+// Where the server's own flags table has flag `id`: open, acknowledged, cleared, or "" if absent.
+std::string server_flag_status(SyncHarness& h, const std::string& id) {
+  auto flags = h.master().flags();
+  REQUIRE(flags);
+  for (const auto& f : *flags)
+    if (f.id == id) return f.status;
+  return "";
+}
+
 std::optional<ergon::client::FlagView> flag_of(SyncHarness::Client& c, const std::string& id) {
   auto flags = c.store->flags(2024);
   REQUIRE(flags);
@@ -646,11 +655,13 @@ TEST_CASE(
     CHECK(flag->acknowledged->reason == "Συμπληρωματική χρηματοδότηση");
     CHECK(flag->acknowledged->user == "planning");
   }
+  CHECK(server_flag_status(h, id) == "acknowledged");
 
-  // The cause grows: the acknowledgement no longer holds.
+  // The cause grows: the acknowledgement no longer holds, on the client and on the server.
   REQUIRE(planning.store->decide({ids[2]}, model::State::kIncluded, ""));
   CHECK_FALSE(flag_of(planning, id)->acknowledged);
   h.sync(planning);
+  CHECK(server_flag_status(h, id) == "open");
 
   // An acknowledgement made offline while budget removes the cause is refused by the server.
   REQUIRE(planning.store->acknowledge_flag(id, "και πάλι"));
@@ -664,6 +675,7 @@ TEST_CASE(
     CHECK_FALSE(flag_of(*c, id));  // closed by itself
     CHECK(h.converged(*c));
   }
+  CHECK(server_flag_status(h, id) == "cleared");
 }
 
 TEST_CASE("a create for a year the server has not open is rejected, naming the open years",

@@ -55,18 +55,26 @@ TEST_CASE("planning acknowledges any flag, budget the money ones, always with a 
   CHECK(merge::check_flag_ack("envelope:2024:1099", "", true, false));
 }
 
-TEST_CASE("stored flags move to what is raised: refreshed, opened again, cleared", "[flags]") {
-  std::map<std::string, std::string> raised = {
-      {"ka:A", "still"}, {"ka:B", "again"}, {"envelope:1099", "new"}};
+TEST_CASE("stored flags move to what is raised: refreshed, opened again, reopened, cleared",
+          "[flags]") {
+  auto raised_at = [](const char* message, std::int64_t level) {
+    return merge::RaisedFlag{"ka", message, level, {}};
+  };
+  std::map<std::string, merge::RaisedFlag> raised = {{"ka:A", raised_at("still", 2)},
+                                                     {"ka:B", raised_at("again", 2)},
+                                                     {"ka:E", raised_at("grew", 3)},
+                                                     {"envelope:1099", raised_at("new", 500)}};
   using merge::FlagStatus;
-  std::map<std::string, FlagStatus> stored = {{"ka:A", FlagStatus::kAcknowledged},
-                                              {"ka:B", FlagStatus::kCleared},
-                                              {"ka:C", FlagStatus::kOpen},
-                                              {"ka:D", FlagStatus::kCleared}};
+  std::map<std::string, merge::StoredFlag> stored = {{"ka:A", {FlagStatus::kAcknowledged, 2}},
+                                                     {"ka:B", {FlagStatus::kCleared, 0}},
+                                                     {"ka:C", {FlagStatus::kOpen, 0}},
+                                                     {"ka:D", {FlagStatus::kCleared, 0}},
+                                                     {"ka:E", {FlagStatus::kAcknowledged, 2}}};
   auto update = merge::update_flags(raised, stored);
   using Pairs = std::vector<std::pair<std::string, std::string>>;
-  CHECK(update.refreshed == Pairs{{"ka:A", "still"}});
+  CHECK(update.refreshed == Pairs{{"ka:A", "still"}});  // acknowledged at its level: holds
   CHECK(update.opened == Pairs{{"envelope:1099", "new"}, {"ka:B", "again"}});
+  CHECK(update.reopened == Pairs{{"ka:E", "grew"}});  // the cause grew past the acknowledgement
   CHECK(update.cleared == std::vector<std::string>{"ka:C"});
 }
 
