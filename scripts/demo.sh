@@ -92,6 +92,19 @@ priority_conflict=$("$ergon" "${dpol[@]}" conflicts --json | python3 -c 'import 
 show "$ergon" "${dpol[@]}" resolve "$priority_conflict" --value priority=A
 show "$ergon" "${dpol[@]}" sync
 
+step "A Town Planning field laptop, set up offline for 2025 by mistake, records a study; the server rejects it and nothing is lost"
+field=(--home "$work/field")
+field_token=$("$ergond" enrol --data "$work/server" --role directorate --directorate DPOL --name 'Πολεοδομία, φορητός πεδίου')
+show "$ergon" "${field[@]}" init --directorate DPOL --user 'Κώστας Αλεξάκης' --year 2025
+field_study=$("$ergon" "${field[@]}" add title='Μελέτη κυκλοφοριακής αναβάθμισης Αγίας Τριάδας' category=study \
+  area=HER-CITY total_budget=90.000,00 allocation=90.000,00 funding='1099=90.000,00' \
+  new_or_continuing=new status=maturing priority=B)
+show "$ergon" "${field[@]}" init --server "$address" --token "$field_token" --fingerprint "$fingerprint"
+show "$ergon" "${field[@]}" sync
+show "$ergon" "${field[@]}" list --directorate DPOL
+show "$ergon" "${field[@]}" resend "${field_study:0:8}" year=2024
+show "$ergon" "${field[@]}" sync
+
 step "Planning decides: five proposals included, one deferred with a reason"
 show "$ergon" "${planning[@]}" sync
 mapfile -t ids < <("$ergon" "${planning[@]}" list --directorate DTE --json | python3 -c 'import json,sys; [print(p["id"][:8]) for p in json.load(sys.stdin)[:6]]')
@@ -118,7 +131,7 @@ show "$ergon" "${dte[@]}" flags --year 2024
 show "$ergon" "${dte[@]}" status
 
 step "Every client converged: the same state digest as the server"
-for home in planning dte dpol budget; do
+for home in planning dte dpol budget field; do
   digest=$("$ergon" --home "$work/$home" sync --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["digest"])')
   printf '%-9s %s\n' "$home" "$digest"
 done

@@ -98,12 +98,10 @@ core::Status run_init(const Options& opts, const Context& ctx) {
   auto store = LocalStore::init(ctx.home(), options);
   if (!store) return core::fail(store.error());
   if (!opts.server.empty()) {
-    auto previous = store->setting("server");
     ERGON_TRY(store->set_setting("server", opts.server));
     ERGON_TRY(store->set_setting("token", opts.token));
     ERGON_TRY(store->set_setting("fingerprint", pinned));
     ERGON_TRY(store->set_setting("insecure", opts.insecure ? "1" : "0"));
-    (void)previous;
   }
   const auto& d = store->device();
   std::cout << "home:        " << store->home().string() << "\n"
@@ -111,10 +109,11 @@ core::Status run_init(const Options& opts, const Context& ctx) {
             << "directorate: " << (d.directorate.empty() ? "(none)" : d.directorate) << "\n"
             << "user:        " << (d.user.empty() ? "(not stated)" : d.user) << "\n"
             << "year:        " << d.year
-            << (opts.year == 0 && store->setting("server_id").empty()
+            << (!store->setting("server_id").empty() ? ""
+                : opts.year == 0
                     ? " (assumed: the latest year of the reference data; the server confirms it at "
                       "the first sync)"
-                    : "")
+                    : " (the server confirms it at the first sync)")
             << "\n";
   if (!opts.server.empty())
     std::cout << "server:      " << opts.server

@@ -70,9 +70,10 @@ void print_report(const SyncReport& r, const Standing& before, const Standing& a
     std::cout << "rejected changes and their reasons: see 'ergon status'" << std::endl;
   if (after.kept_rejected > 0)
     std::cout << after.kept_rejected
-              << (after.kept_rejected == 1 ? " new proposal was" : " new proposals were")
-              << " rejected and stay in your list, marked: fix and send again with 'ergon resend "
-                 "ID FIELD=VALUE…', or drop with 'ergon dismiss ID'"
+              << (after.kept_rejected == 1 ? " new proposal was rejected and stays"
+                                           : " new proposals were rejected and stay")
+              << " in your list, marked: fix and send again with 'ergon resend ID FIELD=VALUE…', "
+                 "or drop with 'ergon dismiss ID'"
               << std::endl;
 }
 
