@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 #include <sys/resource.h>
 
+#include "server/admin/audit_verify.h"
 #include "server/net/server.h"
 #include "server/store/master_store.h"
 #include "shared/model/reference.h"
@@ -31,6 +32,7 @@ Then:        ergond enrol --data /var/lib/ergon --role directorate --directorate
 struct Options {
   std::string data, reference, role, directorate, name, listen = "127.0.0.1:7400";
   int year = 0;
+  std::vector<std::string> heads;
   bool json = false;
   bool insecure = false;
   std::size_t max_connections = server::ServerOptions{}.max_connections;
@@ -193,21 +195,6 @@ core::Status run_serve(const Options& o) {
   return {};
 }
 
-core::Status run_verify(const Options& o) {
-  auto store = server::MasterStore::open(o.data);
-  if (!store) return core::fail(store.error());
-  auto rows = store->verify_chain();
-  if (!rows) return core::fail(rows.error());
-  auto digest = store->digest();
-  if (!digest) return core::fail(digest.error());
-  if (o.json)
-    std::cout << json{{"rows", *rows}, {"digest", digest->hex()}}.dump(2) << "\n";
-  else
-    std::cout << "the change log is intact: " << *rows << " rows, every hash chained\n"
-              << "state digest: " << digest->hex() << "\n";
-  return {};
-}
-
 // Each command's options go into the one Options; its callback only records the Action, which
 // main runs once the whole command line has parsed.
 using Action = std::function<core::Status()>;
@@ -291,11 +278,27 @@ Example:  ergond revoke --data /var/lib/ergon 7ea7d738)");
   revoke->callback([&o, &action] { action = [&o] { return run_revoke(o); }; });
 }
 
-void add_verify_command(CLI::App& app, Options& o, Action& action) {
-  auto* verify = app.add_subcommand("verify", "Recompute the audit chain over every log row");
-  verify->add_option("--data", o.data, "the server's data folder")->required();
-  verify->add_flag("--json", o.json, "print rows and digest as JSON");
-  verify->callback([&o, &action] { action = [&o] { return run_verify(o); }; });
+void add_verify_commands(CLI::App& app, Options& o, Action& action) {
+  auto describe = [&o, &action](CLI::App* cmd) {
+    cmd->add_option("--data", o.data, "the server's data folder")->required();
+    cmd->add_option("--head", o.heads,
+                    "a chain head a client holds, EPOCH.SEQ:HEX as 'ergon status' shows it "
+                    "(repeat for several)");
+    cmd->add_flag("--json", o.json, "print the report as JSON");
+    cmd->footer(R"(Recomputes the chain from the first row over every stored column of every log
+row (rows written before chain version 2 under version 1), checks each row's columns against
+the change as it was sent, the master programme against the accepted values of the log applied
+in order, and each --head against the log (a truncated tail shows there). The first problem is
+reported with its row and what differs, exit code 5.
+Example:  ergond audit verify --data /var/lib/ergon --head 1.120:5f3a…)");
+    cmd->callback([&o, &action] {
+      action = [&o] { return server::admin::run_audit_verify(o.data, o.heads, o.json); };
+    });
+  };
+  auto* audit = app.add_subcommand("audit", "The audit of the change log: verify");
+  audit->require_subcommand(1);
+  describe(audit->add_subcommand("verify", "Verify the change log, the master and client heads"));
+  describe(app.add_subcommand("verify", "The same as 'ergond audit verify'"));
 }
 
 // Runs the chosen command and turns its Status into a message and an exit code.
@@ -330,7 +333,7 @@ int main(int argc, char** argv) {
   add_fingerprint_command(app, o, action);
   add_devices_command(app, o, action);
   add_revoke_command(app, o, action);
-  add_verify_command(app, o, action);
+  add_verify_commands(app, o, action);
 
   try {
     app.parse(argc, argv);

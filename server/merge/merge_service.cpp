@@ -56,6 +56,7 @@ core::Result<std::vector<changelog::Outcome>> MergeService::apply_batch(
   auto record = store_.device_by_client(device.device_id);
   if (!record) return fail(ErrorCode::kUnauthenticated, "this device is not bound to an enrolment");
   std::uint64_t high_water = record->high_water_mark;
+  const Provenance by{record->device_id, record->role, record->directorate};
 
   ERGON_TRY(check_envelopes(batch, device.device_id, high_water));
 
@@ -72,7 +73,7 @@ core::Result<std::vector<changelog::Outcome>> MergeService::apply_batch(
       continue;
     }
     if (auto size = changelog::values_size(change); size > changelog::kMaxChangeBytes) {
-      auto outcome = tx->append(changelog::without_values(change), too_large(size));
+      auto outcome = tx->append(changelog::without_values(change), too_large(size), by);
       if (!outcome) return fail(outcome.error());
       outcomes.push_back(std::move(*outcome));
       high_water = change.device_seq;
@@ -81,7 +82,7 @@ core::Result<std::vector<changelog::Outcome>> MergeService::apply_batch(
     auto state = tx->group_state(change);
     if (!state) return fail(state.error());
     auto decision = merge::decide(change, *state, device.permission, store_.reference());
-    auto outcome = tx->append(change, decision);
+    auto outcome = tx->append(change, decision, by);
     if (!outcome) return fail(outcome.error());
     outcomes.push_back(std::move(*outcome));
     high_water = change.device_seq;

@@ -2,6 +2,7 @@
 
 #include <set>
 
+#include "server/store/log_chain.h"
 #include "server/store/master_store.h"
 #include "server/store/store_connection.h"
 #include "shared/core/numbers.h"
@@ -193,46 +194,58 @@ core::Result<Revision> conflict_for(StoreConnection& impl, const changelog::Outc
 }
 
 // One append-only log row: the change, its outcome, what the editor had seen, the chain hash.
-core::Status insert_log_row(StoreConnection& impl, const changelog::Change& change,
-                            const changelog::Outcome& outcome, const Revision& horizon,
-                            const crypto::Digest& hash) {
-  auto canonical = changelog::canonical_bytes(change);
-  auto values = changelog::encode_values(change.values);
+// Every column of the row, hashed as stored (server/store/log_chain.h) and written as hashed.
+core::Result<crypto::Digest> insert_log_row(StoreConnection& impl, const crypto::Digest& previous,
+                                            const changelog::Change& change,
+                                            const changelog::Outcome& outcome,
+                                            const Revision& horizon, const Provenance& by) {
+  using chain::Cell;
   auto conflict = outcome.conflict.value_or(Revision{});
-  return impl.run(
-      "INSERT INTO log (seq, epoch, change_id, device_id, device_seq, entity_kind, entity, grp, "
-      "vals, base_kind, base_epoch, base_seq, base_own_seq, hlc_wall, hlc_logical, user, outcome, "
-      "reason, new_revision, conflict_epoch, conflict_seq, horizon_epoch, horizon_seq, "
-      "received_ms, canonical, hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, "
-      "?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26)",
-      [&](storage::Statement& st) {
-        st.bind(1, outcome.position.seq)
-            .bind(2, outcome.position.epoch)
-            .bind(3, outcome.change_id)
-            .bind(4, change.device_id.hex())
-            .bind(5, change.device_seq)
-            .bind(6, std::int64_t{static_cast<int>(change.entity.kind)})
-            .bind(7, change.entity.key)
-            .bind(8, change.group)
-            .bind(9, storage::Blob{values})
-            .bind(10, std::int64_t{static_cast<int>(change.base.kind)})
-            .bind(11, change.base.revision.epoch)
-            .bind(12, change.base.revision.seq)
-            .bind(13, change.base.own_seq)
-            .bind(14, change.client_time.wall_ms)
-            .bind(15, std::int64_t{change.client_time.logical})
-            .bind(16, change.user)
-            .bind(17, changelog::to_string(outcome.kind))
-            .bind(18, outcome.reason)
-            .bind(19, std::int64_t{outcome.is_new_revision ? 1 : 0})
-            .bind(20, conflict.epoch)
-            .bind(21, conflict.seq)
-            .bind(22, horizon.epoch)
-            .bind(23, horizon.seq)
-            .bind(24, impl.clock->now_ms())
-            .bind(25, storage::Blob{canonical})
-            .bind(26, storage::Blob{crypto::as_bytes(hash)});
-      });
+  auto cells = chain::in_order({
+      {"seq", Cell::of(outcome.position.seq)},
+      {"epoch", Cell::of(outcome.position.epoch)},
+      {"change_id", Cell::text(outcome.change_id)},
+      {"device_id", Cell::text(change.device_id.hex())},
+      {"device_seq", Cell::of(change.device_seq)},
+      {"entity_kind", Cell::of(std::int64_t{static_cast<int>(change.entity.kind)})},
+      {"entity", Cell::text(change.entity.key)},
+      {"grp", Cell::text(change.group)},
+      {"vals", Cell::blob(changelog::encode_values(change.values))},
+      {"base_kind", Cell::of(std::int64_t{static_cast<int>(change.base.kind)})},
+      {"base_epoch", Cell::of(change.base.revision.epoch)},
+      {"base_seq", Cell::of(change.base.revision.seq)},
+      {"base_own_seq", Cell::of(change.base.own_seq)},
+      {"hlc_wall", Cell::of(change.client_time.wall_ms)},
+      {"hlc_logical", Cell::of(std::int64_t{change.client_time.logical})},
+      {"user", Cell::text(change.user)},
+      {"outcome", Cell::text(changelog::to_string(outcome.kind))},
+      {"reason", Cell::text(outcome.reason)},
+      {"new_revision", Cell::of(std::int64_t{outcome.is_new_revision ? 1 : 0})},
+      {"conflict_epoch", Cell::of(conflict.epoch)},
+      {"conflict_seq", Cell::of(conflict.seq)},
+      {"horizon_epoch", Cell::of(horizon.epoch)},
+      {"horizon_seq", Cell::of(horizon.seq)},
+      {"received_ms", Cell::of(impl.clock->now_ms())},
+      {"canonical", Cell::blob(changelog::canonical_bytes(change))},
+      {"enrolment", Cell::text(by.enrolment)},
+      {"role", Cell::text(merge::to_string(by.role))},
+      {"directorate", Cell::text(by.directorate)},
+      {"chain_version", Cell::of(chain::kVersion)},
+  });
+  if (!cells) return fail(cells.error());
+  auto hash = chain::step(previous, *cells);
+  // One constant text, built once from the chain's column list.
+  static const std::string insert = [] {
+    std::string sql = "INSERT INTO log (" + chain::column_list() + ", hash) VALUES (";
+    for (std::size_t i = 1; i <= chain::columns().size() + 1; ++i)
+      sql += (i == 1 ? "?" : ", ?") + std::to_string(i);
+    return sql + ")";
+  }();
+  ERGON_TRY(impl.run(insert, [&](storage::Statement& st) {
+    chain::bind_cells(st, *cells);
+    st.bind(static_cast<int>(cells->size() + 1), storage::Blob{crypto::as_bytes(hash)});
+  }));
+  return hash;
 }
 
 core::Status set_revision(StoreConnection& impl, const std::string& entity, std::string_view group,
@@ -253,7 +266,8 @@ core::Status set_revision(StoreConnection& impl, const std::string& entity, std:
 }  // namespace
 
 core::Result<changelog::Outcome> MasterStore::Batch::append(const changelog::Change& change,
-                                                            const merge::Decision& decision) {
+                                                            const merge::Decision& decision,
+                                                            const Provenance& by) {
   auto& impl = *state_->store->impl_;
   auto& s = *state_;
   changelog::Outcome outcome;
@@ -270,10 +284,10 @@ core::Result<changelog::Outcome> MasterStore::Batch::append(const changelog::Cha
   // What the editor had seen, kept so its later changes based on this one know it too.
   auto gs = group_state(change);
   if (!gs) return fail(gs.error());
-  auto hash = changelog::chain_hash(s.head, change, outcome);
-  ERGON_TRY(insert_log_row(impl, change, outcome, gs->horizon, hash));
+  auto hash = insert_log_row(impl, s.head, change, outcome, gs->horizon, by);
+  if (!hash) return fail(hash.error());
   s.last_seq = outcome.position.seq;
-  s.head = hash;
+  s.head = *hash;
   if (decision.kind == OutcomeKind::kAccepted && decision.is_new_revision)
     ERGON_TRY(apply_accepted(change, decision, *gs, outcome.position));
   if (decision.kind == OutcomeKind::kAccepted && decision.closes)

@@ -12,6 +12,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -51,6 +52,14 @@ struct DeviceRecord {
   std::string public_key;             // the client's device key, bound with its id; may be empty
   std::int64_t enrolled_ms = 0;
   std::int64_t last_seen_ms = 0;  // 0: never connected
+};
+
+/// Who the server authenticated for a change: stamped in its log row (and covered by the
+/// chain), never taken from what the client states.
+struct Provenance {
+  std::string enrolment;  // the enrolment id `ergond devices` prints
+  merge::Role role = merge::Role::kAuditor;
+  std::string directorate;
 };
 
 struct Enrolment {
@@ -100,6 +109,25 @@ struct Flag {
   int year = 0;
   std::string status;  // open, acknowledged, cleared
   std::string detail;
+};
+
+/// A chain head a client holds: the last log row it applied, and that row's hash.
+struct HeldHead {
+  changelog::Revision at;
+  crypto::Digest hash{};
+};
+
+/// What verification found. `problem` is empty when everything holds; otherwise it is the
+/// first problem, with its row and what differs.
+struct VerifyReport {
+  std::uint64_t rows = 0;
+  std::uint64_t v1_rows = 0;  // hashed under chain version 1: provenance and times not covered
+  changelog::Revision head_at;
+  crypto::Digest head{};
+  std::size_t proposals = 0, envelopes = 0;  // master rows compared with the log's values
+  std::size_t heads_checked = 0;
+  std::optional<std::uint64_t> broken_seq;
+  std::string problem;
 };
 
 class MasterStore {
@@ -166,9 +194,10 @@ class MasterStore {
     core::Result<std::optional<changelog::Outcome>> outcome_of(const changelog::Change& change);
     /// What decide() needs to know of the master for `change`.
     core::Result<merge::GroupState> group_state(const changelog::Change& change);
-    /// Logs the change with its decision at the next position, chains it and applies it.
+    /// Logs the change with its decision at the next position, stamped with who sent it,
+    /// chains it and applies it.
     core::Result<changelog::Outcome> append(const changelog::Change& change,
-                                            const merge::Decision& decision);
+                                            const merge::Decision& decision, const Provenance& by);
     core::Status set_high_water_mark(const core::DeviceId& client_device_id, std::uint64_t seq);
     /// Recomputes the cross-row flags (envelopes, duplicate ΚΑ codes) of the touched years,
     /// writes the digest and commits.
@@ -200,7 +229,12 @@ class MasterStore {
   core::Result<std::vector<ConflictRecord>> conflicts();
   core::Result<std::vector<Flag>> flags();
   core::Result<std::vector<DeviceRecord>> devices();
-  /// Recomputes every row's hash from its stored bytes; kCorrupt names the first broken row.
+  /// Recomputes the chain from the first row over every stored column (each row under the
+  /// chain version it was written with), checks the columns against the change's canonical
+  /// bytes, the master against the accepted values of the log applied in order, and `heads`
+  /// (chain heads clients hold) against the log. Errors only when the store cannot be read.
+  core::Result<VerifyReport> verify(std::span<const HeldHead> heads = {});
+  /// verify() as a count of rows; kCorrupt with the first problem.
   core::Result<std::uint64_t> verify_chain();
 
  private:

@@ -66,6 +66,15 @@ CREATE INDEX log_by_entity ON log (entity, seq);
     {5, R"sql(
 ALTER TABLE flags ADD COLUMN ack_level INTEGER NOT NULL DEFAULT 0;
 )sql"},
+    // Provenance the server stamps on each change (the enrolment it authenticated, its role
+    // and directorate), and the chain version a row was hashed under: from version 2 on, the
+    // hash covers every column (server/store/log_chain.h); older rows keep version 1.
+    {6, R"sql(
+ALTER TABLE log ADD COLUMN enrolment TEXT NOT NULL DEFAULT '';
+ALTER TABLE log ADD COLUMN role TEXT NOT NULL DEFAULT '';
+ALTER TABLE log ADD COLUMN directorate TEXT NOT NULL DEFAULT '';
+ALTER TABLE log ADD COLUMN chain_version INTEGER NOT NULL DEFAULT 1;
+)sql"},
 };
 
 }  // namespace

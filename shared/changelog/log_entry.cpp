@@ -31,6 +31,37 @@ crypto::Digest chain_hash(const crypto::Digest& previous, const Change& change,
   return crypto::sha256({crypto::as_bytes(previous), entry_bytes(change, outcome)});
 }
 
+std::string head_text(const Revision& at, const crypto::Digest& hash) {
+  return std::to_string(at.epoch) + "." + std::to_string(at.seq) + ":" + crypto::to_hex(hash);
+}
+
+core::Result<std::pair<Revision, crypto::Digest>> parse_head(std::string_view text) {
+  auto bad = [&] {
+    return core::fail(core::ErrorCode::kUsage,
+                      "'" + std::string(text) +
+                          "' is not a chain head; write EPOCH.SEQ:HEX as 'ergon status' shows it, "
+                          "e.g. 1.120:5f3a… (64 hex digits)");
+  };
+  auto colon = text.find(':');
+  if (colon == std::string_view::npos) return bad();
+  auto at = parse_conflict_id(text.substr(0, colon));
+  auto hex = text.substr(colon + 1);
+  crypto::Digest hash{};
+  if (!at || hex.size() != hash.size() * 2) return bad();
+  for (std::size_t i = 0; i < hash.size(); ++i) {
+    auto digit = [](char c) -> int {
+      if (c >= '0' && c <= '9') return c - '0';
+      if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+      if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+      return -1;
+    };
+    int hi = digit(hex[2 * i]), lo = digit(hex[2 * i + 1]);
+    if (hi < 0 || lo < 0) return bad();
+    hash[i] = static_cast<std::uint8_t>(hi * 16 + lo);
+  }
+  return std::pair{*at, hash};
+}
+
 void StateDigest::toggle(std::string_view entity, std::string_view field, std::string_view value) {
   static constexpr char kZero = '\0';
   auto h = crypto::sha256(

@@ -25,6 +25,11 @@ std::string entry_bytes(const Change& change, const Outcome& outcome);
 crypto::Digest chain_hash(const crypto::Digest& previous, const Change& change,
                           const Outcome& outcome);
 
+/// A chain head as people copy it: "EPOCH.SEQ:HEX" (the row and its SHA-256, 64 hex digits).
+std::string head_text(const Revision& at, const crypto::Digest& hash);
+/// Parses head_text's form; kUsage says what the form is.
+core::Result<std::pair<Revision, crypto::Digest>> parse_head(std::string_view text);
+
 /// The digest of a programme state: the XOR of SHA-256(entity 0 field 0 value) over every field
 /// of every entity, so it can be updated one field at a time and compared across replicas.
 class StateDigest {

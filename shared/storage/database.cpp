@@ -102,6 +102,21 @@ std::string Statement::column_blob(int index) const {
   int n = sqlite3_column_bytes(stmt_.get(), index);
   return data ? std::string(static_cast<const char*>(data), static_cast<std::size_t>(n)) : "";
 }
+ColumnType Statement::column_type(int index) const {
+  switch (sqlite3_column_type(stmt_.get(), index)) {
+    case SQLITE_INTEGER:
+      return ColumnType::kInteger;
+    case SQLITE_FLOAT:
+      return ColumnType::kFloat;
+    case SQLITE_TEXT:
+      return ColumnType::kText;
+    case SQLITE_BLOB:
+      return ColumnType::kBlob;
+    default:
+      return ColumnType::kNull;
+  }
+}
+
 bool Statement::column_is_null(int index) const {
   return sqlite3_column_type(stmt_.get(), index) == SQLITE_NULL;
 }

@@ -33,6 +33,8 @@ struct Blob {
 struct Null {};
 
 enum class StepResult { kRow, kDone };
+/// The storage class of a value as SQLite holds it.
+enum class ColumnType { kInteger, kFloat, kText, kBlob, kNull };
 
 class Database;
 
@@ -84,6 +86,7 @@ class Statement {
   std::string column_text(int index) const;
   std::string column_blob(int index) const;
   bool column_is_null(int index) const;
+  ColumnType column_type(int index) const;
 
  private:
   friend class Database;
