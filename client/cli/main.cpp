@@ -1,5 +1,7 @@
 // ergon: the directorate client. Edits proposals in a local SQLite home, fully offline.
 
+#include <cstdlib>
+#include <ctime>
 #include <iostream>
 
 #include "client/cli/commands.h"
@@ -18,26 +20,14 @@ Then:        ergon import data/sample-programme-2024.csv && ergon list --search 
 
 }  // namespace
 
-int main(int argc, char** argv) {
-  using namespace ergon;
-  CLI::App app{
-      "ergon — a directorate's client for the municipal Technical Programme (Τεχνικό "
-      "Πρόγραμμα). Works fully offline."};
-  app.set_version_flag("--version", std::string("ergon ") + ERGON_VERSION);
-  app.footer(kFooter);
-  app.require_subcommand(1);
-  app.fallthrough();
-  client::cli::Context ctx;
-  app.add_option("--home", ctx.home_flag, "the client's data folder")->envname("");
-  client::cli::add_init_command(app, ctx);
-  client::cli::add_edit_commands(app, ctx);
-  client::cli::add_read_commands(app, ctx);
-  client::cli::add_transfer_commands(app, ctx);
-  client::cli::add_report_command(app, ctx);
-  client::cli::add_sync_commands(app, ctx);
-  client::cli::add_money_commands(app, ctx);
+// Times on screen are the municipality's unless the user's environment names a zone.
+static void use_municipal_time_zone() {
+  setenv("TZ", "Europe/Athens", /*overwrite=*/0);
+  tzset();
+}
 
-  // Name an unknown command instead of CLI11's bare "a subcommand is required".
+// Names an unknown command instead of CLI11's bare "a subcommand is required".
+static bool names_a_command(CLI::App& app, int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     std::string_view arg = argv[i];
     if (arg == "--home") {
@@ -54,10 +44,35 @@ int main(int argc, char** argv) {
     if (!known) {
       std::cerr << "ergon: '" << arg << "' is not a command; the commands are " << names
                 << "\n(see 'ergon --help')\n";
-      return 2;
+      return false;
     }
     break;
   }
+  return true;
+}
+
+int main(int argc, char** argv) {
+  using namespace ergon;
+  use_municipal_time_zone();
+  CLI::App app{
+      "ergon — a directorate's client for the municipal Technical Programme (Τεχνικό "
+      "Πρόγραμμα). Works fully offline."};
+  app.set_version_flag("--version", std::string("ergon ") + ERGON_VERSION);
+  app.footer(kFooter);
+  app.require_subcommand(1);
+  app.fallthrough();
+  client::cli::Context ctx;
+  app.add_option("--home", ctx.home_flag, "the client's data folder")->envname("");
+  client::cli::add_init_command(app, ctx);
+  client::cli::add_edit_commands(app, ctx);
+  client::cli::add_read_commands(app, ctx);
+  client::cli::add_transfer_commands(app, ctx);
+  client::cli::add_report_command(app, ctx);
+  client::cli::add_sync_commands(app, ctx);
+  client::cli::add_money_commands(app, ctx);
+  client::cli::add_audit_commands(app, ctx);
+
+  if (!names_a_command(app, argc, argv)) return 2;
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -8,6 +8,7 @@
 #include "client/report/programme_table.h"
 #include "client/report/proposal_json.h"
 #include "client/store/sync_state.h"
+#include "shared/changelog/log_entry.h"
 #include "shared/core/clock.h"
 
 namespace ergon::client::cli {
@@ -207,6 +208,13 @@ OutboxSummary summarise_outbox(const std::vector<OutboxEntry>& outbox) {
   return s;
 }
 
+// The chain head this client holds, as people copy it to `ergond audit verify --head`.
+std::string held_head_text(LocalStore& store) {
+  auto held = client::SyncState(store).held_head();
+  if (!held || !*held) return {};
+  return changelog::head_text((*held)->first, (*held)->second);
+}
+
 json status_as_json(LocalStore& store, const OutboxSummary& s, std::uint64_t cursor) {
   const auto& d = store.device();
   auto last_sync = store.last_sync_ms();
@@ -222,6 +230,7 @@ json status_as_json(LocalStore& store, const OutboxSummary& s, std::uint64_t cur
       {"last_sync", last_sync ? json(core::format_utc(*last_sync)) : json(nullptr)},
       {"last_error", last_error.empty() ? json(nullptr) : json(last_error)},
       {"cursor", cursor},
+      {"chain_head", held_head_text(store).empty() ? json(nullptr) : json(held_head_text(store))},
       {"pending", s.pending},
       {"rejected", s.rejected},
       {"changes", s.changes},
@@ -244,7 +253,10 @@ void print_status(LocalStore& store, const OutboxSummary& s,
                     ? "none configured (working offline)"
                     : store.setting("server") + " as " + std::string(merge::to_string(d.role)))
             << "\n"
-            << "last sync:   " << (last_sync ? core::format_utc(*last_sync) : "never") << "\n";
+            << "last sync:   " << (last_sync ? core::format_local(*last_sync) : "never") << "\n";
+  if (auto head = held_head_text(store); !head.empty())
+    std::cout << "chain head:  " << head
+              << "  (the log as this client saw it; 'ergon audit verify')\n";
   if (!last_error.empty()) std::cout << "last error:  " << last_error << "\n";
   std::cout << "pending:     " << s.pending << (s.pending == 1 ? " change" : " changes")
             << " waiting to be synchronised\n";

@@ -340,6 +340,21 @@ core::Status SyncState::rebuild_view(const std::set<std::string>* only) {
   return {};
 }
 
+core::Result<std::optional<std::pair<changelog::Revision, crypto::Digest>>> SyncState::held_head() {
+  using Held = std::optional<std::pair<changelog::Revision, crypto::Digest>>;
+  auto seq = cursor();
+  if (!seq) return fail(seq.error());
+  if (*seq == 0) return Held{};
+  auto hash = store_.meta("chain_head");
+  if (!hash && hash.error().code == ErrorCode::kNotFound) return Held{};
+  if (!hash) return fail(hash.error());
+  auto epoch = store_.setting("epoch");
+  auto parsed = changelog::parse_head((epoch.empty() ? "1" : epoch) + "." + std::to_string(*seq) +
+                                      ":" + *hash);
+  if (!parsed) return fail(ErrorCode::kCorrupt, "the chain head this home keeps is damaged");
+  return Held{*parsed};
+}
+
 core::Result<changelog::StateDigest> SyncState::server_digest() {
   changelog::StateDigest digest;
   auto server = store_.statement(sql::kServerProposals);

@@ -6,8 +6,10 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "client/store/local_store.h"
@@ -30,6 +32,10 @@ class SyncState {
   /// the server state, outcomes of this device's own changes to its outbox, parked conflicts;
   /// moves the cursor in the same transaction and rebuilds the view.
   [[nodiscard]] core::Result<PullResult> apply_log(const std::vector<changelog::LogEntry>& entries);
+  /// The chain head this client holds: the last log row it applied (epoch, seq) and its hash;
+  /// none before the first sync.
+  [[nodiscard]] core::Result<std::optional<std::pair<changelog::Revision, crypto::Digest>>>
+  held_head();
   /// The last server log position applied (0 before the first sync).
   [[nodiscard]] core::Result<std::uint64_t> cursor();
   /// The digest of the last synced server state, computed from it.

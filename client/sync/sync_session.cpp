@@ -2,64 +2,13 @@
 
 #include <limits>
 
-#include <boost/asio.hpp>
-#include <boost/asio/ssl.hpp>
-
 #include "client/store/sync_state.h"
-#include "shared/crypto/crypto.h"
-#include "shared/net/endpoint.h"
-#include "shared/net/frame_io.h"
-#include "shared/net/tls.h"
-#include "shared/wire/convert.h"
+#include "client/sync/session_io.h"
 
 namespace ergon::client {
 namespace {
 
-namespace asio = boost::asio;
-using asio::ip::tcp;
-using core::ErrorCode;
-using core::fail;
-using TlsStream = asio::ssl::stream<tcp::socket>;
-
-// The states of a sync, named for the log line of each transition.
-enum class Phase { kConnecting, kHello, kPushing, kPulling, kDone };
-
-struct Settings {
-  std::string server, token, fingerprint;
-  bool insecure = false;
-};
-
-core::Error refused(const wire::Message& m) {
-  auto code = wire::from_proto(m.error().code());
-  // A refusal of the server is about access, not about this client's input.
-  if (code == ErrorCode::kPermissionDenied || code == ErrorCode::kInvalidArgument)
-    code = ErrorCode::kUnauthenticated;
-  return {code, "the server refused: " + m.error().message()};
-}
-
-template <class Stream>
-asio::awaitable<core::Result<wire::Message>> ask(Stream& stream, wire::Message request,
-                                                 std::uint64_t& next_id,
-                                                 std::chrono::milliseconds timeout) {
-  request.set_request_id(++next_id);
-  if (auto sent = co_await net::write_frame(stream, request, timeout); !sent)
-    co_return fail(sent.error());
-  auto reply = co_await net::read_frame(stream, timeout);
-  if (!reply) co_return fail(reply.error());
-  if (reply->has_error()) co_return fail(refused(*reply));
-  if (reply->request_id() != request.request_id())
-    co_return fail(ErrorCode::kProtocol, "the server answered another request");
-  co_return reply;
-}
-
-// The TLS session binding that the device key's proof signs (empty over --insecure).
-template <class Stream>
-std::string binding_of(Stream& stream) {
-  if constexpr (std::is_same_v<Stream, tcp::socket>)
-    return {};
-  else
-    return net::session_binding(stream.native_handle());
-}
+using namespace io;  // the transport: connect, hello, ask
 
 // Where a paged bootstrap stands: the snapshot's parts, then the device's own entries.
 struct Bootstrap {
@@ -188,28 +137,6 @@ asio::awaitable<core::Status> pull_until_current(Stream& stream, LocalStore& sto
   }
 }
 
-// The hello this device sends: token, device id, user, public key, and the key's proof over
-// this TLS session.
-template <class Stream>
-core::Result<wire::Message> make_hello(Stream& stream, LocalStore& store) {
-  wire::Message hello;
-  auto* h = hello.mutable_hello();
-  h->set_min_version(wire::kProtocolVersion);
-  h->set_max_version(wire::kProtocolVersion);
-  auto token = store.setting("token");
-  h->set_token(token);
-  const auto& id = store.device().device_id.bytes();
-  h->set_client_device_id(std::string(reinterpret_cast<const char*>(id.data()), id.size()));
-  h->set_user(store.device().user);
-  auto key = store.device_key();
-  if (!key) return fail(key.error());
-  h->set_public_key(key->public_key);
-  h->set_proof(
-      crypto::sign(*key, wire::hello_proof_payload(binding_of(stream), h->client_device_id(),
-                                                   token.substr(0, token.find('.')))));
-  return hello;
-}
-
 // Takes in what the welcome says: the server's identity (never mixed with another's), a restore
 // (a new epoch: changes it lost are re-queued), and this device's role, directorate and year.
 // Returns whether the pull must bootstrap.
@@ -298,105 +225,24 @@ asio::awaitable<core::Result<SyncReport>> converse(Stream& stream, LocalStore& s
   co_return report;
 }
 
-// async_connect reduced to the (error, size) shape with_deadline takes. The caller co_awaits it
-// at once, so the references stay valid.
-asio::awaitable<std::tuple<boost::system::error_code, std::size_t>> connect_any(
-    tcp::socket& socket, const tcp::resolver::results_type& endpoints) {
-  auto [ec, endpoint] =
-      co_await asio::async_connect(socket, endpoints, asio::as_tuple(asio::use_awaitable));
-  (void)endpoint;
-  co_return std::tuple{ec, std::size_t{0}};
-}
-
-// Connects within the deadline; kUnavailable with the address when it cannot.
-asio::awaitable<core::Result<tcp::socket>> connect(const std::string& server,
-                                                   std::chrono::milliseconds timeout) {
-  auto where = net::parse_host_port(server);
-  if (!where) co_return fail(where.error());
-  auto executor = co_await asio::this_coro::executor;
-  tcp::resolver resolver(executor);
-  auto [rec, endpoints] = co_await resolver.async_resolve(
-      where->first, std::to_string(where->second), asio::as_tuple(asio::use_awaitable));
-  if (rec)
-    co_return fail(ErrorCode::kUnavailable,
-                   "cannot find the server " + server + ": " + rec.message());
-  tcp::socket socket(executor);
-  auto connected = co_await net::with_deadline(connect_any(socket, endpoints), timeout,
-                                               "connecting to " + server);
-  if (!connected)
-    co_return fail(ErrorCode::kUnavailable, "cannot reach the server " + server + ": " +
-                                                connected.error().message +
-                                                "; check the address and that ergond is running");
-  socket.set_option(tcp::no_delay(true));
-  co_return socket;
-}
-
-asio::awaitable<core::Result<std::string>> handshake(TlsStream& stream, const std::string& server,
-                                                     std::chrono::milliseconds timeout) {
-  auto shook = co_await net::with_deadline(
-      stream.async_handshake(asio::ssl::stream_base::client, asio::as_tuple(asio::use_awaitable)),
-      timeout, "the TLS handshake with " + server);
-  if (!shook) co_return fail(ErrorCode::kUnavailable, shook.error().message);
-  co_return net::peer_fingerprint(stream.native_handle());
-}
-
-asio::awaitable<core::Result<SyncReport>> run_sync(LocalStore& store, Settings settings,
-                                                   SyncOptions options) {
-  auto socket = co_await connect(settings.server, options.timeout);
-  if (!socket) co_return fail(socket.error());
-  if (settings.insecure) co_return co_await converse(*socket, store, options);
-
-  auto context = net::client_context();
-  TlsStream stream(std::move(*socket), context);
-  auto presented = co_await handshake(stream, settings.server, options.timeout);
-  if (!presented) co_return fail(presented.error());
-  if (*presented != settings.fingerprint)
-    co_return fail(
-        ErrorCode::kCorrupt,
-        "the server at " + settings.server + " presented the key " + *presented +
-            " but this client pinned " + settings.fingerprint +
-            ": if the server was reinstalled, confirm the new key with its administrator "
-            "('ergond fingerprint') and run 'ergon init --server " +
-            settings.server +
-            " --token … --fingerprint NEW'; otherwise someone may be intercepting");
-  auto report = co_await converse(stream, store, options);
-  boost::system::error_code ignored;
-  stream.next_layer().shutdown(tcp::socket::shutdown_both, ignored);
-  co_return report;
-}
-
-template <class T>
-core::Result<T> run_on_new_context(asio::awaitable<core::Result<T>> work) {
-  asio::io_context io(1);
-  core::Result<T> result = fail(ErrorCode::kInternal, "the sync did not finish");
-  asio::co_spawn(io, std::move(work), [&](const std::exception_ptr& e, core::Result<T> r) {
-    if (e) {
-      try {
-        std::rethrow_exception(e);
-      } catch (const std::exception& ex) {
-        result = fail(ErrorCode::kUnavailable, std::string("the connection failed: ") + ex.what());
-      }
-      return;
-    }
-    result = std::move(r);
-  });
-  io.run();
-  return result;
-}
+// A sync as a conversation run_connected drives.
+struct SyncTalk {
+  using Result = SyncReport;
+  LocalStore* store;
+  SyncOptions options;
+  template <class Stream>
+  asio::awaitable<core::Result<SyncReport>> run(Stream& stream) {
+    return converse(stream, *store, options);
+  }
+};
 
 }  // namespace
 
 core::Result<SyncReport> sync_once(LocalStore& store, const SyncOptions& options) {
-  Settings settings{store.setting("server"), store.setting("token"), store.setting("fingerprint"),
-                    store.setting("insecure") == "1"};
-  if (settings.server.empty() || settings.token.empty())
-    return fail(ErrorCode::kUsage,
-                "this client has no server yet; run 'ergon init --server HOST:PORT --token TOKEN' "
-                "with the token from 'ergond enrol'");
-  if (!settings.insecure && settings.fingerprint.empty())
-    return fail(ErrorCode::kUsage, "no pinned server key; run 'ergon init --server " +
-                                       settings.server + " --token … --fingerprint SHA256:…'");
-  auto result = run_on_new_context(run_sync(store, settings, options));
+  auto settings = settings_of(store);
+  if (!settings) return fail(settings.error());
+  auto result = run_on_new_context(
+      run_connected(std::move(*settings), options.timeout, SyncTalk{&store, options}));
   if (result) {
     (void)store.set_setting("last_sync_ms", std::to_string(core::system_clock().now_ms()));
     (void)store.set_setting("last_sync_error", "");

@@ -100,7 +100,18 @@ core::Result<Routed> RequestRouter::handle(const wire::Message& request, const A
     if (!page) return fail(page.error());
     return Routed{std::move(*page)};
   }
-  return fail(ErrorCode::kProtocol, "expected ping, push or pull after the welcome");
+  if (request.has_history()) {
+    auto page = history(id, request.history());
+    if (!page) return fail(page.error());
+    return Routed{std::move(*page)};
+  }
+  if (request.has_audit_verify()) {
+    auto report = audit_verify(id, request.audit_verify());
+    if (!report) return fail(report.error());
+    return Routed{std::move(*report)};
+  }
+  return fail(ErrorCode::kProtocol,
+              "expected ping, push, pull, history or audit verify after the welcome");
 }
 
 core::Result<PushJob> RequestRouter::decode_push(std::uint64_t request_id,
@@ -185,6 +196,121 @@ core::Result<wire::Message> RequestRouter::pull(std::uint64_t request_id, const 
     reply->set_digest(std::string(crypto::as_bytes(page->digest.value())));
     reply->set_chain_head(std::string(crypto::as_bytes(page->chain_head)));
   }
+  return m;
+}
+
+namespace {
+
+constexpr std::size_t kMaxHistoryRows = 1000;
+constexpr std::size_t kMaxHistoryText = 256;  // an entity, field or device named in a query
+
+void to_proto(const HistoryEvent& e, wire::HistoryEvent* out) {
+  out->mutable_position()->set_epoch(e.position.epoch);
+  out->mutable_position()->set_seq(e.position.seq);
+  out->set_kind(e.kind);
+  out->set_entity_kind(static_cast<wire::EntityKind>(static_cast<int>(e.entity_kind)));
+  out->set_entity(e.entity);
+  out->set_group(e.group);
+  for (const auto& f : e.fields) {
+    auto* field = out->add_fields();
+    field->set_name(f.name);
+    field->set_old_value(f.old_value);
+    field->set_new_value(f.new_value);
+  }
+  out->set_enrolment(e.enrolment);
+  out->set_role(e.role);
+  out->set_directorate(e.directorate);
+  out->set_user(e.user);
+  out->set_client_ms(e.client_ms);
+  out->set_server_ms(e.server_ms);
+  out->set_reason(e.reason);
+  if (e.conflict) {
+    out->mutable_conflict()->set_epoch(e.conflict->epoch);
+    out->mutable_conflict()->set_seq(e.conflict->seq);
+  }
+  out->set_change_id(e.change_id);
+}
+
+}  // namespace
+
+core::Result<wire::Message> RequestRouter::history(std::uint64_t request_id,
+                                                   const wire::HistoryRequest& asked) {
+  if (asked.after_seq() > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()))
+    return fail(ErrorCode::kProtocol, "history: after_seq is beyond any log position");
+  if (asked.since_ms() < 0 || asked.until_ms() < 0)
+    return fail(ErrorCode::kProtocol, "history: times are milliseconds since 1970, never negative");
+  for (const auto* text : {&asked.entity(), &asked.field(), &asked.device()})
+    if (text->size() > kMaxHistoryText)
+      return fail(ErrorCode::kProtocol, "history: a name of " + std::to_string(text->size()) +
+                                            " bytes; the limit is " +
+                                            std::to_string(kMaxHistoryText));
+  HistoryQuery query{
+      asked.entity(),
+      asked.field(),
+      asked.device(),
+      asked.since_ms(),
+      asked.until_ms(),
+      asked.after_seq(),
+      asked.limit() == 0 ? kMaxHistoryRows : std::min<std::size_t>(asked.limit(), kMaxHistoryRows)};
+  auto page = store_.history(query);
+  if (!page) return fail(page.error());
+  wire::Message m;
+  m.set_request_id(request_id);
+  auto* reply = m.mutable_history_reply();
+  for (const auto& e : page->events) {
+    if (reply->events_size() > 0 && reply->ByteSizeLong() > max_page_bytes_) {
+      page->more = true;  // the rest on the next page, from this event's row
+      page->next_after = e.position.seq - 1;
+      break;
+    }
+    to_proto(e, reply->add_events());
+  }
+  reply->set_more(page->more);
+  reply->set_next_after(page->next_after);
+  return m;
+}
+
+core::Result<wire::Message> RequestRouter::audit_verify(std::uint64_t request_id,
+                                                        const wire::AuditVerifyRequest& asked) {
+  std::vector<HeldHead> heads;
+  if (asked.has_held()) {
+    HeldHead head{{asked.held().epoch(), asked.held().seq()}, {}};
+    if (asked.held_hash().size() != head.hash.size())
+      return fail(ErrorCode::kProtocol, "audit verify: a chain head is 32 bytes");
+    std::copy(asked.held_hash().begin(), asked.held_hash().end(), head.hash.begin());
+    heads.push_back(head);
+  }
+  auto last = store_.last_seq();
+  if (!last) return fail(last.error());
+  auto now = std::chrono::steady_clock::now();
+  if (!verified_ || verified_->head_at.seq != *last || now - verified_at_ > kReuseVerification) {
+    auto full = store_.verify();
+    if (!full) return fail(full.error());
+    verified_ = std::move(*full);
+    verified_at_ = now;
+  }
+  VerifyReport report = *verified_;
+  for (const auto& head : heads) {
+    if (!report.problem.empty()) break;
+    auto problem = store_.check_head(report, head);
+    if (!problem) return fail(problem.error());
+    report.problem = *problem;
+    ++report.heads_checked;
+  }
+  wire::Message m;
+  m.set_request_id(request_id);
+  auto* reply = m.mutable_audit_verify_reply();
+  reply->set_ok(report.problem.empty());
+  reply->set_problem(report.problem);
+  reply->set_broken_seq(report.broken_seq.value_or(0));
+  reply->set_rows(report.rows);
+  reply->set_v1_rows(report.v1_rows);
+  reply->mutable_head()->set_epoch(report.head_at.epoch);
+  reply->mutable_head()->set_seq(report.head_at.seq);
+  reply->set_head_hash(std::string(crypto::as_bytes(report.head)));
+  reply->set_proposals(report.proposals);
+  reply->set_envelopes(report.envelopes);
+  reply->set_heads_checked(report.heads_checked);
   return m;
 }
 

@@ -5,7 +5,9 @@
 // fuzzed without them. Reads through the store it is given (the network thread's connection).
 // Holds a reference to the store, which must outlive it. Not thread-safe.
 
+#include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <variant>
 #include <vector>
@@ -65,9 +67,17 @@ class RequestRouter {
   core::Result<PushJob> decode_push(std::uint64_t request_id, const wire::PushRequest& push);
   core::Result<wire::Message> pull(std::uint64_t request_id, const Admitted& admitted,
                                    const wire::PullRequest& pull);
+  core::Result<wire::Message> history(std::uint64_t request_id, const wire::HistoryRequest& asked);
+  core::Result<wire::Message> audit_verify(std::uint64_t request_id,
+                                           const wire::AuditVerifyRequest& asked);
 
   MasterStore& store_;
   std::size_t max_page_bytes_;
+  // The last whole verification, reused while the log has not grown: a device asking again and
+  // again costs a head check, not a pass over the whole log.
+  std::optional<VerifyReport> verified_;
+  std::chrono::steady_clock::time_point verified_at_;
+  static constexpr std::chrono::seconds kReuseVerification{60};
 };
 
 }  // namespace ergon::server

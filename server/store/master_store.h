@@ -111,6 +111,43 @@ struct Flag {
   std::string detail;
 };
 
+/// What `ergon history` and `ergon audit log` ask: one entity's timeline or everything, in log
+/// order, a page at a time.
+struct HistoryQuery {
+  std::string entity;  // a proposal id, envelope YEAR:SOURCE or flag id; empty: everything
+  std::string field;   // only changes touching this field
+  std::string device;  // an enrolment id or a prefix of one
+  std::int64_t since_ms = 0, until_ms = 0;  // server time; 0: open
+  std::uint64_t after_seq = 0;
+  std::size_t limit = 500;  // log rows read for one page
+};
+
+struct FieldChange {
+  std::string name, old_value, new_value;  // canonical text
+};
+
+/// One log row as history shows it: what changed (old and new values), who the server
+/// authenticated (enrolment, role, directorate), what the client stated (user, its clock), when
+/// the server logged it, and the outcome.
+struct HistoryEvent {
+  changelog::Revision position;
+  std::string kind;  // create, edit, decision, resolution, envelope, flag_ack, conflict, rejected
+  changelog::EntityKind entity_kind = changelog::EntityKind::kProposal;
+  std::string entity, group;
+  std::vector<FieldChange> fields;
+  std::string enrolment, role, directorate, user;
+  std::int64_t client_ms = 0, server_ms = 0;
+  std::string reason;
+  std::optional<changelog::Revision> conflict;
+  std::string change_id;
+};
+
+struct HistoryPage {
+  std::vector<HistoryEvent> events;
+  bool more = false;
+  std::uint64_t next_after = 0;
+};
+
 /// A chain head a client holds: the last log row it applied, and that row's hash.
 struct HeldHead {
   changelog::Revision at;
@@ -234,6 +271,10 @@ class MasterStore {
   /// bytes, the master against the accepted values of the log applied in order, and `heads`
   /// (chain heads clients hold) against the log. Errors only when the store cannot be read.
   core::Result<VerifyReport> verify(std::span<const HeldHead> heads = {});
+  /// The problem with a chain head a client holds, against a verified log (empty: none).
+  core::Result<std::string> check_head(const VerifyReport& report, const HeldHead& head);
+  /// One page of history, answered from the log (master_history.cpp).
+  core::Result<HistoryPage> history(const HistoryQuery& query);
   /// verify() as a count of rows; kCorrupt with the first problem.
   core::Result<std::uint64_t> verify_chain();
 

@@ -13,9 +13,9 @@
 
 namespace ergon::server {
 
+using chain::Cell;
 using changelog::OutcomeKind;
 using changelog::Revision;
-using chain::Cell;
 using core::ErrorCode;
 using core::fail;
 
@@ -184,8 +184,8 @@ core::Result<std::string> compare_master(StoreConnection& impl, const Replay& re
 }
 
 // A head a client holds must be a row of this log with the same hash.
-core::Result<std::string> check_head(StoreConnection& impl, const HeldHead& head,
-                                     const VerifyReport& report) {
+core::Result<std::string> head_problem(StoreConnection& impl, const HeldHead& head,
+                                       const VerifyReport& report) {
   auto held = std::to_string(head.at.epoch) + "." + std::to_string(head.at.seq);
   if (head.at.seq > report.head_at.seq)
     return "the log ends at row " + std::to_string(report.head_at.seq) +
@@ -261,12 +261,17 @@ core::Result<VerifyReport> MasterStore::verify(std::span<const HeldHead> heads) 
   report.problem = *master;
   for (const auto& head : heads) {
     if (!report.problem.empty()) break;
-    auto checked = check_head(*impl_, head, report);
+    auto checked = head_problem(*impl_, head, report);
     if (!checked) return fail(checked.error());
     report.problem = *checked;
     ++report.heads_checked;
   }
   return report;
+}
+
+core::Result<std::string> MasterStore::check_head(const VerifyReport& report,
+                                                  const HeldHead& head) {
+  return head_problem(*impl_, head, report);
 }
 
 core::Result<std::uint64_t> MasterStore::verify_chain() {

@@ -4,6 +4,9 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
+
+#include "shared/core/result.h"
 
 namespace ergon::core {
 
@@ -36,5 +39,14 @@ const Clock& system_clock();
 
 /// "2026-11-25T19:46:17.123Z": UTC with milliseconds, for display and JSON.
 std::string format_utc(std::int64_t ms);
+
+/// "2026-11-25 21:46:17 +02:00": the process's local time zone (TZ; the client defaults it to
+/// Europe/Athens) with its offset, from the system's tzdata, for people.
+std::string format_local(std::int64_t ms);
+
+/// An ISO 8601 date or date-time as milliseconds since 1970: "2024-03-05" (local midnight),
+/// "2024-03-05T14:30", "2024-03-05 14:30:15" (local), with "Z" or "+02:00" (that offset).
+/// kUsage shows the forms.
+core::Result<std::int64_t> parse_time(std::string_view text);
 
 }  // namespace ergon::core

@@ -506,6 +506,56 @@ TEST_CASE("a pull page stops adding entries once past the router's page bytes", 
   for (std::size_t i = 0; i < kChanges; ++i) CHECK(seen[i] == i + 1);
 }
 
+TEST_CASE("history and audit verify are answered; malformed ones are refused, not run",
+          "[router][audit]") {
+  World w;
+  RequestRouter router(w.store());
+  auto c = client_with_changes(w, 3);
+  auto admitted = w.admit_and_bind(router, c.device);
+  push_pending(w, router, admitted, c);
+
+  wire::Message history;
+  history.set_request_id(7);
+  history.mutable_history()->set_limit(2);
+  auto first = reply_of(router.handle(history, admitted));
+  REQUIRE(first.has_history_reply());
+  CHECK(first.history_reply().events_size() == 2);
+  CHECK(first.history_reply().more());
+  CHECK(first.history_reply().events(0).kind() == "create");
+  CHECK(first.history_reply().events(0).enrolment() == c.device.enrolled_id);
+  history.mutable_history()->set_after_seq(first.history_reply().next_after());
+  auto second = reply_of(router.handle(history, admitted));
+  CHECK(second.history_reply().events_size() == 1);
+  CHECK_FALSE(second.history_reply().more());
+
+  std::vector<wire::Message> bad(4);
+  bad[0].mutable_history()->set_after_seq(std::uint64_t{1} << 63);
+  bad[1].mutable_history()->set_since_ms(-1);
+  bad[2].mutable_history()->set_entity(std::string(10'000, 'x'));
+  bad[3].mutable_audit_verify()->set_held_hash("short");
+  bad[3].mutable_audit_verify()->mutable_held()->set_seq(1);
+  for (auto& m : bad) {
+    INFO(m.ShortDebugString().substr(0, 200));
+    auto routed = router.handle(m, admitted);
+    REQUIRE_FALSE(routed);
+    CHECK(routed.error().code == ErrorCode::kProtocol);
+  }
+
+  wire::Message verify;
+  verify.mutable_audit_verify();
+  auto report = reply_of(router.handle(verify, admitted));
+  REQUIRE(report.has_audit_verify_reply());
+  CHECK(report.audit_verify_reply().ok());
+  CHECK(report.audit_verify_reply().rows() == 3);
+  // A head this log never had: a problem in the report, not an error of the request.
+  verify.mutable_audit_verify()->mutable_held()->set_epoch(1);
+  verify.mutable_audit_verify()->mutable_held()->set_seq(9);
+  verify.mutable_audit_verify()->set_held_hash(std::string(32, '\x01'));
+  auto cut = reply_of(router.handle(verify, admitted));
+  CHECK_FALSE(cut.audit_verify_reply().ok());
+  CHECK_THAT(cut.audit_verify_reply().problem(), Contains("were removed"));
+}
+
 TEST_CASE("a message the router does not take after the welcome is an error, not a crash",
           "[router]") {
   World w;
@@ -513,13 +563,15 @@ TEST_CASE("a message the router does not take after the welcome is an error, not
   auto d = w.enrol(merge::Role::kDirectorate, "DTE");
   auto admitted = w.admit_and_bind(router, d);
 
-  std::vector<wire::Message> strays(6);
+  std::vector<wire::Message> strays(8);
   *strays[0].mutable_hello() = hello_of(d, kBinding);  // a second hello
   strays[1].mutable_welcome()->set_role("planning");
   strays[2].mutable_push_reply();
   strays[3].mutable_pull_reply();
   strays[4].mutable_error()->set_message("no");
   // strays[5]: no body at all
+  strays[6].mutable_history_reply();
+  strays[7].mutable_audit_verify_reply();
   std::uint64_t id = 100;
   for (auto& m : strays) {
     m.set_request_id(++id);
@@ -527,7 +579,7 @@ TEST_CASE("a message the router does not take after the welcome is an error, not
     auto routed = router.handle(m, admitted);
     REQUIRE_FALSE(routed);
     CHECK(routed.error().code == ErrorCode::kProtocol);
-    CHECK_THAT(routed.error().message, Contains("expected ping, push or pull"));
+    CHECK_THAT(routed.error().message, Contains("expected ping, push, pull"));
     // What the session sends back: an error frame for that request.
     auto frame = wire::error_message(id, routed.error());
     CHECK(frame.request_id() == id);
