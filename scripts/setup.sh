@@ -9,7 +9,7 @@ packages=(
   libexpected-dev libzstd-dev
   cmake ninja-build g++ clang-14 libclang-rt-14-dev clang-format-14 clang-tidy-14
   chromium poppler-utils
-  python3
+  python3 tzdata
 )
 
 missing=()
