@@ -29,8 +29,8 @@ void add_read_commands(CLI::App& app, Context& ctx);      // show, list, status
 void add_transfer_commands(CLI::App& app, Context& ctx);  // import, export
 void add_report_command(CLI::App& app, Context& ctx);
 void add_sync_commands(CLI::App& app, Context& ctx);   // sync, conflicts, resolve, dismiss, resend
-void add_money_commands(CLI::App& app, Context& ctx);
-void add_audit_commands(CLI::App& app, Context& ctx);  // history, audit log, audit verify  // envelope set, envelopes, flags, flag ack
+void add_money_commands(CLI::App& app, Context& ctx);  // envelope set, envelopes, flags, flag ack
+void add_audit_commands(CLI::App& app, Context& ctx);  // history, audit log, audit verify
 
 /// FIELD=VALUE arguments, split at the first '='. A usage error names the bad argument.
 /// A group's values for people: money the Greek way (1.500.000,00), the rest as stored.
