@@ -28,6 +28,11 @@ void add_report_command(CLI::App& app, Context& ctx) {
       ReportOptions options;
       options.year = opts->year != 0 ? opts->year : store->device().year;
       options.include_withdrawn = opts->include_withdrawn;
+      auto flags = store->flags(options.year);
+      if (!flags) return core::fail(flags.error());
+      for (const auto& f : *flags)
+        options.flags.push_back(
+            {f.id, f.flag.message, f.flag.proposals, f.acknowledged.has_value()});
       ListFilter filter;
       filter.year = options.year;
       auto proposals = store->list(filter);

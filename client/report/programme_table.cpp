@@ -49,13 +49,13 @@ std::string fit(std::string_view text, std::size_t width, bool right) {
 namespace {
 
 // One proposal's line of the table.
-std::string row_line(int number, const Proposal& p, const std::string& sources) {
+std::string row_line(int number, const Proposal& p, const std::string& sources, bool flagged) {
   return fit(std::to_string(number), 4, true) + " " +
          fit(p.ka_code ? p.ka_code->canonical() : "—", 12) + " " + fit(p.title, 52) + " " +
          fit(p.total_budget.greek_euro(), 17, true) + " " +
          fit(p.allocation.greek_euro(), 16, true) + " " + fit(sources, 10) + " " +
          fit(p.new_or_continuing == model::Continuity::kNew ? "Ν" : "Σ", 3) + " " + fit(p.area, 9) +
-         " " + fit(model::to_string(p.state), 10) + "\n";
+         " " + fit(model::to_string(p.state), 10) + (flagged ? " ⚑" : "") + "\n";
 }
 
 }  // namespace
@@ -95,7 +95,11 @@ std::string render_programme_text(const std::vector<Proposal>& proposals,
           sources += (sources.empty() ? "" : ",") + line.source;
           by_source[line.source] = sum_or_keep(by_source[line.source], line.amount);
         }
-        out += row_line(++number, *p, sources);
+        bool flagged = std::any_of(options.flags.begin(), options.flags.end(), [&](const auto& f) {
+          return std::find(f.proposals.begin(), f.proposals.end(), p->id.hex()) !=
+                 f.proposals.end();
+        });
+        out += row_line(++number, *p, sources, flagged);
         total = sum_or_keep(total, p->total_budget);
         allocation = sum_or_keep(allocation, p->allocation);
       }
@@ -117,6 +121,10 @@ std::string render_programme_text(const std::vector<Proposal>& proposals,
     out += "  " + fit(source, 6) + " " + fit(s ? s->name_el : "", 70) + " " +
            fit(amount.greek_euro(), 18, true) + "\n";
   }
+  if (!options.flags.empty()) out += "\n⚑ Σημάνσεις ελέγχου\n";
+  for (const auto& f : options.flags)
+    out += "  " + f.id + ": " + f.message +
+           (f.is_acknowledged ? " (έλεγχος: έγινε αποδεκτή)" : " (ανοικτή)") + "\n";
   return out;
 }
 

@@ -11,9 +11,17 @@
 
 namespace ergon::client {
 
+/// A cross-row flag as the report lists it: its id, what is wrong, whether it was acknowledged.
+struct ReportFlag {
+  std::string id, message;
+  std::vector<std::string> proposals;  // ids
+  bool is_acknowledged = false;
+};
+
 struct ReportOptions {
   int year = 0;
   bool include_withdrawn = false;
+  std::vector<ReportFlag> flags;  // flagged rows are marked ⚑ and the flags listed at the end
 };
 
 /// A fixed-width terminal table (UTF-8, padded by characters, not bytes).

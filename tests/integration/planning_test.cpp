@@ -119,6 +119,8 @@ TEST_CASE("planning and budget over the wire: settle, decide, envelopes, flags",
   auto seen_by_dte = dte.run_json({"flags", "--year", "2024", "--json"});
   REQUIRE(seen_by_dte.size() == 1u);
   CHECK(seen_by_dte[0].at("acknowledged").at("reason") == "Χρηματοδότηση ΠΔΕ");
+  auto report = dte.run({"report", "--year", "2024"});
+  CHECK_THAT(report.out, Catch::Contains("⚑") && Catch::Contains("envelope:2024:AT06"));
   CHECK(server.verify().at("rows") > 0);
 }
 
