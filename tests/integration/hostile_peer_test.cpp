@@ -136,13 +136,13 @@ TEST_CASE("every refusal an admitted session can meet is an error frame, and the
     ergon::wire::Message m;
     m.set_request_id(2);
     m.mutable_welcome();
-    cases.push_back({"a message a client never sends", m, "expected ping, push or pull"});
+    cases.push_back({"a message a client never sends", m, "expected ping, push, pull"});
   }
   {
     ergon::wire::Message m;
     m.set_request_id(2);
     m.mutable_hello();
-    cases.push_back({"a second hello", m, "expected ping, push or pull"});
+    cases.push_back({"a second hello", m, "expected ping, push, pull"});
   }
   cases.push_back({"another device's change", change_of(std::string(16, '\x09'), 1),
                    "belongs to another device"});
@@ -158,6 +158,19 @@ TEST_CASE("every refusal an admitted session can meet is an error frame, and the
     for (int i = 0; i < 1001; ++i)
       *m.mutable_push()->add_changes() = change_of(device, 1).push().changes(0);
     cases.push_back({"a batch above 1000 changes", m, "the limit is 1000"});
+  }
+  {
+    ergon::wire::Message m;
+    m.set_request_id(2);
+    m.mutable_history()->set_after_seq(std::uint64_t{1} << 63);
+    cases.push_back({"a history page beyond any log position", m, "beyond any log position"});
+  }
+  {
+    ergon::wire::Message m;
+    m.set_request_id(2);
+    m.mutable_audit_verify()->mutable_held()->set_seq(1);
+    m.mutable_audit_verify()->set_held_hash("short");
+    cases.push_back({"a chain head that is not 32 bytes", m, "a chain head is 32 bytes"});
   }
   for (const auto& c : cases) {
     INFO(c.name);
