@@ -15,7 +15,7 @@ constexpr std::array<std::string_view, 29> kColumns = {
 };
 
 // The domain separator: a version-2 step can never equal a version-1 step over other bytes.
-constexpr std::string_view kDomain{"ergon-log-chain-v2", 19};
+constexpr std::string_view kDomain{"ergon-log-chain-v2\0", 19};  // with its NUL
 
 void put_u64(std::string& out, std::uint64_t v) {
   for (int shift = 56; shift >= 0; shift -= 8)

@@ -158,9 +158,10 @@ core::Result<std::string> compare_master(StoreConnection& impl, const Replay& re
         if (!stored) return fail(ErrorCode::kCorrupt, "proposal " + id + ": damaged values");
         for (const auto& [field, value] : model::all_values(it->second))
           if (auto found = stored->find(field); found == stored->end() || found->second != value) {
-            problem = "proposal " + id + ": its " + field + " is '" +
-                      (found == stored->end() ? std::string() : found->second) +
-                      "' in the master, but the log's accepted changes give '" + value + "'";
+            problem = "proposal " + id;
+            problem += ": its " + field + " is '";
+            problem += found == stored->end() ? std::string() : found->second;
+            problem += "' in the master, but the log's accepted changes give '" + value + "'";
             break;
           }
         return {};
