@@ -115,8 +115,11 @@ std::string events_csv(const std::vector<wire::HistoryEvent>& events) {
 core::Result<wire::HistoryRequest> query_of(const AuditOptions& o, LocalStore& store) {
   wire::HistoryRequest q;
   if (!o.id.empty()) {
+    // A prefix of a proposal this client lists, or any whole id (one the master never held,
+    // a rejected new proposal), or an envelope (YEAR:SOURCE) or flag (KIND:YEAR:KEY).
     auto id = store.resolve_id(o.id);
-    if (!id && o.id.find(':') == std::string::npos) return core::fail(id.error());
+    bool is_whole_id = core::ProposalId::parse(o.id).has_value();
+    if (!id && !is_whole_id && o.id.find(':') == std::string::npos) return core::fail(id.error());
     q.set_entity(id ? id->hex() : o.id);
   }
   q.set_field(o.field);

@@ -58,6 +58,23 @@ std::string row_line(int number, const Proposal& p, const std::string& sources, 
          " " + fit(model::to_string(p.state), 10) + (flagged ? " ⚑" : "") + "\n";
 }
 
+// The totals per funding source, and the flags of the year (flagged rows carry ⚑).
+std::string sources_and_flags(const std::map<std::string, Money>& by_source,
+                              const model::ReferenceData& ref,
+                              const std::vector<ReportFlag>& flags) {
+  std::string out;
+  for (const auto& [source, amount] : by_source) {
+    const auto* s = ref.funding_source(source);
+    out += "  " + fit(source, 6) + " " + fit(s ? s->name_el : "", 70) + " " +
+           fit(amount.greek_euro(), 18, true) + "\n";
+  }
+  if (!flags.empty()) out += "\n⚑ Σημάνσεις ελέγχου\n";
+  for (const auto& f : flags)
+    out += "  " + f.id + ": " + f.message +
+           (f.is_acknowledged ? " (έλεγχος: έγινε αποδεκτή)" : " (ανοικτή)") + "\n";
+  return out;
+}
+
 }  // namespace
 
 std::string render_programme_text(const std::vector<Proposal>& proposals,
@@ -116,16 +133,7 @@ std::string render_programme_text(const std::vector<Proposal>& proposals,
          fit(grand_total.greek_euro(), 17, true) + " " +
          fit(grand_allocation.greek_euro(), 16, true) + "\n" + rule +
          "\n\nΑνά πηγή χρηματοδότησης\n";
-  for (const auto& [source, amount] : by_source) {
-    const auto* s = ref.funding_source(source);
-    out += "  " + fit(source, 6) + " " + fit(s ? s->name_el : "", 70) + " " +
-           fit(amount.greek_euro(), 18, true) + "\n";
-  }
-  if (!options.flags.empty()) out += "\n⚑ Σημάνσεις ελέγχου\n";
-  for (const auto& f : options.flags)
-    out += "  " + f.id + ": " + f.message +
-           (f.is_acknowledged ? " (έλεγχος: έγινε αποδεκτή)" : " (ανοικτή)") + "\n";
-  return out;
+  return out + sources_and_flags(by_source, ref, options.flags);
 }
 
 }  // namespace ergon::client

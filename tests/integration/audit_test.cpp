@@ -1,5 +1,5 @@
 // The audit through the real `ergond` and `ergon` processes: a sequence of edits (scripted and
-// random), conflicts, a resolution and a decision appear in `ergon history`, in
+// random), conflicts, a resolution, a decision and a rejection appear in `ergon history`, in
 // order, nothing missing and nothing extra, against a record the test keeps itself; and a log
 // whose tail was cut on the server's disk fails `ergon audit verify` through the head a client
 // holds.
@@ -114,11 +114,32 @@ TEST_CASE("history shows every change of a proposal in order, nothing missing or
   auto by_dte = planning.run_json({"history", park, "--device", dte_device.substr(0, 8), "--json"});
   for (const auto& e : by_dte) CHECK(e.at("user") == kDte);
   CHECK(planning.run_json({"history", park, "--since", "2999-01-01", "--json"}).empty());
+  // A rejection: a new proposal made offline for a year the server has not open.
+  Client early{dir.path() / "dpol", "", "DPOL"};
+  ok(early, {"init", "--directorate", "DPOL", "--user", "Κώστας", "--year", "2025"});
+  auto added = early.run({"add", "title=Μελέτη κυκλοφορίας", "category=study", "area=HER-CITY",
+                          "total_budget=10.000,00", "allocation=10.000,00", "funding=1099",
+                          "new_or_continuing=new", "status=maturing", "priority=B"});
+  REQUIRE(added.status.ok());
+  auto rejected_id = added.out.substr(0, added.out.find('\n'));
+  early = server.add_client("dpol", "directorate", "DPOL");
+  CHECK(early.sync().at("rejected") == 1);
+  auto rejected = planning.run_json({"history", rejected_id, "--json"});
+  REQUIRE(rejected.size() == 1u);
+  CHECK(rejected[0].at("kind") == "rejected");
+  CHECK(rejected[0].at("user") == "Κώστας");  // as stated when the change was made
+  CHECK_THAT(rejected[0].at("reason").get<std::string>(), Catch::Contains("2025"));
+  bool has_title = false;
+  for (const auto& f : rejected[0].at("fields"))
+    has_title = has_title || f.at("new") == "Μελέτη κυκλοφορίας";
+  CHECK(has_title);  // what the directorate typed is in the audit, though the master never held it
+
   // The audit log for a Greek Excel: byte-order mark, ';', a row per field changed.
   auto csv = planning.run({"audit", "log", "--format", "csv"});
   REQUIRE(csv.status.ok());
   CHECK(csv.out.rfind("\xEF\xBB\xBF", 0) == 0);
-  CHECK_THAT(csv.out, Catch::Contains("Μετά την απόφαση") && Catch::Contains(";conflict;"));
+  CHECK_THAT(csv.out, Catch::Contains("Μετά την απόφαση") && Catch::Contains(";conflict;") &&
+                          Catch::Contains(";rejected;"));
 }
 
 TEST_CASE("a log cut short on the server's disk fails audit verify through a client's head",
