@@ -135,7 +135,11 @@ for home in planning dte dpol budget field; do
   digest=$("$ergon" --home "$work/$home" sync --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["digest"])')
   printf '%-9s %s\n' "$home" "$digest"
 done
-show "$ergond" verify --data "$work/server"
+
+step "The audit: the square's history as the server logged it, and the chain verified end to end"
+show "$ergon" "${dte[@]}" history "$square"
+show "$ergon" "${dte[@]}" audit verify
+show "$ergond" audit verify --data "$work/server" --head "$("$ergon" "${dpol[@]}" status --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["chain_head"])')"
 
 step "Export for the spreadsheet and the programme table, with totals"
 show "$ergon" "${planning[@]}" export "$work/programme-2024.csv"
