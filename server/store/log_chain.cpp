@@ -18,8 +18,9 @@ constexpr std::array<std::string_view, 29> kColumns = {
 constexpr std::string_view kDomain{"ergon-log-chain-v2\0", 19};  // with its NUL
 
 void put_u64(std::string& out, std::uint64_t v) {
-  for (int shift = 56; shift >= 0; shift -= 8)
-    out.push_back(static_cast<char>((v >> shift) & 0xff));
+  char bytes[8];
+  for (int i = 7; i >= 0; --i, v >>= 8) bytes[i] = static_cast<char>(v & 0xff);
+  out.append(bytes, sizeof bytes);
 }
 
 }  // namespace
@@ -56,17 +57,24 @@ core::Result<std::vector<Cell>> in_order(const std::map<std::string_view, Cell>&
 
 std::vector<Cell> read_cells(const storage::Statement& row) {
   std::vector<Cell> cells(kColumns.size());
+  read_cells(row, cells);
+  return cells;
+}
+
+void read_cells(const storage::Statement& row, std::vector<Cell>& cells) {
+  cells.resize(kColumns.size());
   for (std::size_t i = 0; i < kColumns.size(); ++i) {
     auto index = static_cast<int>(i);
     auto& cell = cells[i];
     cell.type = row.column_type(index);
+    cell.integer = 0;
+    cell.bytes.clear();
     if (cell.type == storage::ColumnType::kInteger) cell.integer = row.column_int64(index);
     // A float is hashed by its text form: no column of ours holds one, a forger's would differ.
     if (cell.type == storage::ColumnType::kText || cell.type == storage::ColumnType::kFloat)
       cell.bytes = row.column_text(index);
     if (cell.type == storage::ColumnType::kBlob) cell.bytes = row.column_blob(index);
   }
-  return cells;
 }
 
 void bind_cells(storage::Statement& statement, std::span<const Cell> cells) {
@@ -92,7 +100,8 @@ void bind_cells(storage::Statement& statement, std::span<const Cell> cells) {
 }
 
 crypto::Digest step(const crypto::Digest& previous, std::span<const Cell> cells) {
-  std::string bytes;
+  thread_local std::string bytes;  // reused: a verification steps a million rows
+  bytes.clear();
   for (std::size_t i = 0; i < cells.size(); ++i) {
     const auto& cell = cells[i];
     auto name = i < kColumns.size() ? kColumns[i] : std::string_view("?");

@@ -50,6 +50,8 @@ core::Result<std::size_t> index_of(std::string_view name);
 core::Result<std::vector<Cell>> in_order(const std::map<std::string_view, Cell>& by_name);
 /// The cells of columns() from a row that selects column_list() first.
 std::vector<Cell> read_cells(const storage::Statement& row);
+/// The same into `cells`, reusing its storage (a verification reads a million rows).
+void read_cells(const storage::Statement& row, std::vector<Cell>& cells);
 /// Binds cells as parameters 1…N, in columns() order.
 void bind_cells(storage::Statement& statement, std::span<const Cell> cells);
 

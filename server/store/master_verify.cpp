@@ -4,6 +4,7 @@
 // The first problem is reported with its row and what differs.
 
 #include <map>
+#include <unordered_map>
 
 #include "server/store/log_chain.h"
 #include "server/store/master_store.h"
@@ -89,8 +90,8 @@ core::Result<changelog::Outcome> outcome_of(const std::vector<Cell>& cells) {
 
 // The master as the log's accepted values build it, row by row.
 struct Replay {
-  std::map<std::string, model::Proposal> proposals;
-  std::map<std::string, std::int64_t> envelopes;  // YEAR:SOURCE → cents
+  std::unordered_map<std::string, model::Proposal> proposals;
+  std::unordered_map<std::string, std::int64_t> envelopes;  // YEAR:SOURCE → cents
 
   core::Status apply(const changelog::Change& change) {
     if (change.entity.kind == changelog::EntityKind::kEnvelope) {
@@ -224,6 +225,7 @@ core::Result<VerifyReport> MasterStore::verify(std::span<const HeldHead> heads) 
   Replay replay;
   crypto::Digest previous{};
   bool after_v2 = false;
+  std::vector<Cell> cells;
   static const std::string select =
       "SELECT " + chain::column_list() + ", hash FROM log ORDER BY seq";
   const auto hash_index = static_cast<int>(chain::columns().size());
@@ -231,7 +233,7 @@ core::Result<VerifyReport> MasterStore::verify(std::span<const HeldHead> heads) 
       select, [](storage::Statement&) {},
       [&](storage::Statement& s) -> core::Status {
         if (!report.problem.empty()) return {};
-        auto cells = chain::read_cells(s);
+        chain::read_cells(s, cells);
         auto seq = static_cast<std::uint64_t>(cells[At::get().seq].integer);
         auto stored = hash_column(s, hash_index);
         std::optional<std::string> problem;
