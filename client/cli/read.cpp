@@ -216,6 +216,7 @@ std::string held_head_text(LocalStore& store) {
 }
 
 json status_as_json(LocalStore& store, const OutboxSummary& s, std::uint64_t cursor) {
+  auto head = held_head_text(store);
   const auto& d = store.device();
   auto last_sync = store.last_sync_ms();
   auto last_error = store.last_sync_error();
@@ -230,7 +231,7 @@ json status_as_json(LocalStore& store, const OutboxSummary& s, std::uint64_t cur
       {"last_sync", last_sync ? json(core::format_utc(*last_sync)) : json(nullptr)},
       {"last_error", last_error.empty() ? json(nullptr) : json(last_error)},
       {"cursor", cursor},
-      {"chain_head", held_head_text(store).empty() ? json(nullptr) : json(held_head_text(store))},
+      {"chain_head", head.empty() ? json(nullptr) : json(head)},
       {"pending", s.pending},
       {"rejected", s.rejected},
       {"changes", s.changes},

@@ -151,6 +151,7 @@ TEST_CASE("a log cut short on the server's disk fails audit verify through a cli
   auto verified = planning.run_json({"audit", "verify", "--json"});
   CHECK(verified.at("ok") == true);
   CHECK(verified.at("head") == verified.at("held"));
+  CHECK(planning.status().at("chain_head") == verified.at("held"));  // what status shows
   server.stop();
   {
     auto db = storage::Database::open(server.data() / "ergond.db", storage::Durability::kFull);
