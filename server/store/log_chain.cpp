@@ -1,6 +1,8 @@
 #include "server/store/log_chain.h"
 
 #include <array>
+#include <bit>
+#include <cstring>
 
 namespace ergon::server::chain {
 namespace {
@@ -17,9 +19,10 @@ constexpr std::array<std::string_view, 29> kColumns = {
 // The domain separator: a version-2 step can never equal a version-1 step over other bytes.
 constexpr std::string_view kDomain{"ergon-log-chain-v2\0", 19};  // with its NUL
 
-void put_u64(std::string& out, std::uint64_t v) {
+void put_u64(std::string& out, std::uint64_t v) {  // big-endian
+  if constexpr (std::endian::native == std::endian::little) v = __builtin_bswap64(v);
   char bytes[8];
-  for (int i = 7; i >= 0; --i, v >>= 8) bytes[i] = static_cast<char>(v & 0xff);
+  std::memcpy(bytes, &v, sizeof bytes);
   out.append(bytes, sizeof bytes);
 }
 

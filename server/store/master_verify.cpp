@@ -3,10 +3,8 @@
 // against the accepted values of the log applied in order, and the chain heads clients hold.
 // The first problem is reported with its row and what differs.
 
-#include <map>
-#include <unordered_map>
-
 #include "server/store/log_chain.h"
+#include "server/store/log_replay.h"
 #include "server/store/master_store.h"
 #include "server/store/store_connection.h"
 #include "shared/changelog/canonical.h"
@@ -88,58 +86,37 @@ core::Result<changelog::Outcome> outcome_of(const std::vector<Cell>& cells) {
   return o;
 }
 
-// The master as the log's accepted values build it, row by row.
-struct Replay {
-  std::unordered_map<std::string, model::Proposal> proposals;
-  std::unordered_map<std::string, std::int64_t> envelopes;  // YEAR:SOURCE → cents
-
-  core::Status apply(const changelog::Change& change) {
-    if (change.entity.kind == changelog::EntityKind::kEnvelope) {
-      auto it = change.values.find("amount");
-      auto amount = model::Money::parse(it == change.values.end() ? "" : it->second);
-      if (!amount) return fail(ErrorCode::kCorrupt, amount.error().message);
-      envelopes[change.entity.key] = amount->cents();
-      return {};
-    }
-    if (change.entity.kind != changelog::EntityKind::kProposal) return {};
-    auto& p = proposals[change.entity.key];
-    return model::apply_values(p, changelog::field_values(change));
-  }
-};
-
-// One row: its chain step under its version, and its columns against its canonical bytes.
-// Returns the problem, if any; `previous` is the stored hash of the row before.
-core::Result<std::optional<std::string>> check_row(const std::vector<Cell>& cells,
-                                                   const crypto::Digest& stored,
-                                                   const crypto::Digest& previous, bool after_v2,
-                                                   Replay& replay) {
+// One row: its chain step under its version, and its columns against its canonical bytes
+// when they do not hash (the replay worker parses every row's canonical bytes). Returns the
+// problem, if any; `previous` is the stored hash of the row before.
+std::optional<std::string> check_row(const std::vector<Cell>& cells, const crypto::Digest& stored,
+                                     const crypto::Digest& previous, bool after_v2,
+                                     const changelog::Outcome& outcome) {
   const auto& at = At::get();
   auto version = cells[at.version].integer;
-  auto change = changelog::parse_canonical(cells[at.canonical].bytes);
-  if (!change) return std::optional<std::string>("its canonical bytes are damaged");
-  auto outcome = outcome_of(cells);
-  if (!outcome) return std::optional<std::string>("its outcome is damaged");
-  if (version == 1 && after_v2)
-    return std::optional<std::string>("it claims chain version 1 after rows of version 2");
+  if (version == 1 && after_v2) return "it claims chain version 1 after rows of version 2";
   if (version != 1 && version != chain::kVersion)
-    return std::optional<std::string>("its chain version " + std::to_string(version) +
-                                      " is unknown");
-  auto expected = version == 1 ? changelog::chain_hash(previous, *change, *outcome)
+    return "its chain version " + std::to_string(version) + " is unknown";
+  std::optional<changelog::Change> change;
+  auto parse = [&] {
+    if (!change)
+      if (auto parsed = changelog::parse_canonical(cells[at.canonical].bytes)) change = *parsed;
+    return change.has_value();
+  };
+  if (version == 1 && !parse()) return "its canonical bytes are damaged";
+  auto expected = version == 1 ? changelog::chain_hash(previous, *change, outcome)
                                : chain::step(previous, cells);
   // Version 1 did not hash the columns, so they are checked against the canonical bytes; a
   // version-2 row whose hash holds has all its columns as written, and the comparison only
   // serves to name the column when it does not.
-  if (version == 1 || expected != stored)
+  if (version == 1 || expected != stored) {
+    if (!parse()) return "its canonical bytes are damaged";
     if (auto column = column_against_canonical(cells, *change)) return column;
+  }
   if (expected != stored)
-    return std::optional<std::string>(
-        "its hash does not match its columns and the previous row's hash: a column of this row "
-        "or its hash was changed, or the row before was rewritten");
-  if (outcome->kind == OutcomeKind::kAccepted && outcome->is_new_revision)
-    if (auto applied = replay.apply(*change); !applied)
-      return std::optional<std::string>("its accepted values do not apply: " +
-                                        applied.error().message);
-  return std::optional<std::string>();
+    return "its hash does not match its columns and the previous row's hash: a column of this "
+           "row or its hash was changed, or the row before was rewritten";
+  return std::nullopt;
 }
 
 // The master's proposals and envelopes against what the replay built.
@@ -218,50 +195,84 @@ core::Result<std::string> head_problem(StoreConnection& impl, const HeldHead& he
   return problem;
 }
 
+// The log in order on this thread (gaps, stored hashes, chain steps), while the replay worker
+// parses each row that holds and applies its accepted values.
+struct ChainWalk {
+  explicit ChainWalk(VerifyReport& out) : report(out) {}
+
+  VerifyReport& report;
+  LogReplayer replayer;
+  crypto::Digest previous{};
+  bool after_v2 = false;
+  std::vector<Cell> cells;
+
+  void next(storage::Statement& s) {
+    static const auto hash_index = static_cast<int>(chain::columns().size());
+    const auto& at = At::get();
+    chain::read_cells(s, cells);
+    auto seq = static_cast<std::uint64_t>(cells[at.seq].integer);
+    auto stored = hash_column(s, hash_index);
+    auto outcome = outcome_of(cells);
+    std::optional<std::string> problem;
+    if (seq != report.head_at.seq + 1)
+      problem = report.head_at.seq + 1 == seq - 1
+                    ? "row " + std::to_string(seq - 1) + " is missing"
+                    : "rows " + std::to_string(report.head_at.seq + 1) + " to " +
+                          std::to_string(seq - 1) + " are missing";
+    else if (!stored)
+      problem = stored.error().message;
+    else if (!outcome)
+      problem = "its outcome is damaged";
+    else
+      problem = check_row(cells, *stored, previous, after_v2, *outcome);
+    if (problem) {
+      report.broken_seq = seq;
+      report.problem = row_name(seq) + ": " + *problem;
+      return;
+    }
+    replayer.add(seq, cells[at.canonical].bytes,
+                 outcome->kind == OutcomeKind::kAccepted && outcome->is_new_revision);
+    after_v2 = after_v2 || cells[at.version].integer == chain::kVersion;
+    if (!after_v2) ++report.v1_rows;
+    previous = *stored;
+    report.head_at = {static_cast<std::uint64_t>(cells[at.epoch].integer), seq};
+    report.head = previous;
+    ++report.rows;
+  }
+};
+
 }  // namespace
 
 core::Result<VerifyReport> MasterStore::verify(std::span<const HeldHead> heads) {
   VerifyReport report;
-  Replay replay;
-  crypto::Digest previous{};
-  bool after_v2 = false;
-  std::vector<Cell> cells;
+  ChainWalk walk{report};
   static const std::string select =
       "SELECT " + chain::column_list() + ", hash FROM log ORDER BY seq";
-  const auto hash_index = static_cast<int>(chain::columns().size());
   ERGON_TRY(impl_->query(
       select, [](storage::Statement&) {},
       [&](storage::Statement& s) -> core::Status {
-        if (!report.problem.empty()) return {};
-        chain::read_cells(s, cells);
-        auto seq = static_cast<std::uint64_t>(cells[At::get().seq].integer);
-        auto stored = hash_column(s, hash_index);
-        std::optional<std::string> problem;
-        if (seq != report.head_at.seq + 1) {
-          problem = report.head_at.seq + 1 == seq - 1
-                        ? "row " + std::to_string(seq - 1) + " is missing"
-                        : "rows " + std::to_string(report.head_at.seq + 1) + " to " +
-                              std::to_string(seq - 1) + " are missing";
-        } else if (!stored) {
-          problem = stored.error().message;
-        } else {
-          auto checked = check_row(cells, *stored, previous, after_v2, replay);
-          if (!checked) return fail(checked.error());
-          problem = std::move(*checked);
-        }
-        if (problem && !problem->empty()) {
-          report.broken_seq = seq;
-          report.problem = row_name(seq) + ": " + *problem;
-          return {};
-        }
-        after_v2 = after_v2 || cells[At::get().version].integer == chain::kVersion;
-        if (!after_v2) ++report.v1_rows;
-        previous = *stored;
-        report.head_at = {static_cast<std::uint64_t>(cells[At::get().epoch].integer), seq};
-        report.head = previous;
-        ++report.rows;
+        if (report.problem.empty()) walk.next(s);
         return {};
       }));
+  auto [replay, replayed] = walk.replayer.finish();
+  if (replayed.seq != 0 && (!report.broken_seq || replayed.seq < *report.broken_seq)) {
+    // Rows 1 … seq-1 verified; the head reported is the last of them.
+    report.broken_seq = replayed.seq;
+    report.problem = row_name(replayed.seq) + ": " + replayed.problem;
+    report.rows = replayed.seq - 1;
+    report.head_at = {0, replayed.seq - 1};
+    report.head = {};
+    ERGON_TRY(impl_->query(
+        "SELECT epoch, hash FROM log WHERE seq = ?1",
+        [&](storage::Statement& s) { s.bind(1, report.head_at.seq); },
+        [&](storage::Statement& s) -> core::Status {
+          report.head_at.epoch = s.column_uint64(0);
+          auto hash = hash_column(s, 1);
+          if (!hash) return fail(hash.error());
+          report.head = *hash;
+          return {};
+        }));
+  }
   if (!report.problem.empty()) return report;
   auto master = compare_master(*impl_, replay, report);
   if (!master) return fail(master.error());

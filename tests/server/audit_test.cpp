@@ -3,9 +3,14 @@
 // two rows swapped, the tail truncated, the master edited. Each is detected and located; the
 // truncated tail through a chain head a client holds.
 
+#include <algorithm>
+#include <cstring>
+
 #include <catch2/catch.hpp>
 
 #include "server/store/log_chain.h"
+#include "shared/changelog/canonical.h"
+#include "shared/changelog/field_value_io.h"
 #include "shared/changelog/log_entry.h"
 #include "tests/server/sync_harness.h"
 
@@ -41,6 +46,25 @@ void write_history(SyncHarness& h) {
   h.pull(budget);
   REQUIRE(budget.store->set_envelope(2024, "1099", *model::Money::parse("1.000,00")));
   h.sync(budget);
+}
+
+// Recomputes the hashes of every row after `seq` from `previous`, as a forger holding the
+// whole file would.
+void rehash_after(storage::Database& db, std::int64_t seq, crypto::Digest previous) {
+  auto rows = db.prepare("SELECT " + server::chain::column_list() + " FROM log WHERE seq > " +
+                         std::to_string(seq) + " ORDER BY seq");
+  REQUIRE(rows);
+  std::vector<std::pair<std::int64_t, crypto::Digest>> rehashed;
+  REQUIRE(rows->for_each([&](storage::Statement& s) {
+    previous = server::chain::step(previous, server::chain::read_cells(s));
+    rehashed.emplace_back(s.column_int64(0), previous);
+  }));
+  auto put_hash = db.prepare("UPDATE log SET hash = ?2 WHERE seq = ?1");
+  REQUIRE(put_hash);
+  for (const auto& [at, hash] : rehashed) {
+    put_hash->reset();
+    REQUIRE(put_hash->bind(1, at).bind(2, storage::Blob{crypto::as_bytes(hash)}).run());
+  }
 }
 
 storage::Database open_file(SyncHarness& h) {
@@ -172,18 +196,7 @@ TEST_CASE("rows written under chain version 1 are verified under version 1", "[a
   auto put_hash = db.prepare("UPDATE log SET hash = ?2 WHERE seq = ?1");
   REQUIRE(put_hash);
   REQUIRE(put_hash->bind(1, 1).bind(2, storage::Blob{crypto::as_bytes(previous)}).run());
-  auto rows =
-      db.prepare("SELECT " + server::chain::column_list() + " FROM log WHERE seq > 1 ORDER BY seq");
-  REQUIRE(rows);
-  std::vector<std::pair<std::int64_t, crypto::Digest>> rehashed;
-  REQUIRE(rows->for_each([&](storage::Statement& s) {
-    previous = server::chain::step(previous, server::chain::read_cells(s));
-    rehashed.emplace_back(s.column_int64(0), previous);
-  }));
-  for (const auto& [seq, hash] : rehashed) {
-    put_hash->reset();
-    REQUIRE(put_hash->bind(1, seq).bind(2, storage::Blob{crypto::as_bytes(hash)}).run());
-  }
+  rehash_after(db, 1, previous);
   auto report = verify(h);
   INFO(report.problem);
   CHECK(report.problem.empty());
@@ -191,6 +204,49 @@ TEST_CASE("rows written under chain version 1 are verified under version 1", "[a
   // A version-1 row is still checked against its canonical change: its user cannot be changed.
   REQUIRE(db.exec("UPDATE log SET user = 'Άλλος' WHERE seq = 1"));
   CHECK_THAT(verify(h).problem, Catch::Contains("log row 1") && Catch::Contains("user"));
+}
+
+TEST_CASE("a rehashed row whose values cannot be applied is found by the replay", "[audit]") {
+  SyncHarness h;
+  write_history(h);
+  auto intact = verify(h);
+  REQUIRE(intact.problem.empty());
+  auto db = open_file(h);
+  auto entries = h.master().log_after(0, 1000);
+  REQUIRE(entries);
+  auto money = std::find_if(entries->begin(), entries->end(), [](const auto& e) {
+    return e.change.group == "money" && e.outcome.is_new_revision;
+  });
+  REQUIRE(money != entries->end());
+  const auto seq = static_cast<std::int64_t>(money->outcome.position.seq);
+  REQUIRE(seq > 1);
+  // A forger rewrites the row's values consistently (columns and canonical bytes) and rehashes
+  // the chain from there: only the replay can tell the values were never a valid change.
+  auto forged = money->change;
+  forged.values["allocation"] = "πολλά";
+  auto put = db.prepare("UPDATE log SET vals = ?2, canonical = ?3 WHERE seq = ?1");
+  REQUIRE(put);
+  REQUIRE(put->bind(1, seq)
+              .bind(2, storage::Blob{changelog::encode_values(forged.values)})
+              .bind(3, storage::Blob{changelog::canonical_bytes(forged)})
+              .run());
+  auto before = db.prepare("SELECT hash FROM log WHERE seq = " + std::to_string(seq - 1));
+  REQUIRE(before);
+  crypto::Digest previous{};
+  REQUIRE(before->for_each([&](storage::Statement& s) {
+    auto bytes = s.column_blob(0);
+    REQUIRE(bytes.size() == previous.size());
+    std::memcpy(previous.data(), bytes.data(), previous.size());
+  }));
+  rehash_after(db, seq - 1, previous);
+  auto report = verify(h);
+  INFO(report.problem);
+  CHECK_THAT(report.problem, Catch::Contains("log row " + std::to_string(seq) + ":") &&
+                                 Catch::Contains("accepted values do not apply"));
+  CHECK(report.broken_seq == std::optional<std::uint64_t>(seq));
+  CHECK(report.rows == static_cast<std::uint64_t>(seq - 1));  // the rows before it verified
+  CHECK(report.head_at.seq == static_cast<std::uint64_t>(seq - 1));
+  CHECK(report.head == previous);
 }
 
 TEST_CASE("the version-2 chain step is pinned by a golden vector", "[audit]") {
