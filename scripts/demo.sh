@@ -130,6 +130,37 @@ show "$ergon" "${dte[@]}" list --state included
 show "$ergon" "${dte[@]}" flags --year 2024
 show "$ergon" "${dte[@]}" status
 
+step "The programme's stages: the draft is frozen and goes to consultation"
+show "$ergon" "${planning[@]}" stage advance draft --date 2024-01-15
+show "$ergon" "${planning[@]}" stage advance consultation --date 2024-01-22
+show "$ergon" "${planning[@]}" edit "$square" remarks='Μετά τη διαβούλευση: φωτισμός LED'
+show "$ergon" "${planning[@]}" sync
+
+step "The Municipal Committee and the Council decide; each stage is frozen with its checkpoint"
+show "$ergon" "${planning[@]}" stage advance committee --decision 45/2024 --date 2024-02-20 --ada 'ΨΩ1ΓΩΗΓ-7ΑΒ'
+show "$ergon" "${planning[@]}" stage advance approved --decision 101/2024 --date 2024-03-01 --ada '6ΞΥ4ΩΗΓ-1ΑΒ'
+
+step "After approval the programme is locked: a directorate's edit is rejected, with the reason"
+undecided=$("$ergon" "${dte[@]}" list --directorate DTE --state draft --json | first_id)
+show "$ergon" "${dte[@]}" edit "${undecided:0:8}" remarks='Αλλαγή μετά την έγκριση'
+set +e
+"$ergon" "${dte[@]}" sync
+echo "exit code: $?"
+set -e
+
+step "An amendment: planning opens it, moves money, and the Council closes it"
+show "$ergon" "${planning[@]}" stage advance amendment
+show "$ergon" "${planning[@]}" sync
+show "$ergon" "${planning[@]}" edit "${ids[0]}" allocation=250.000,00 funding=0518
+show "$ergon" "${planning[@]}" sync
+show "$ergon" "${planning[@]}" stage close amendment-1 --decision 312/2024 --date 2024-06-28
+show "$ergon" "${planning[@]}" stages
+
+step "What changed between the draft and the approved programme, and in the amendment"
+show "$ergon" "${planning[@]}" diff draft approved
+show "$ergon" "${planning[@]}" diff approved amendment-1
+show "$ergon" "${planning[@]}" show "$square" --as-of draft
+
 step "Every client converged: the same state digest as the server"
 for home in planning dte dpol budget field; do
   digest=$("$ergon" --home "$work/$home" sync --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["digest"])')

@@ -24,34 +24,12 @@ struct AuditOptions {
   bool json = false;
 };
 
-// One value for people: a proposal's money the Greek way, the rest as stored.
-std::string value_text(const std::string& field, const std::string& value) {
-  if (value.empty()) return "—";
-  model::Proposal shown;
-  if (model::find_field(field) && model::apply_values(shown, {{field, value}}))
-    return model::field_text(shown, field, model::TextForm::kGreek);
-  if (field == "amount")
-    if (auto money = model::Money::parse(value)) return money->greek_euro();
-  return value;
-}
-
-// One value for scripts: money in cents, funding as a list, the rest as stored; null when empty.
-json value_json(const std::string& field, const std::string& value) {
-  if (value.empty()) return nullptr;
-  model::Proposal shown;
-  if (model::find_field(field) && model::apply_values(shown, {{field, value}}))
-    return to_json(shown)[field];
-  if (field == "amount")
-    if (auto money = model::Money::parse(value)) return money->cents();
-  return value;
-}
-
 json event_json(const wire::HistoryEvent& e) {
   json fields = json::array();
   for (const auto& f : e.fields())
     fields.push_back({{"field", f.name()},
-                      {"old", value_json(f.name(), f.old_value())},
-                      {"new", value_json(f.name(), f.new_value())}});
+                      {"old", field_value_json(f.name(), f.old_value())},
+                      {"new", field_value_json(f.name(), f.new_value())}});
   auto position = [](const wire::Revision& r) {
     return std::to_string(r.epoch()) + "." + std::to_string(r.seq());
   };
@@ -79,8 +57,8 @@ void print_event(const wire::HistoryEvent& e, bool with_entity) {
             << (e.directorate().empty() ? "" : " " + e.directorate()) << "), device clock "
             << core::format_local(e.client_ms()) << "\n";
   for (const auto& f : e.fields())
-    std::cout << "    " << f.name() << ": " << value_text(f.name(), f.old_value()) << " → "
-              << value_text(f.name(), f.new_value()) << "\n";
+    std::cout << "    " << f.name() << ": " << field_value_text(f.name(), f.old_value()) << " → "
+              << field_value_text(f.name(), f.new_value()) << "\n";
   if (!e.reason().empty()) std::cout << "    reason: " << e.reason() << "\n";
 }
 
@@ -99,8 +77,8 @@ std::string events_csv(const std::vector<wire::HistoryEvent>& events) {
   for (const auto& e : events) {
     std::vector<std::pair<std::string, std::string>> changes;
     for (const auto& f : e.fields())
-      changes.emplace_back(f.name(), value_text(f.name(), f.old_value()) + "\x1f" +
-                                         value_text(f.name(), f.new_value()));
+      changes.emplace_back(f.name(), field_value_text(f.name(), f.old_value()) + "\x1f" +
+                                         field_value_text(f.name(), f.new_value()));
     if (changes.empty()) changes.emplace_back("", "\x1f");
     for (const auto& [field, both] : changes) {
       auto split = both.find('\x1f');

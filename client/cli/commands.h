@@ -11,6 +11,7 @@
 #include <CLI/CLI.hpp>
 
 #include "client/store/local_store.h"
+#include "client/sync/server_query.h"
 #include "shared/core/result.h"
 #include "shared/model/fields.h"
 
@@ -31,6 +32,12 @@ void add_report_command(CLI::App& app, Context& ctx);
 void add_sync_commands(CLI::App& app, Context& ctx);   // sync, conflicts, resolve, dismiss, resend
 void add_money_commands(CLI::App& app, Context& ctx);  // envelope set, envelopes, flags, flag ack
 void add_audit_commands(CLI::App& app, Context& ctx);  // history, audit log, audit verify
+void add_stage_commands(CLI::App& app, Context& ctx);  // stage advance/reopen/close, stages
+void add_diff_command(CLI::App& app, Context& ctx);
+
+/// A year's programme as the server holds it at POINT: `current` (the master now), a frozen
+/// stage (draft: the latest draft), or a date or time (core::parse_time's forms).
+core::Result<RemoteProgramme> programme_at(LocalStore& store, int year, const std::string& point);
 
 /// FIELD=VALUE arguments, split at the first '='. A usage error names the bad argument.
 /// A group's values for people: money the Greek way (1.500.000,00), the rest as stored.

@@ -71,6 +71,8 @@ int main(int argc, char** argv) {
   client::cli::add_sync_commands(app, ctx);
   client::cli::add_money_commands(app, ctx);
   client::cli::add_audit_commands(app, ctx);
+  client::cli::add_stage_commands(app, ctx);
+  client::cli::add_diff_command(app, ctx);
 
   if (!names_a_command(app, argc, argv)) return 2;
   try {

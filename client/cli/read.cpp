@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <iostream>
 #include <map>
 #include <set>
@@ -76,9 +77,33 @@ void print_proposal(const model::Proposal& p, const model::ReferenceData& ref, c
   }
 }
 
+// The proposal as the server held it at a stage or a moment.
+core::Status show_as_of(LocalStore& store, const model::Proposal& now, const std::string& point,
+                        bool as_json) {
+  auto programme = programme_at(store, now.year, point);
+  if (!programme) return core::fail(programme.error());
+  auto it = std::find_if(programme->proposals.begin(), programme->proposals.end(),
+                         [&](const model::Proposal& p) { return p.id == now.id; });
+  auto label = programme->stage ? programme->stage->name() : point;
+  if (it == programme->proposals.end())
+    return core::fail(core::ErrorCode::kNotFound, "proposal " + now.id.hex().substr(0, 8) +
+                                                      " was not in the programme of " +
+                                                      std::to_string(now.year) + " at " + label);
+  auto at = std::to_string(programme->at.epoch) + "." + std::to_string(programme->at.seq);
+  if (as_json) {
+    auto out = to_json(*it);
+    out["as_of"] = {{"point", label}, {"log_row", at}};
+    std::cout << out.dump(2) << "\n";
+    return {};
+  }
+  std::cout << "As of " << label << " (log row " << at << ")\n";
+  print_proposal(*it, store.reference(), Marks{});
+  return {};
+}
+
 void add_show_command(CLI::App& app, Context& ctx) {
   struct ShowOptions {
-    std::string id;
+    std::string id, as_of;
     bool json = false;
   };
   auto show_opts = std::make_shared<ShowOptions>();
@@ -86,9 +111,13 @@ void add_show_command(CLI::App& app, Context& ctx) {
   show->add_option("ID", show_opts->id, "the proposal's id, or its first 8+ hex digits")
       ->required();
   show->add_flag("--json", show_opts->json, "print one JSON object (money in cents)");
+  show->add_option("--as-of", show_opts->as_of,
+                   "as the server held it at a stage (draft, approved, amendment-1 …) or a date "
+                   "or time (2024-03-05T14:30)");
   show->footer(R"(Marks a field whose group is in an open conflict, and a new proposal the server
 rejected (kept until you resend or dismiss it).
-Example:  ergon show 3f9a12bc --json)");
+Example:  ergon show 3f9a12bc --json
+          ergon show 3f9a12bc --as-of approved)");
   show->callback([&ctx, show_opts] {
     ctx.action = [&ctx, show_opts]() -> core::Status {
       auto store = ctx.open_store();
@@ -97,6 +126,8 @@ Example:  ergon show 3f9a12bc --json)");
       if (!id) return core::fail(id.error());
       auto p = store->get(*id);
       if (!p) return core::fail(p.error());
+      if (!show_opts->as_of.empty())
+        return show_as_of(*store, *p, show_opts->as_of, show_opts->json);
       auto marks = marks_of(*store);
       if (!marks) return core::fail(marks.error());
       if (show_opts->json)

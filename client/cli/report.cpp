@@ -9,7 +9,7 @@ namespace ergon::client::cli {
 void add_report_command(CLI::App& app, Context& ctx) {
   struct Options {
     int year = 0;
-    std::string format = "text", out = "-";
+    std::string format = "text", out = "-", as_of;
     bool include_withdrawn = false;
   };
   auto opts = std::make_shared<Options>();
@@ -20,6 +20,9 @@ void add_report_command(CLI::App& app, Context& ctx) {
       ->check(CLI::IsMember({"text", "csv"}));
   cmd->add_option("--out", opts->out, "write to this file instead of standard output");
   cmd->add_flag("--include-withdrawn", opts->include_withdrawn, "also list withdrawn proposals");
+  cmd->add_option("--as-of", opts->as_of,
+                  "the programme as the server held it at a stage (draft, approved, "
+                  "amendment-1 …) or a date or time");
   cmd->footer("Example:  ergon report --year 2024 --out programme-2024.txt");
   cmd->callback([&ctx, opts] {
     ctx.action = [&ctx, opts]() -> core::Status {
@@ -33,9 +36,17 @@ void add_report_command(CLI::App& app, Context& ctx) {
       for (const auto& f : *flags)
         options.flags.push_back(
             {f.id, f.flag.message, f.flag.proposals, f.acknowledged.has_value()});
+      std::vector<model::Proposal> frozen;
+      if (!opts->as_of.empty()) {
+        auto programme = programme_at(*store, options.year, opts->as_of);
+        if (!programme) return core::fail(programme.error());
+        frozen = std::move(programme->proposals);
+        options.flags.clear();  // the flags of now do not describe that programme
+      }
       ListFilter filter;
       filter.year = options.year;
-      auto proposals = store->list(filter);
+      core::Result<std::vector<model::Proposal>> proposals = std::move(frozen);
+      if (opts->as_of.empty()) proposals = store->list(filter);
       if (!proposals) return core::fail(proposals.error());
       std::string bytes = opts->format == "csv"
                               ? export_csv(*proposals)

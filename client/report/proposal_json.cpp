@@ -1,5 +1,7 @@
 #include "client/report/proposal_json.h"
 
+#include "shared/model/fields.h"
+
 namespace ergon::client {
 
 nlohmann::json to_json(const model::Proposal& p) {
@@ -34,6 +36,26 @@ nlohmann::json to_json(const model::Proposal& p) {
       {"state", std::string(model::to_string(p.state))},
       {"decision_reason", p.decision_reason},
   };
+}
+
+std::string field_value_text(const std::string& field, const std::string& value) {
+  if (value.empty()) return "—";
+  model::Proposal shown;
+  if (model::find_field(field) && model::apply_values(shown, {{field, value}}))
+    return model::field_text(shown, field, model::TextForm::kGreek);
+  if (field == "amount")
+    if (auto money = model::Money::parse(value)) return money->greek_euro();
+  return value;
+}
+
+nlohmann::json field_value_json(const std::string& field, const std::string& value) {
+  if (value.empty()) return nullptr;
+  model::Proposal shown;
+  if (model::find_field(field) && model::apply_values(shown, {{field, value}}))
+    return to_json(shown)[field];
+  if (field == "amount")
+    if (auto money = model::Money::parse(value)) return money->cents();
+  return value;
 }
 
 }  // namespace ergon::client

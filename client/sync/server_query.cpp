@@ -56,9 +56,11 @@ struct HistoryTalk {
   }
 };
 
-struct VerifyTalk {
-  using Result = wire::AuditVerifyReply;
+struct OneRequestTalk {
+  using Result = wire::Message;
   LocalStore* store;
+  wire::Message request;
+  wire::Message::BodyCase expected;
   std::chrono::milliseconds timeout;
 
   template <class Stream>
@@ -66,20 +68,11 @@ struct VerifyTalk {
     std::uint64_t next_id = 0;
     if (auto greeted = co_await greet(stream, *store, next_id, timeout); !greeted)
       co_return fail(greeted.error());
-    wire::Message request;
-    auto* asked = request.mutable_audit_verify();
-    auto held = SyncState(*store).held_head();
-    if (!held) co_return fail(held.error());
-    if (*held) {
-      asked->mutable_held()->set_epoch((*held)->first.epoch);
-      asked->mutable_held()->set_seq((*held)->first.seq);
-      asked->set_held_hash(std::string(crypto::as_bytes((*held)->second)));
-    }
     auto reply = co_await ask(stream, request, next_id, timeout);
     if (!reply) co_return fail(reply.error());
-    if (!reply->has_audit_verify_reply())
-      co_return fail(ErrorCode::kProtocol, "expected a verification report");
-    co_return reply->audit_verify_reply();
+    if (reply->body_case() != expected)
+      co_return fail(ErrorCode::kProtocol, "the server answered with another kind of message");
+    co_return std::move(*reply);
   }
 };
 
@@ -96,10 +89,56 @@ core::Result<std::vector<wire::HistoryEvent>> fetch_history(
 
 core::Result<wire::AuditVerifyReply> verify_on_server(LocalStore& store,
                                                       std::chrono::milliseconds timeout) {
+  wire::Message request;
+  auto* asked = request.mutable_audit_verify();
+  auto held = SyncState(store).held_head();
+  if (!held) return fail(held.error());
+  if (*held) {
+    asked->mutable_held()->set_epoch((*held)->first.epoch);
+    asked->mutable_held()->set_seq((*held)->first.seq);
+    asked->set_held_hash(std::string(crypto::as_bytes((*held)->second)));
+  }
+  auto reply = ask_server(store, std::move(request), wire::Message::kAuditVerifyReply, timeout);
+  if (!reply) return fail(reply.error());
+  return reply->audit_verify_reply();
+}
+
+core::Result<wire::Message> ask_server(LocalStore& store, wire::Message request,
+                                       wire::Message::BodyCase expected,
+                                       std::chrono::milliseconds timeout) {
   auto settings = settings_of(store);
   if (!settings) return fail(settings.error());
   return run_on_new_context(
-      run_connected(std::move(*settings), timeout, VerifyTalk{&store, timeout}));
+      run_connected(std::move(*settings), timeout,
+                    OneRequestTalk{&store, std::move(request), expected, timeout}));
+}
+
+core::Result<RemoteProgramme> fetch_programme(LocalStore& store, int year, const std::string& stage,
+                                              std::int64_t as_of_ms) {
+  wire::Message request;
+  auto* asked = request.mutable_programme();
+  asked->set_year(year);
+  asked->set_stage(stage);
+  asked->set_as_of_ms(as_of_ms);
+  auto reply = ask_server(store, std::move(request), wire::Message::kProgrammeReply);
+  if (!reply) return fail(reply.error());
+  const auto& answer = reply->programme_reply();
+  RemoteProgramme out;
+  out.year = answer.year();
+  for (const auto& state : answer.proposals()) {
+    model::FieldValues values;
+    for (const auto& field : state.values()) values[field.name()] = field.value();
+    model::Proposal p;
+    if (auto applied = model::apply_values(p, values); !applied)
+      return fail(ErrorCode::kProtocol,
+                  "the server sent a proposal that does not read: " + applied.error().message);
+    out.proposals.push_back(std::move(p));
+  }
+  for (const auto& e : answer.envelopes())
+    out.envelopes[e.key()] = model::Money::from_cents(e.amount_cents());
+  if (answer.has_stage()) out.stage = answer.stage();
+  out.at = {answer.at().epoch(), answer.at().seq()};
+  return out;
 }
 
 }  // namespace ergon::client

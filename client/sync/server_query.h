@@ -6,6 +6,8 @@
 
 #include <chrono>
 #include <functional>
+#include <map>
+#include <optional>
 #include <vector>
 
 #include "client/store/local_store.h"
@@ -24,5 +26,25 @@ core::Result<std::vector<wire::HistoryEvent>> fetch_history(
 /// The server verifies its log and the chain head this client holds (if any).
 core::Result<wire::AuditVerifyReply> verify_on_server(
     LocalStore& store, std::chrono::milliseconds timeout = std::chrono::seconds(120));
+
+/// One request answered by one reply (stages, a stage move, a programme); kProtocol when the
+/// reply is not the body `expected`.
+core::Result<wire::Message> ask_server(
+    LocalStore& store, wire::Message request, wire::Message::BodyCase expected,
+    std::chrono::milliseconds timeout = std::chrono::seconds(60));
+
+/// A year's programme as the server holds it: now, frozen at a stage, or at a moment.
+struct RemoteProgramme {
+  int year = 0;
+  std::vector<model::Proposal> proposals;         // in id order
+  std::map<std::string, model::Money> envelopes;  // YEAR:SOURCE
+  std::optional<wire::StageRecord> stage;         // the freeze, when a stage was asked
+  changelog::Revision at;                         // the log's last row included
+};
+
+/// `stage` a stage name (draft, draft-2, approved, amendment-1 …); else `as_of_ms` (server
+/// time); neither: the master now.
+core::Result<RemoteProgramme> fetch_programme(LocalStore& store, int year, const std::string& stage,
+                                              std::int64_t as_of_ms);
 
 }  // namespace ergon::client

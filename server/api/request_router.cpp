@@ -56,8 +56,13 @@ core::Result<Admitted> RequestRouter::admit(const wire::Hello& hello,
   a.public_key = hello.public_key();
   a.record = std::move(*record);
   a.context.device_id = client;
-  a.context.permission = merge::Permission{
-      a.record.role, a.record.directorate, store_.info().stage, {store_.info().year}};
+  a.context.permission = merge::Permission{a.record.role, a.record.directorate, {}, {}};
+  auto years = store_.years();
+  if (!years) return fail(years.error());
+  for (const auto& y : *years) {
+    a.context.permission.stages[y.year] = y.lock();
+    a.context.permission.open_years.push_back(y.year);
+  }
   return a;
 }
 
@@ -74,11 +79,14 @@ core::Result<wire::Message> RequestRouter::welcome(std::uint64_t request_id,
   w->set_epoch(info.epoch);
   w->set_role(std::string(merge::to_string(record->role)));
   w->set_directorate(record->directorate);
-  w->set_year(info.year);
+  auto years = store_.years();
+  if (!years) return fail(years.error());
+  const auto newest = years->empty() ? merge::YearStage{info.year} : years->back();
+  w->set_year(newest.year);
   w->set_high_water_mark(record->high_water_mark);
   w->set_backup_seq(0);
   w->set_enrolled_device_id(record->device_id);
-  w->set_stage(info.stage.stage);
+  w->set_stage(newest.stage);
   return m;
 }
 
@@ -110,8 +118,24 @@ core::Result<Routed> RequestRouter::handle(const wire::Message& request, const A
     if (!report) return fail(report.error());
     return Routed{std::move(*report)};
   }
+  if (request.has_stages()) {
+    auto reply = stages(id, request.stages());
+    if (!reply) return fail(reply.error());
+    return Routed{std::move(*reply)};
+  }
+  if (request.has_stage_move()) {
+    auto job = stage_move(id, admitted, request.stage_move());
+    if (!job) return fail(job.error());
+    return Routed{std::move(*job)};
+  }
+  if (request.has_programme()) {
+    auto reply = programme(id, request.programme());
+    if (!reply) return fail(reply.error());
+    return Routed{std::move(*reply)};
+  }
   return fail(ErrorCode::kProtocol,
-              "expected ping, push, pull, history or audit verify after the welcome");
+              "expected ping, push, pull, history, audit verify, stages, a stage move or a "
+              "programme after the welcome");
 }
 
 core::Result<PushJob> RequestRouter::decode_push(std::uint64_t request_id,

@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <variant>
@@ -42,8 +43,14 @@ struct PushJob {
   std::vector<changelog::Change> changes;
 };
 
-/// What a request after the welcome becomes: a reply to send, or a push to apply first.
-using Routed = std::variant<wire::Message, PushJob>;
+/// A request that writes to the master other than a push (a stage move): run on the store
+/// writer, which answers with the reply or a refusal.
+struct WriteJob {
+  std::function<core::Result<wire::Message>(MasterStore&)> work;
+};
+
+/// What a request after the welcome becomes: a reply to send, or a write to run first.
+using Routed = std::variant<wire::Message, PushJob, WriteJob>;
 
 class RequestRouter {
  public:
@@ -70,6 +77,12 @@ class RequestRouter {
   core::Result<wire::Message> history(std::uint64_t request_id, const wire::HistoryRequest& asked);
   core::Result<wire::Message> audit_verify(std::uint64_t request_id,
                                            const wire::AuditVerifyRequest& asked);
+  // The programme's stages (programme_requests.cpp).
+  core::Result<wire::Message> stages(std::uint64_t request_id, const wire::StagesRequest& asked);
+  core::Result<WriteJob> stage_move(std::uint64_t request_id, const Admitted& admitted,
+                                    const wire::StageMoveRequest& asked);
+  core::Result<wire::Message> programme(std::uint64_t request_id,
+                                        const wire::ProgrammeRequest& asked);
 
   MasterStore& store_;
   std::size_t max_page_bytes_;

@@ -59,6 +59,15 @@ core::Result<std::vector<changelog::Outcome>> MergeService::apply_batch(
   const Provenance by{record->device_id, record->role, record->directorate};
 
   ERGON_TRY(check_envelopes(batch, device.device_id, high_water));
+  // The stages as committed now: a stage move since the device's hello counts.
+  auto permission = device.permission;
+  auto years = store_.years();
+  if (!years) return fail(years.error());
+  permission.open_years.clear();
+  for (const auto& y : *years) {
+    permission.stages[y.year] = y.lock();
+    permission.open_years.push_back(y.year);
+  }
 
   std::vector<changelog::Outcome> outcomes;
   outcomes.reserve(batch.size());
@@ -81,7 +90,7 @@ core::Result<std::vector<changelog::Outcome>> MergeService::apply_batch(
     }
     auto state = tx->group_state(change);
     if (!state) return fail(state.error());
-    auto decision = merge::decide(change, *state, device.permission, store_.reference());
+    auto decision = merge::decide(change, *state, permission, store_.reference());
     auto outcome = tx->append(change, decision, by);
     if (!outcome) return fail(outcome.error());
     outcomes.push_back(std::move(*outcome));

@@ -190,6 +190,8 @@ asio::awaitable<void> Session<Stream>::serve(const Admitted& admitted) {
       reply = core::fail(routed.error());
     else if (auto* job = std::get_if<PushJob>(&*routed))
       reply = co_await apply_push(admitted, *job);
+    else if (auto* write = std::get_if<WriteJob>(&*routed))
+      reply = co_await apply_write(*write);
     else
       reply = std::move(std::get<wire::Message>(*routed));
     if (!reply) {
@@ -227,6 +229,13 @@ asio::awaitable<core::Result<wire::Message>> Session<Stream>::apply_push(const A
     if (o.kind == changelog::OutcomeKind::kRejected) ++rejected_;
   }
   co_return shared_.router.push_reply(job.request_id, *outcomes);
+}
+
+template <class Stream>
+asio::awaitable<core::Result<wire::Message>> Session<Stream>::apply_write(WriteJob& job) {
+  std::function<core::Result<wire::Message>(MasterStore&, MergeService&)> write_job =
+      [work = std::move(job.work)](MasterStore& store, MergeService&) { return work(store); };
+  co_return co_await shared_.writer.run(write_job);
 }
 
 template <class Stream>

@@ -62,6 +62,7 @@ class Session {
   boost::asio::awaitable<void> serve(const Admitted& admitted);
   boost::asio::awaitable<core::Result<wire::Message>> apply_push(const Admitted& admitted,
                                                                  PushJob& job);
+  boost::asio::awaitable<core::Result<wire::Message>> apply_write(WriteJob& job);
   boost::asio::awaitable<void> refuse(std::uint64_t request_id, const core::Error& error);
   void log_end(const Admitted& admitted) const;
   void close();

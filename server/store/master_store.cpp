@@ -51,6 +51,10 @@ core::Result<MasterStore> MasterStore::create(const std::filesystem::path& dir,
     ERGON_TRY(impl.set_meta("year", std::to_string(programme_year)));
     ERGON_TRY(impl.set_meta("stage", "proposals"));
     ERGON_TRY(impl.set_meta("amendment_open", "0"));
+    ERGON_TRY(impl.run(
+        "INSERT INTO years (year, stage, amendment_open, opened_ms) VALUES (?1, "
+        "'proposals', 0, ?2)",
+        [&](storage::Statement& s) { s.bind(1, programme_year).bind(2, clock.now_ms()); }));
     ERGON_TRY(impl.set_meta("digest", crypto::to_hex(crypto::Digest{})));
     for (const auto& file : *files)  // not a structured binding: clang 14 cannot capture one
       ERGON_TRY(impl.run("INSERT INTO reference_files (name, content) VALUES (?1, ?2)",
@@ -83,9 +87,7 @@ core::Result<MasterStore> MasterStore::open(const std::filesystem::path& dir,
   auto server_id = impl.meta("server_id");
   auto epoch = impl.meta("epoch");
   auto year = impl.meta("year");
-  auto stage = impl.meta("stage");
-  auto amendment = impl.meta("amendment_open");
-  for (const auto* r : {&server_id, &epoch, &year, &stage, &amendment})
+  for (const auto* r : {&server_id, &epoch, &year})
     if (!*r) return fail(r->error());
   auto epoch_number = core::parse_number<std::uint64_t>(*epoch, "the store's epoch");
   auto year_number = core::parse_number<int>(*year, "the store's programme year");
@@ -94,7 +96,6 @@ core::Result<MasterStore> MasterStore::open(const std::filesystem::path& dir,
   store.info_.server_id = *server_id;
   store.info_.epoch = *epoch_number;
   store.info_.year = *year_number;
-  store.info_.stage = merge::StageLock{*stage, *amendment == "1"};
 
   std::map<std::string, std::string> files;
   ERGON_TRY(impl.query(

@@ -25,6 +25,8 @@
 #include "shared/core/result.h"
 #include "shared/merge/decide.h"
 #include "shared/merge/permission.h"
+#include "shared/merge/stages.h"
+#include "shared/model/fields.h"
 #include "shared/model/money.h"
 #include "shared/model/proposal.h"
 #include "shared/model/reference.h"
@@ -37,8 +39,40 @@ class StoreConnection;
 struct ServerInfo {
   std::string server_id;    // fixed for the life of the installation, kept across restores
   std::uint64_t epoch = 1;  // new at every restore from a backup
-  int year = 0;             // the current programme year
-  merge::StageLock stage;
+  int year = 0;             // the first programme year (years() has every open one)
+};
+
+/// One stage move of a year's programme, as recorded: the decision that made it, who asked,
+/// and the checkpoint (the log's last row and its chain head) at that moment.
+struct StageEvent {
+  int year = 0;
+  std::string name;  // draft-1, consultation, amendment-2 …
+  merge::StageAction action = merge::StageAction::kAdvance;
+  bool opens_amendment = false;  // an amendment opened: nothing frozen yet
+  merge::StageDecision decision;
+  std::int64_t at_ms = 0;
+  std::string enrolment, user;
+  changelog::Revision checkpoint;
+  crypto::Digest chain_head{};
+  bool frozen = false;
+  std::uint64_t proposals = 0;  // in the frozen programme
+};
+
+/// A year's programme at one point: the master now, a frozen stage, or a moment.
+struct Programme {
+  int year = 0;
+  std::map<std::string, model::FieldValues> proposals;  // by id: every field, canonical text
+  std::map<std::string, std::int64_t> envelopes;        // YEAR:SOURCE → cents
+  std::optional<StageEvent> stage;                      // the freeze it is, when it is one
+  changelog::Revision at;                               // the log's last row it includes
+};
+
+/// Which programme: `stage` (a frozen name, resolved by the caller), else the moment
+/// `as_of_ms` (server time, inclusive), else the master now.
+struct ProgrammeQuery {
+  int year = 0;
+  std::string stage;
+  std::int64_t as_of_ms = 0;
 };
 
 struct DeviceRecord {
@@ -265,6 +299,18 @@ class MasterStore {
   core::Result<std::uint64_t> last_seq();
   core::Result<std::vector<ConflictRecord>> conflicts();
   core::Result<std::vector<Flag>> flags();
+
+  // --- years and stages (master_stages.cpp) ---
+  /// Every open programme year and where it stands, oldest first.
+  core::Result<std::vector<merge::YearStage>> years();
+  /// The stage moves of `year`, oldest first.
+  core::Result<std::vector<StageEvent>> stage_events(int year);
+  /// Moves `year`'s programme (merge::plan_stage_move), refused while a flag of the year is
+  /// open; freezes the programme and records the move and its checkpoint, in one transaction.
+  core::Result<StageEvent> move_stage(int year, const merge::StageMove& move, const Provenance& by,
+                                      const std::string& user);
+  /// A year's programme now, frozen at a stage, or as the log stood at a moment.
+  core::Result<Programme> programme(const ProgrammeQuery& query);
   core::Result<std::vector<DeviceRecord>> devices();
   /// Recomputes the chain from the first row over every stored column (each row under the
   /// chain version it was written with), checks the columns against the change's canonical

@@ -75,6 +75,42 @@ ALTER TABLE log ADD COLUMN role TEXT NOT NULL DEFAULT '';
 ALTER TABLE log ADD COLUMN directorate TEXT NOT NULL DEFAULT '';
 ALTER TABLE log ADD COLUMN chain_version INTEGER NOT NULL DEFAULT 1;
 )sql"},
+    // The programme's years and stages: where each year stands, every stage move with its
+    // decision and checkpoint (log position and chain head), and the frozen programme of each
+    // stage, all append-only but `years`. Older stores had one year in meta.
+    {7, R"sql(
+CREATE TABLE years (
+  year INTEGER PRIMARY KEY, stage TEXT NOT NULL, amendment_open INTEGER NOT NULL,
+  drafts INTEGER NOT NULL DEFAULT 0, amendments INTEGER NOT NULL DEFAULT 0,
+  opened_ms INTEGER NOT NULL DEFAULT 0);
+INSERT INTO years (year, stage, amendment_open)
+  SELECT CAST(y.value AS INTEGER), s.value, CAST(a.value AS INTEGER)
+  FROM meta y, meta s, meta a WHERE y.key = 'year' AND s.key = 'stage' AND a.key = 'amendment_open';
+CREATE TABLE stage_events (
+  id INTEGER PRIMARY KEY, year INTEGER NOT NULL, name TEXT NOT NULL, action TEXT NOT NULL,
+  body TEXT NOT NULL, number TEXT NOT NULL, date TEXT NOT NULL, ada TEXT NOT NULL,
+  at_ms INTEGER NOT NULL, enrolment TEXT NOT NULL, user TEXT NOT NULL, epoch INTEGER NOT NULL,
+  seq INTEGER NOT NULL, chain_head BLOB NOT NULL, frozen INTEGER NOT NULL,
+  proposals INTEGER NOT NULL);
+CREATE TABLE stage_proposals (
+  year INTEGER NOT NULL, stage TEXT NOT NULL, id TEXT NOT NULL, vals BLOB NOT NULL,
+  PRIMARY KEY (year, stage, id));
+CREATE TABLE stage_envelopes (
+  year INTEGER NOT NULL, stage TEXT NOT NULL, key TEXT NOT NULL, amount INTEGER NOT NULL,
+  PRIMARY KEY (year, stage, key));
+CREATE TRIGGER stage_events_are_kept BEFORE UPDATE ON stage_events
+  BEGIN SELECT RAISE(ABORT, 'stage records are never changed'); END;
+CREATE TRIGGER stage_events_are_not_deleted BEFORE DELETE ON stage_events
+  BEGIN SELECT RAISE(ABORT, 'stage records are never deleted'); END;
+CREATE TRIGGER stage_proposals_are_frozen BEFORE UPDATE ON stage_proposals
+  BEGIN SELECT RAISE(ABORT, 'a frozen stage is never changed'); END;
+CREATE TRIGGER stage_proposals_are_kept BEFORE DELETE ON stage_proposals
+  BEGIN SELECT RAISE(ABORT, 'a frozen stage is never deleted'); END;
+CREATE TRIGGER stage_envelopes_are_frozen BEFORE UPDATE ON stage_envelopes
+  BEGIN SELECT RAISE(ABORT, 'a frozen stage is never changed'); END;
+CREATE TRIGGER stage_envelopes_are_kept BEFORE DELETE ON stage_envelopes
+  BEGIN SELECT RAISE(ABORT, 'a frozen stage is never deleted'); END;
+)sql"},
 };
 
 }  // namespace

@@ -1,6 +1,7 @@
 #include "shared/merge/decide.h"
 
 #include <algorithm>
+#include <charconv>
 
 #include "shared/merge/flags.h"
 #include "shared/model/fields.h"
@@ -32,8 +33,9 @@ Decision conflict(std::string reason, std::optional<changelog::Revision> joins =
 bool is_central(Role role) { return role == Role::kPlanning || role == Role::kBudget; }
 
 // Stage locks come on top of the role table.
-std::optional<Decision> check_stage(const Permission& p) {
-  const auto& stage = p.stage.stage;
+std::optional<Decision> check_stage(const Permission& p, int year) {
+  const auto lock = p.stage_of(year);
+  const auto& stage = lock.stage;
   if (stage == "proposals" || stage.starts_with("draft")) return std::nullopt;
   if (stage == "consultation" || stage == "committee") {
     if (is_central(p.role)) return std::nullopt;
@@ -46,11 +48,23 @@ std::optional<Decision> check_stage(const Permission& p) {
         ErrorCode::kStageLocked,
         "the programme is at stage '" + stage +
             "': after approval only planning and budget change it, inside an amendment");
-  if (!p.stage.is_amendment_open)
+  if (!lock.is_amendment_open)
     return rejected(ErrorCode::kStageLocked,
                     "the programme is at stage '" + stage +
                         "': changes need an open amendment; planning opens one");
   return std::nullopt;
+}
+
+int year_of_key(std::string_view text) {
+  int year = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), year);
+  return ec == std::errc{} && end == text.data() + text.size() ? year : 0;
+}
+
+// The year a create names (0 when it names none: the create is refused further on).
+int created_year(const changelog::Change& change) {
+  auto it = change.values.find("year");
+  return it == change.values.end() ? 0 : year_of_key(it->second);
 }
 
 std::string state_target(const changelog::Change& change) {
@@ -249,7 +263,7 @@ Decision decide_resolution(const changelog::Change& change, const GroupState& st
                                                      " is about '" + conflict->group + "' of " +
                                                      conflict->entity.substr(0, 8) + ", not this");
   if (auto denied = check_resolver(change.group, *state.current, p)) return *denied;
-  if (auto locked = check_stage(p)) return *locked;
+  if (auto locked = check_stage(p, state.current->year)) return *locked;
   if (!conflict->is_open)
     return rejected(ErrorCode::kAlreadyExists,
                     "conflict " + changelog::conflict_id_text(*id) + " is already settled");
@@ -284,7 +298,7 @@ Decision decide_flag_ack(const changelog::Change& change, const GroupState& stat
                                     p.role == Role::kBudget))
     return rejected(why.empty() ? ErrorCode::kInvalidArgument : ErrorCode::kPermissionDenied,
                     *refused);
-  if (auto locked = check_stage(p)) return *locked;
+  if (auto locked = check_stage(p, flag_year(change.entity.key).value_or(0))) return *locked;
   if (!state.flag_level)
     return rejected(ErrorCode::kNotFound,
                     "flag " + change.entity.key + " is not raised now: its cause went away");
@@ -300,8 +314,8 @@ std::optional<Decision> check_envelope_change(const changelog::Change& change, c
                                               const model::ReferenceData& reference) {
   if (p.role != Role::kBudget)
     return rejected(ErrorCode::kPermissionDenied, "only budget sets the envelopes");
-  if (auto locked = check_stage(p)) return *locked;
   auto colon = change.entity.key.find(':');
+  if (auto locked = check_stage(p, year_of_key(change.entity.key.substr(0, colon)))) return *locked;
   auto source = colon == std::string::npos ? std::string{} : change.entity.key.substr(colon + 1);
   if (!reference.funding_source(source))
     return rejected(ErrorCode::kInvalidArgument,
@@ -394,7 +408,7 @@ Decision decide(const changelog::Change& change, const GroupState& state, const 
     return rejected(ErrorCode::kInvalidArgument, "'" + change.group + "' is not a field group");
   const model::Proposal* current = state.current ? &*state.current : nullptr;
   if (auto denied = check_role(change, kind, current, p)) return *denied;
-  if (auto locked = check_stage(p)) return *locked;
+  if (auto locked = check_stage(p, current ? current->year : created_year(change))) return *locked;
 
   if (kind == GroupKind::kCreate) return decide_create(change, current, p, reference);
   if (!current) return rejected(ErrorCode::kNotFound, "there is no proposal " + change.entity.key);

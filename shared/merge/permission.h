@@ -2,6 +2,7 @@
 // Who may change what (DESIGN.md's role table and stage locks), as data the merge decision
 // reads. Value types; thread-compatible.
 
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -24,9 +25,14 @@ struct StageLock {
 /// What the authenticated device carries into every decision.
 struct Permission {
   Role role = Role::kAuditor;
-  std::string directorate;  // for Role::kDirectorate: the one it works for
-  StageLock stage;
-  std::vector<int> open_years;  // the programme years the server takes; empty: not yet known
+  std::string directorate;          // for Role::kDirectorate: the one it works for
+  std::map<int, StageLock> stages;  // by programme year; a year missing is at `proposals`
+  std::vector<int> open_years;      // the programme years the server takes; empty: not yet known
+
+  StageLock stage_of(int year) const {
+    auto it = stages.find(year);
+    return it == stages.end() ? StageLock{} : it->second;
+  }
 };
 
 }  // namespace ergon::merge

@@ -105,6 +105,12 @@ constexpr bool is_decided(State s) {
   return s == State::kIncluded || s == State::kDeferred || s == State::kRejected;
 }
 
+/// True while a proposal counts in the programme's figures: not withdrawn, rejected or
+/// deferred (drafts and submissions count until planning decides).
+constexpr bool is_in_programme(State s) {
+  return s != State::kWithdrawn && s != State::kRejected && s != State::kDeferred;
+}
+
 // --- implementation ---
 
 bool equals_ignoring_ascii_case(std::string_view a, std::string_view b);

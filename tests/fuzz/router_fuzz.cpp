@@ -60,7 +60,7 @@ World& world() {
     made->admitted.record = *record;
     made->admitted.context.device_id = device;
     made->admitted.context.permission = merge::Permission{
-        merge::Role::kPlanning, "", made->store->info().stage, {made->store->info().year}};
+        merge::Role::kPlanning, "", {{made->store->info().year, {}}}, {made->store->info().year}};
     for (int i = 0; i < 4; ++i) made->proposal_ids.push_back(core::ProposalId::random().hex());
     std::atexit([] {
       std::error_code ignored;

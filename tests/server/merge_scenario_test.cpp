@@ -6,6 +6,7 @@
 #include "client/store/sync_state.h"
 #include "shared/model/fields.h"
 #include "tests/server/sync_harness.h"
+#include "tests/support/fixtures.h"
 
 using namespace ergon;
 using changelog::OutcomeKind;
@@ -15,21 +16,8 @@ using testing::SyncHarness;
 
 namespace {
 
-model::FieldValues a_proposal(const std::string& title, const std::string& directorate) {
-  return {{"title", title},
-          {"category", "work"},
-          {"new_or_continuing", "new"},
-          {"area", "HER-CITY"},
-          {"total_budget", "1.000.000,00"},
-          {"allocation", "400.000,00"},
-          {"funding", "1099"},
-          {"status", "maturing"},
-          {"priority", "B"},
-          {"directorate", directorate}};
-}
-
 core::ProposalId create(SyncHarness::Client& c, const std::string& title, const std::string& d) {
-  auto p = c.store->create(a_proposal(title, d));
+  auto p = c.store->create(testing::a_work(title, d));
   INFO((p ? std::string() : p.error().message));
   REQUIRE(p);
   return p->id;
@@ -683,14 +671,14 @@ TEST_CASE("a create for a year the server has not open is rejected, naming the o
   SyncHarness h;  // a 2024 server
   auto& planning = h.add_client(Role::kPlanning, "", "planning");
   // Before a server has named the year, the client takes the create; the server decides.
-  auto later = planning.store->create(a_proposal("Έργο του 2025", "DTE"), 2025);
+  auto later = planning.store->create(testing::a_work("Έργο του 2025", "DTE"), 2025);
   REQUIRE(later);
   auto outcomes = h.push(planning);
   REQUIRE(outcomes.size() == 1u);
   CHECK(outcomes[0].kind == OutcomeKind::kRejected);
   CHECK_THAT(outcomes[0].reason, Catch::Contains("2025 is not open") && Catch::Contains("2024"));
   h.pull(planning);  // learns the rejection; the change is no longer pending
-  auto now = planning.store->create(a_proposal("Έργο του 2024", "DTE"), 2024);
+  auto now = planning.store->create(testing::a_work("Έργο του 2024", "DTE"), 2024);
   REQUIRE(now);
   auto accepted = h.push(planning);
   REQUIRE(accepted.size() == 1u);

@@ -22,6 +22,7 @@
 #include "shared/crypto/crypto.h"
 #include "shared/wire/convert.h"
 #include "shared/wire/frame.h"
+#include "tests/support/fixtures.h"
 #include "tests/support/paths.h"
 #include "tests/support/temp_dir.h"
 
@@ -119,19 +120,6 @@ core::Error refusal_of(const core::Result<Admitted>& admitted) {
   return admitted.error();
 }
 
-model::FieldValues a_proposal(const std::string& title) {
-  return {{"title", title},
-          {"category", "work"},
-          {"new_or_continuing", "new"},
-          {"area", "HER-CITY"},
-          {"total_budget", "1.000.000,00"},
-          {"allocation", "400.000,00"},
-          {"funding", "1099"},
-          {"status", "maturing"},
-          {"priority", "B"},
-          {"directorate", "DTE"}};
-}
-
 // A client home whose key and device id are bound to a DTE enrolment, with `count` proposals
 // created offline (one change each), as a device that pushes real changes.
 struct Client {
@@ -150,7 +138,7 @@ Client client_with_changes(World& w, std::size_t count, std::size_t title_bytes 
   must(client::SyncState(*c.store).set_identity(merge::Role::kDirectorate, "DTE", 2024));
   for (std::size_t i = 0; i < count; ++i) {
     auto title = "Έργο " + std::to_string(i) + " " + std::string(title_bytes, 'x');
-    must(c.store->create(a_proposal(title)));
+    must(c.store->create(testing::a_work(title)));
   }
   return c;
 }
@@ -556,6 +544,83 @@ TEST_CASE("history and audit verify are answered; malformed ones are refused, no
   CHECK_THAT(cut.audit_verify_reply().problem(), Contains("were removed"));
 }
 
+namespace {
+
+// A stage move as the session runs it: on the store (the writer's, here the same).
+core::Result<wire::Message> run_move(RequestRouter& router, server::MasterStore& store,
+                                     const Admitted& admitted, const std::string& action,
+                                     const std::string& target, const std::string& number = {}) {
+  wire::Message m;
+  m.set_request_id(5);
+  m.mutable_stage_move()->set_action(action);
+  m.mutable_stage_move()->set_target(target);
+  m.mutable_stage_move()->mutable_decision()->set_number(number);
+  if (!number.empty()) m.mutable_stage_move()->mutable_decision()->set_date("2024-02-20");
+  auto routed = router.handle(m, admitted);
+  if (!routed) return core::fail(routed.error());
+  auto* job = std::get_if<server::WriteJob>(&*routed);
+  REQUIRE(job);
+  return job->work(store);
+}
+
+}  // namespace
+
+TEST_CASE("stages, stage moves and programmes are answered; refusals are errors, not crashes",
+          "[router][stages]") {
+  World w;
+  RequestRouter router(w.store());
+  auto c = client_with_changes(w, 2);
+  auto directorate = w.admit_and_bind(router, c.device);
+  push_pending(w, router, directorate, c);
+  auto planner = w.enrol(merge::Role::kPlanning, "");
+  auto planning = w.admit_and_bind(router, planner);
+
+  auto refused = run_move(router, w.store(), directorate, "advance", "draft");
+  REQUIRE_FALSE(refused);
+  CHECK(refused.error().code == ErrorCode::kPermissionDenied);
+  CHECK_THAT(refused.error().message, Contains("only planning"));
+  auto draft = must(run_move(router, w.store(), planning, "advance", "draft"));
+  REQUIRE(draft.has_stage_move_reply());
+  CHECK(draft.request_id() == 5);
+  CHECK(draft.stage_move_reply().record().name() == "draft-1");
+  CHECK(draft.stage_move_reply().record().proposals() == 2);
+  CHECK(draft.stage_move_reply().record().chain_head().size() == 32);
+  auto out_of_order = run_move(router, w.store(), planning, "advance", "approved", "1/2024");
+  REQUIRE_FALSE(out_of_order);
+  CHECK(out_of_order.error().code == ErrorCode::kStageLocked);
+
+  wire::Message stages;
+  stages.mutable_stages();
+  auto listed = reply_of(router.handle(stages, directorate));  // any role reads them
+  REQUIRE(listed.has_stages_reply());
+  CHECK(listed.stages_reply().years(0).stage() == "draft-1");
+  CHECK(listed.stages_reply().records_size() == 1);
+
+  wire::Message programme;
+  programme.mutable_programme()->set_stage("draft");
+  auto frozen = reply_of(router.handle(programme, directorate));
+  REQUIRE(frozen.has_programme_reply());
+  CHECK(frozen.programme_reply().proposals_size() == 2);
+  CHECK(frozen.programme_reply().stage().name() == "draft-1");
+
+  std::vector<wire::Message> bad(7);
+  bad[0].mutable_stage_move()->set_action("explode");
+  bad[1].mutable_stage_move()->set_action("advance");
+  bad[1].mutable_stage_move()->set_user(std::string(10'000, 'x'));
+  bad[2].mutable_programme()->set_as_of_ms(-5);
+  bad[3].mutable_programme()->set_stage(std::string(10'000, 'x'));
+  bad[4].mutable_programme()->set_stage("approved");  // not frozen
+  bad[5].mutable_programme()->set_year(1999);         // not open
+  bad[6].mutable_stages()->set_year(1999);
+  for (auto& m : bad) {
+    INFO(m.ShortDebugString().substr(0, 200));
+    auto routed = router.handle(m, planning);
+    REQUIRE_FALSE(routed);
+    CHECK((routed.error().code == ErrorCode::kProtocol ||
+           routed.error().code == ErrorCode::kNotFound));
+  }
+}
+
 TEST_CASE("a message the router does not take after the welcome is an error, not a crash",
           "[router]") {
   World w;
@@ -563,7 +628,7 @@ TEST_CASE("a message the router does not take after the welcome is an error, not
   auto d = w.enrol(merge::Role::kDirectorate, "DTE");
   auto admitted = w.admit_and_bind(router, d);
 
-  std::vector<wire::Message> strays(8);
+  std::vector<wire::Message> strays(11);
   *strays[0].mutable_hello() = hello_of(d, kBinding);  // a second hello
   strays[1].mutable_welcome()->set_role("planning");
   strays[2].mutable_push_reply();
@@ -572,6 +637,9 @@ TEST_CASE("a message the router does not take after the welcome is an error, not
   // strays[5]: no body at all
   strays[6].mutable_history_reply();
   strays[7].mutable_audit_verify_reply();
+  strays[8].mutable_stages_reply();
+  strays[9].mutable_stage_move_reply();
+  strays[10].mutable_programme_reply();
   std::uint64_t id = 100;
   for (auto& m : strays) {
     m.set_request_id(++id);

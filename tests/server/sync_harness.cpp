@@ -41,7 +41,7 @@ SyncHarness::Client& SyncHarness::add_client(merge::Role role, const std::string
   client->name = name;
   client->context.device_id = store.device().device_id;
   client->context.permission =
-      merge::Permission{role, directorate, master_->info().stage, {master_->info().year}};
+      merge::Permission{role, directorate, {{master_->info().year, {}}}, {master_->info().year}};
   client->store = std::make_unique<client::LocalStore>(std::move(store));
   clients_.push_back(std::move(client));
   return *clients_.back();

@@ -166,8 +166,7 @@ Permission permission(Role role, std::string_view stage = "proposals",
   Permission p;
   p.role = role;
   if (role == Role::kDirectorate) p.directorate = std::string(kOwnDirectorate);
-  p.stage.stage = std::string(stage);
-  p.stage.is_amendment_open = is_amendment_open;
+  p.stages[2024] = {std::string(stage), is_amendment_open};
   return p;
 }
 

@@ -1,0 +1,285 @@
+// The programme's years and stages: where each year stands, the stage moves with their
+// decisions and checkpoints, the frozen programmes, and a year's programme at any point.
+
+#include <algorithm>
+
+#include "server/store/log_replay.h"
+#include "server/store/master_store.h"
+#include "server/store/store_connection.h"
+
+namespace ergon::server {
+
+using core::ErrorCode;
+using core::fail;
+
+namespace {
+
+constexpr std::string_view kYearColumns = "year, stage, amendment_open, drafts, amendments";
+
+merge::YearStage year_of_row(const storage::Statement& s) {
+  merge::YearStage y;
+  y.year = static_cast<int>(s.column_int64(0));
+  y.stage = s.column_text(1);
+  y.is_amendment_open = s.column_int64(2) != 0;
+  y.drafts = static_cast<int>(s.column_int64(3));
+  y.amendments = static_cast<int>(s.column_int64(4));
+  return y;
+}
+
+core::Result<merge::StageAction> parse_action(std::string_view text) {
+  for (auto action :
+       {merge::StageAction::kAdvance, merge::StageAction::kReopen, merge::StageAction::kClose})
+    if (merge::to_string(action) == text) return action;
+  if (text == "open") return merge::StageAction::kAdvance;
+  return fail(ErrorCode::kCorrupt,
+              "a stage record has the unknown action '" + std::string(text) + "'");
+}
+
+core::Result<StageEvent> event_of_row(storage::Statement& s) {
+  StageEvent e;
+  e.year = static_cast<int>(s.column_int64(0));
+  e.name = s.column_text(1);
+  auto action_text = s.column_text(2);
+  auto action = parse_action(action_text);
+  if (!action) return fail(action.error());
+  e.action = *action;
+  e.opens_amendment = action_text == "open";
+  e.decision = {s.column_text(3), s.column_text(4), s.column_text(5), s.column_text(6)};
+  e.at_ms = s.column_int64(7);
+  e.enrolment = s.column_text(8);
+  e.user = s.column_text(9);
+  e.checkpoint = {s.column_uint64(10), s.column_uint64(11)};
+  auto head = hash_column(s, 12);
+  if (s.column_uint64(11) != 0) {
+    if (!head) return fail(head.error());
+    e.chain_head = *head;
+  }
+  e.frozen = s.column_int64(13) != 0;
+  e.proposals = s.column_uint64(14);
+  return e;
+}
+
+constexpr std::string_view kEventSelect =
+    "SELECT year, name, action, body, number, date, ada, at_ms, enrolment, user, epoch, seq, "
+    "chain_head, frozen, proposals FROM stage_events ";
+
+// The open flags of a year, one line each: what refuses a stage move.
+core::Result<std::string> open_flags(StoreConnection& impl, int year) {
+  std::string lines;
+  ERGON_TRY(impl.query(
+      "SELECT id, detail FROM flags WHERE year = ?1 AND status = 'open' ORDER BY id",
+      [&](storage::Statement& s) { s.bind(1, year); },
+      [&](storage::Statement& s) {
+        lines += "\n  " + s.column_text(0) + ": " + s.column_text(1);
+      }));
+  return lines;
+}
+
+core::Status freeze(StoreConnection& impl, int year, const std::string& name) {
+  auto bind = [&](storage::Statement& s) { s.bind(1, year).bind(2, name); };
+  ERGON_TRY(
+      impl.run("INSERT INTO stage_proposals (year, stage, id, vals) SELECT ?1, ?2, id, "
+               "vals FROM proposals WHERE year = ?1",
+               bind));
+  return impl.run(
+      "INSERT INTO stage_envelopes (year, stage, key, amount) SELECT ?1, ?2, key, "
+      "amount FROM envelopes WHERE year = ?1",
+      bind);
+}
+
+core::Status record(StoreConnection& impl, const StageEvent& e, std::string_view action) {
+  return impl.run(
+      "INSERT INTO stage_events (year, name, action, body, number, date, ada, at_ms, enrolment, "
+      "user, epoch, seq, chain_head, frozen, proposals) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, "
+      "?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+      [&](storage::Statement& s) {
+        s.bind(1, e.year).bind(2, e.name).bind(3, action);
+        s.bind(4, e.decision.body).bind(5, e.decision.number).bind(6, e.decision.date);
+        s.bind(7, e.decision.ada).bind(8, e.at_ms).bind(9, e.enrolment).bind(10, e.user);
+        s.bind(11, e.checkpoint.epoch).bind(12, e.checkpoint.seq);
+        s.bind(13, storage::Blob{crypto::as_bytes(e.chain_head)});
+        s.bind(14, e.frozen ? 1 : 0).bind(15, e.proposals);
+      });
+}
+
+}  // namespace
+
+core::Result<std::vector<merge::YearStage>> MasterStore::years() {
+  std::vector<merge::YearStage> out;
+  static const std::string sql =
+      "SELECT " + std::string(kYearColumns) + " FROM years ORDER BY year";
+  ERGON_TRY(impl_->query(
+      sql, [](storage::Statement&) {},
+      [&](storage::Statement& s) { out.push_back(year_of_row(s)); }));
+  return out;
+}
+
+core::Result<std::vector<StageEvent>> MasterStore::stage_events(int year) {
+  std::vector<StageEvent> out;
+  static const std::string sql = std::string(kEventSelect) + "WHERE year = ?1 ORDER BY id";
+  ERGON_TRY(impl_->query(
+      sql, [&](storage::Statement& s) { s.bind(1, year); },
+      [&](storage::Statement& s) -> core::Status {
+        auto e = event_of_row(s);
+        if (!e) return fail(e.error());
+        out.push_back(std::move(*e));
+        return {};
+      }));
+  return out;
+}
+
+core::Result<StageEvent> MasterStore::move_stage(int year, const merge::StageMove& move,
+                                                 const Provenance& by, const std::string& user) {
+  auto tx = impl_->db.begin_immediate();
+  if (!tx) return fail(tx.error());
+  auto all = years();
+  if (!all) return fail(all.error());
+  auto now = std::find_if(all->begin(), all->end(), [&](const auto& y) { return y.year == year; });
+  if (now == all->end())
+    return fail(ErrorCode::kNotFound,
+                "the programme of " + std::to_string(year) + " is not open on this server");
+  auto planned = merge::plan_stage_move(*now, move);
+  if (!planned) return fail(planned.error());
+  auto flags = open_flags(*impl_, year);
+  if (!flags) return fail(flags.error());
+  if (!flags->empty())
+    return fail(ErrorCode::kStageLocked,
+                "the programme of " + std::to_string(year) +
+                    " cannot move while flags are open; acknowledge each with a reason "
+                    "('ergon flags ack ID --reason TEXT') or fix its cause:" +
+                    *flags);
+  StageEvent e;
+  e.year = year;
+  e.name = planned->name;
+  e.action = move.action;
+  e.opens_amendment = !planned->freezes;
+  e.decision = planned->decision;
+  e.at_ms = impl_->clock->now_ms();
+  e.enrolment = by.enrolment;
+  e.user = user;
+  e.frozen = planned->freezes;
+  ERGON_TRY(impl_->query(
+      "SELECT epoch, seq, hash FROM log ORDER BY seq DESC LIMIT 1", [](storage::Statement&) {},
+      [&](storage::Statement& s) -> core::Status {
+        e.checkpoint = {s.column_uint64(0), s.column_uint64(1)};
+        auto head = hash_column(s, 2);
+        if (!head) return fail(head.error());
+        e.chain_head = *head;
+        return {};
+      }));
+  if (e.frozen) {
+    ERGON_TRY(freeze(*impl_, year, e.name));
+    ERGON_TRY(impl_->query(
+        "SELECT count(*) FROM proposals WHERE year = ?1",
+        [&](storage::Statement& s) { s.bind(1, year); },
+        [&](storage::Statement& s) { e.proposals = s.column_uint64(0); }));
+  }
+  ERGON_TRY(record(*impl_, e, e.opens_amendment ? "open" : merge::to_string(move.action)));
+  const auto& after = planned->after;
+  ERGON_TRY(impl_->run(
+      "UPDATE years SET stage = ?2, amendment_open = ?3, drafts = ?4, amendments = ?5 WHERE year "
+      "= ?1",
+      [&](storage::Statement& s) {
+        s.bind(1, year).bind(2, after.stage).bind(3, after.is_amendment_open ? 1 : 0);
+        s.bind(4, after.drafts).bind(5, after.amendments);
+      }));
+  ERGON_TRY(tx->commit());
+  return e;
+}
+
+namespace {
+
+// The stage's frozen programme: the latest freeze under that name.
+core::Status read_frozen(StoreConnection& impl, Programme& out, const std::string& stage) {
+  auto bind = [&](storage::Statement& s) { s.bind(1, out.year).bind(2, stage); };
+  ERGON_TRY(impl.query(
+      "SELECT id, vals FROM stage_proposals WHERE year = ?1 AND stage = ?2 ORDER BY id", bind,
+      [&](storage::Statement& s) -> core::Status {
+        auto values = changelog::decode_values(s.column_blob(1));
+        if (!values)
+          return fail(ErrorCode::kCorrupt,
+                      "frozen proposal " + s.column_text(0) + ": " + values.error().message);
+        out.proposals[s.column_text(0)] = std::move(*values);
+        return {};
+      }));
+  return impl.query(
+      "SELECT key, amount FROM stage_envelopes WHERE year = ?1 AND stage = ?2", bind,
+      [&](storage::Statement& s) { out.envelopes[s.column_text(0)] = s.column_int64(1); });
+}
+
+core::Status read_current(StoreConnection& impl, Programme& out) {
+  auto bind = [&](storage::Statement& s) { s.bind(1, out.year); };
+  ERGON_TRY(impl.query("SELECT id, vals FROM proposals WHERE year = ?1 ORDER BY id", bind,
+                       [&](storage::Statement& s) -> core::Status {
+                         auto values = changelog::decode_values(s.column_blob(1));
+                         if (!values)
+                           return fail(ErrorCode::kCorrupt, "proposal " + s.column_text(0) + ": " +
+                                                                values.error().message);
+                         out.proposals[s.column_text(0)] = std::move(*values);
+                         return {};
+                       }));
+  ERGON_TRY(impl.query(
+      "SELECT key, amount FROM envelopes WHERE year = ?1", bind,
+      [&](storage::Statement& s) { out.envelopes[s.column_text(0)] = s.column_int64(1); }));
+  return impl.query(
+      "SELECT epoch, seq FROM log ORDER BY seq DESC LIMIT 1", [](storage::Statement&) {},
+      [&](storage::Statement& s) {
+        out.at = {s.column_uint64(0), s.column_uint64(1)};
+      });
+}
+
+// The log's accepted values up to the moment, applied in order: the programme as it stood.
+core::Status replay_until(StoreConnection& impl, Programme& out, std::int64_t as_of_ms) {
+  Replay replay;
+  ERGON_TRY(impl.query(
+      "SELECT epoch, seq, canonical FROM log WHERE received_ms <= ?1 AND outcome = 'accepted' "
+      "AND new_revision = 1 ORDER BY seq",
+      [&](storage::Statement& s) { s.bind(1, as_of_ms); },
+      [&](storage::Statement& s) -> core::Status {
+        out.at = {s.column_uint64(0), s.column_uint64(1)};
+        auto change = changelog::parse_canonical(s.column_blob(2));
+        if (!change)
+          return fail(ErrorCode::kCorrupt,
+                      "log row " + std::to_string(out.at.seq) + ": damaged canonical bytes");
+        return replay.apply(*change);
+      }));
+  for (const auto& [id, proposal] : replay.proposals)
+    if (proposal.year == out.year) out.proposals[id] = model::all_values(proposal);
+  auto prefix = std::to_string(out.year) + ":";
+  for (const auto& [key, cents] : replay.envelopes)
+    if (key.starts_with(prefix)) out.envelopes[key] = cents;
+  return {};
+}
+
+}  // namespace
+
+core::Result<Programme> MasterStore::programme(const ProgrammeQuery& query) {
+  auto tx = impl_->db.begin_read();
+  if (!tx) return fail(tx.error());
+  Programme out;
+  out.year = query.year;
+  if (!query.stage.empty()) {
+    auto events = stage_events(query.year);
+    if (!events) return fail(events.error());
+    std::string names;
+    for (const auto& e : *events) {
+      if (!e.frozen) continue;
+      if (e.name == query.stage) out.stage = e;  // the latest freeze of that name
+      names += (names.empty() ? "" : ", ") + e.name;
+    }
+    if (!out.stage)
+      return fail(ErrorCode::kNotFound,
+                  "the programme of " + std::to_string(query.year) + " has no frozen stage '" +
+                      query.stage + "'" +
+                      (names.empty() ? "; nothing is frozen yet" : "; its stages are " + names));
+    out.at = out.stage->checkpoint;
+    ERGON_TRY(read_frozen(*impl_, out, query.stage));
+  } else if (query.as_of_ms != 0) {
+    ERGON_TRY(replay_until(*impl_, out, query.as_of_ms));
+  } else {
+    ERGON_TRY(read_current(*impl_, out));
+  }
+  return out;
+}
+
+}  // namespace ergon::server
