@@ -153,7 +153,7 @@ core::Result<ImportReport> import_csv(LocalStore& store, std::istream& in, std::
 
 std::string export_csv(const std::vector<model::Proposal>& proposals) {
   constexpr char kSep = ';';
-  std::string out;
+  std::string out = "\xEF\xBB\xBF";  // the UTF-8 BOM: a Greek Excel reads the file as UTF-8
   bool first = true;
   for (const auto& f : model::all_fields()) {
     if (f.name == "decision_reason") continue;

@@ -41,8 +41,9 @@ core::Result<ImportReport> import_csv(LocalStore& store, std::istream& in, std::
 core::Result<ImportReport> import_csv(LocalStore& store, std::string_view text,
                                       std::optional<int> year);
 
-/// Every field of every proposal, `;`-separated, Greek money, with id, year and state, in a form
-/// import_csv reads back unchanged.
+/// Every field of every proposal, `;`-separated, Greek money, with id, year and state, behind a
+/// UTF-8 byte-order mark (what a Greek Excel needs to read it as UTF-8), in a form import_csv
+/// reads back unchanged.
 std::string export_csv(const std::vector<model::Proposal>& proposals);
 
 }  // namespace ergon::client

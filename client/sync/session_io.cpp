@@ -17,10 +17,11 @@ core::Result<Settings> settings_of(LocalStore& store) {
   return settings;
 }
 
-core::Error refused(const wire::Message& m) {
+core::Error refused(const wire::Message& m, bool of_hello) {
   auto code = wire::from_proto(m.error().code());
-  // A refusal of the server is about access, not about this client's input.
-  if (code == ErrorCode::kPermissionDenied || code == ErrorCode::kInvalidArgument)
+  // A refused hello is about access, not about this client's input; a refused request after
+  // it (a stage move out of order) keeps the server's code: exit 3, as a local refusal.
+  if (of_hello && (code == ErrorCode::kPermissionDenied || code == ErrorCode::kInvalidArgument))
     code = ErrorCode::kUnauthenticated;
   return {code, "the server refused: " + m.error().message()};
 }

@@ -34,8 +34,9 @@ struct Settings {
 /// The server this home talks to; kUsage says how to set it up when it has none.
 core::Result<Settings> settings_of(LocalStore& store);
 
-/// A refusal from the server as this client's error.
-core::Error refused(const wire::Message& m);
+/// A refusal from the server as this client's error; a refused hello's permission or argument
+/// error is about access (kUnauthenticated, exit 4), a later request's keeps its code.
+core::Error refused(const wire::Message& m, bool of_hello);
 
 /// Connects within the deadline; kUnavailable with the address when it cannot.
 asio::awaitable<core::Result<tcp::socket>> connect(const std::string& server,
@@ -56,7 +57,7 @@ asio::awaitable<core::Result<wire::Message>> ask(Stream& stream, wire::Message r
     co_return fail(sent.error());
   auto reply = co_await net::read_frame(stream, timeout);
   if (!reply) co_return fail(reply.error());
-  if (reply->has_error()) co_return fail(refused(*reply));
+  if (reply->has_error()) co_return fail(refused(*reply, request.has_hello()));
   if (reply->request_id() != request.request_id())
     co_return fail(ErrorCode::kProtocol, "the server answered another request");
   co_return reply;
