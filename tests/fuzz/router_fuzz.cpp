@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <filesystem>
+#include <iterator>
 #include <string>
 #include <vector>
 
@@ -104,10 +105,33 @@ void add_change(FuzzedDataProvider& in, World& w, wire::Change* c, std::uint64_t
   c->set_user(in.ConsumeRandomLengthString(32));
 }
 
+std::string pick_stage(FuzzedDataProvider& in) {
+  constexpr const char* kNames[] = {"draft",    "draft-1",   "consultation", "committee",
+                                    "approved", "amendment", "amendment-1",  "draft-0"};
+  if (in.ConsumeBool()) return in.ConsumeRandomLengthString(16);
+  return kNames[in.ConsumeIntegralInRange<std::size_t>(0, std::size(kNames) - 1)];
+}
+
+// A stage move, mostly well-formed so that the stage machine and the freeze are reached.
+void add_stage_move(FuzzedDataProvider& in, wire::StageMoveRequest* move) {
+  constexpr const char* kActions[] = {"advance", "reopen", "close"};
+  move->set_year(in.ConsumeBool() ? 0 : in.ConsumeIntegral<std::int32_t>());
+  move->set_action(in.ConsumeBool()
+                       ? std::string(kActions[in.ConsumeIntegralInRange<std::size_t>(0, 2)])
+                       : in.ConsumeRandomLengthString(8));
+  move->set_target(pick_stage(in));
+  move->set_user(in.ConsumeRandomLengthString(32));
+  auto* d = move->mutable_decision();
+  d->set_number(in.ConsumeBool() ? "45/2024" : in.ConsumeRandomLengthString(16));
+  d->set_date(in.ConsumeBool() ? "2024-02-20" : in.ConsumeRandomLengthString(12));
+  d->set_ada(in.ConsumeRandomLengthString(16));
+  d->set_body(in.ConsumeRandomLengthString(16));
+}
+
 wire::Message next_message(FuzzedDataProvider& in, World& w, std::uint64_t& next_seq) {
   wire::Message m;
   m.set_request_id(in.ConsumeIntegral<std::uint64_t>());
-  switch (in.ConsumeIntegralInRange(0, 5)) {
+  switch (in.ConsumeIntegralInRange(0, 8)) {
     case 0: {
       auto* h = m.mutable_hello();
       h->set_min_version(in.ConsumeIntegralInRange<std::uint32_t>(0, 2));
@@ -133,6 +157,19 @@ wire::Message next_message(FuzzedDataProvider& in, World& w, std::uint64_t& next
     case 4:
       for (int n = in.ConsumeIntegralInRange(1, 8); n > 0; --n)
         add_change(in, w, m.mutable_push()->add_changes(), next_seq);
+      break;
+    case 5:
+      add_stage_move(in, m.mutable_stage_move());
+      break;
+    case 6: {
+      auto* p = m.mutable_programme();
+      p->set_year(in.ConsumeBool() ? 2024 : in.ConsumeIntegral<std::int32_t>());
+      p->set_stage(in.ConsumeBool() ? pick_stage(in) : std::string());
+      p->set_as_of_ms(in.ConsumeBool() ? 0 : in.ConsumeIntegral<std::int64_t>());
+      break;
+    }
+    case 7:
+      m.mutable_stages()->set_year(in.ConsumeBool() ? 0 : in.ConsumeIntegral<std::int32_t>());
       break;
     default: {
       auto parsed = wire::parse_message(in.ConsumeRandomLengthString(256));
@@ -161,6 +198,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       auto outcomes = w.merge->apply_batch(w.admitted.context, job->changes);
       if (outcomes) (void)w.router->push_reply(job->request_id, *outcomes);
     }
+    if (auto* write = std::get_if<server::WriteJob>(&*routed)) (void)write->work(*w.store);
   }
   return 0;
 }
