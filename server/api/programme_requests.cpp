@@ -55,13 +55,6 @@ core::Result<merge::YearStage> open_year(MasterStore& store, int asked) {
                                         " is not open on this server; the open years are " + open);
 }
 
-core::Result<merge::StageAction> action_of(const std::string& text) {
-  for (auto action :
-       {merge::StageAction::kAdvance, merge::StageAction::kReopen, merge::StageAction::kClose})
-    if (merge::to_string(action) == text) return action;
-  return fail(ErrorCode::kProtocol, "stage move: the action is advance, reopen or close");
-}
-
 }  // namespace
 
 core::Result<wire::Message> RequestRouter::stages(std::uint64_t request_id,
@@ -92,8 +85,8 @@ core::Result<WriteJob> RequestRouter::stage_move(std::uint64_t request_id, const
       return fail(ErrorCode::kProtocol, "stage move: a text of " + std::to_string(text->size()) +
                                             " bytes; the limit is " +
                                             std::to_string(kMaxStageText));
-  auto action = action_of(asked.action());
-  if (!action) return fail(action.error());
+  auto action = merge::parse_stage_action(asked.action());
+  if (!action) return fail(ErrorCode::kProtocol, "stage move: " + action.error().message);
   if (admitted.record.role != merge::Role::kPlanning)
     return fail(ErrorCode::kPermissionDenied,
                 "only planning moves the programme's stages; this device is enrolled as " +

@@ -59,10 +59,7 @@ core::Result<Admitted> RequestRouter::admit(const wire::Hello& hello,
   a.context.permission = merge::Permission{a.record.role, a.record.directorate, {}, {}};
   auto years = store_.years();
   if (!years) return fail(years.error());
-  for (const auto& y : *years) {
-    a.context.permission.stages[y.year] = y.lock();
-    a.context.permission.open_years.push_back(y.year);
-  }
+  merge::set_years(a.context.permission, *years);
   return a;
 }
 

@@ -1,6 +1,7 @@
 #include "server/merge/merge_service.h"
 
 #include "shared/merge/decide.h"
+#include "shared/merge/stages.h"
 
 namespace ergon::server {
 
@@ -63,11 +64,7 @@ core::Result<std::vector<changelog::Outcome>> MergeService::apply_batch(
   auto permission = device.permission;
   auto years = store_.years();
   if (!years) return fail(years.error());
-  permission.open_years.clear();
-  for (const auto& y : *years) {
-    permission.stages[y.year] = y.lock();
-    permission.open_years.push_back(y.year);
-  }
+  merge::set_years(permission, *years);
 
   std::vector<changelog::Outcome> outcomes;
   outcomes.reserve(batch.size());

@@ -26,22 +26,14 @@ merge::YearStage year_of_row(const storage::Statement& s) {
   return y;
 }
 
-core::Result<merge::StageAction> parse_action(std::string_view text) {
-  for (auto action :
-       {merge::StageAction::kAdvance, merge::StageAction::kReopen, merge::StageAction::kClose})
-    if (merge::to_string(action) == text) return action;
-  if (text == "open") return merge::StageAction::kAdvance;
-  return fail(ErrorCode::kCorrupt,
-              "a stage record has the unknown action '" + std::string(text) + "'");
-}
-
 core::Result<StageEvent> event_of_row(storage::Statement& s) {
   StageEvent e;
   e.year = static_cast<int>(s.column_int64(0));
   e.name = s.column_text(1);
   auto action_text = s.column_text(2);
-  auto action = parse_action(action_text);
-  if (!action) return fail(action.error());
+  // "open" records an amendment opened by an advance.
+  auto action = merge::parse_stage_action(action_text == "open" ? "advance" : action_text);
+  if (!action) return fail(ErrorCode::kCorrupt, "a stage record: " + action.error().message);
   e.action = *action;
   e.opens_amendment = action_text == "open";
   e.decision = {s.column_text(3), s.column_text(4), s.column_text(5), s.column_text(6)};

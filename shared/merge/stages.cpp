@@ -115,6 +115,22 @@ std::string_view to_string(StageAction action) {
   return "advance";
 }
 
+core::Result<StageAction> parse_stage_action(std::string_view text) {
+  for (auto action : {StageAction::kAdvance, StageAction::kReopen, StageAction::kClose})
+    if (to_string(action) == text) return action;
+  return fail(ErrorCode::kInvalidArgument,
+              "'" + std::string(text) + "' is not a stage action: advance, reopen or close");
+}
+
+void set_years(Permission& p, const std::vector<YearStage>& years) {
+  p.stages.clear();
+  p.open_years.clear();
+  for (const auto& y : years) {
+    p.stages[y.year] = y.lock();
+    p.open_years.push_back(y.year);
+  }
+}
+
 core::Result<PlannedMove> plan_stage_move(const YearStage& now, const StageMove& move) {
   core::Result<PlannedMove> planned = fail(ErrorCode::kInternal, "no move");
   if (move.action == StageAction::kAdvance) {

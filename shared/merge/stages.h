@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "shared/core/result.h"
 #include "shared/merge/permission.h"
@@ -26,6 +27,8 @@ struct YearStage {
 
 enum class StageAction { kAdvance, kReopen, kClose };
 std::string_view to_string(StageAction action);
+/// "advance", "reopen" or "close"; kInvalidArgument otherwise.
+core::Result<StageAction> parse_stage_action(std::string_view text);
 
 /// The act that moved the programme: the body that decided, its decision number and date
 /// (YYYY-MM-DD), and the act's Diavgeia id (ΑΔΑ).
@@ -51,6 +54,9 @@ struct PlannedMove {
 /// The move from `now`, or why not (kStageLocked for a move out of order, kInvalidArgument
 /// for a missing or malformed decision, with what is allowed).
 core::Result<PlannedMove> plan_stage_move(const YearStage& now, const StageMove& move);
+
+/// The role table's stage locks for every open year, into `p` (stages and open years).
+void set_years(Permission& p, const std::vector<YearStage>& years);
 
 /// A frozen stage's name for a name as users type it: `draft` is the latest draft freeze,
 /// `draft-1` the first; other names as they are. nullopt when `name` is no stage name.
