@@ -8,7 +8,7 @@ packages=(
   nlohmann-json3-dev catch2 libssl-dev libcli11-dev libutf8proc-dev libfmt-dev
   libexpected-dev libzstd-dev
   cmake ninja-build g++ clang-14 libclang-rt-14-dev clang-format-14 clang-tidy-14
-  chromium poppler-utils
+  chromium fonts-dejavu-core poppler-utils libxlsxwriter-dev python3-openpyxl
   python3 tzdata
 )
 

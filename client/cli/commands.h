@@ -39,6 +39,9 @@ void add_diff_command(CLI::App& app, Context& ctx);
 /// stage (draft: the latest draft), or a date or time (core::parse_time's forms).
 core::Result<RemoteProgramme> programme_at(LocalStore& store, int year, const std::string& point);
 
+/// A stage's checkpoint as `ergond audit verify --head` takes it: EPOCH.SEQ:HEX.
+std::string checkpoint_text(const wire::StageRecord& record);
+
 /// FIELD=VALUE arguments, split at the first '='. A usage error names the bad argument.
 /// A group's values for people: money the Greek way (1.500.000,00), the rest as stored.
 std::string group_text(const model::FieldValues& values);

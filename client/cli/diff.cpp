@@ -8,7 +8,7 @@
 
 #include "client/cli/commands.h"
 #include "client/report/programme_diff.h"
-#include "client/report/programme_table.h"
+#include "client/report/programme_report.h"
 #include "client/report/proposal_json.h"
 #include "shared/core/clock.h"
 

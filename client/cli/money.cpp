@@ -5,7 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "client/cli/commands.h"
-#include "client/report/programme_table.h"
+#include "client/report/programme_report.h"
 #include "shared/core/clock.h"
 
 namespace ergon::client::cli {

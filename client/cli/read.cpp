@@ -6,7 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "client/cli/commands.h"
-#include "client/report/programme_table.h"
+#include "client/report/programme_report.h"
 #include "client/report/proposal_json.h"
 #include "client/store/sync_state.h"
 #include "shared/changelog/log_entry.h"

@@ -8,15 +8,12 @@
 
 #include "client/cli/commands.h"
 #include "client/report/programme_diff.h"
-#include "client/report/programme_table.h"
+#include "client/report/programme_report.h"
 #include "client/sync/server_query.h"
 #include "shared/changelog/log_entry.h"
 #include "shared/core/clock.h"
 
 namespace ergon::client::cli {
-namespace {
-
-using nlohmann::json;
 
 std::string checkpoint_text(const wire::StageRecord& r) {
   crypto::Digest head{};
@@ -24,6 +21,10 @@ std::string checkpoint_text(const wire::StageRecord& r) {
     std::copy(r.chain_head().begin(), r.chain_head().end(), head.begin());
   return changelog::head_text({r.checkpoint().epoch(), r.checkpoint().seq()}, head);
 }
+
+namespace {
+
+using nlohmann::json;
 
 json record_json(const wire::StageRecord& r) {
   const auto& d = r.decision();

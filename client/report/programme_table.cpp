@@ -1,33 +1,11 @@
-#include "client/report/programme_table.h"
+// The official table on a terminal: fixed width, padded by characters, titles wrapped.
 
 #include <algorithm>
-#include <map>
 
+#include "client/report/programme_report.h"
 #include "shared/model/text.h"
 
 namespace ergon::client {
-namespace {
-
-using model::Money;
-using model::Proposal;
-
-std::string_view category_el(model::Category c) {
-  switch (c) {
-    case model::Category::kWork:
-      return "ΕΡΓΑ";
-    case model::Category::kStudy:
-      return "ΜΕΛΕΤΕΣ";
-    case model::Category::kSupply:
-      return "ΠΡΟΜΗΘΕΙΕΣ";
-    case model::Category::kService:
-      return "ΥΠΗΡΕΣΙΕΣ";
-  }
-  return "";
-}
-
-Money sum_or_keep(Money a, Money b) { return a.plus(b).value_or(a); }
-
-}  // namespace
 
 std::string fit(std::string_view text, std::size_t width, bool right) {
   std::size_t length = model::count_characters(text);
@@ -48,92 +26,101 @@ std::string fit(std::string_view text, std::size_t width, bool right) {
 
 namespace {
 
-// One proposal's line of the table.
-std::string row_line(int number, const Proposal& p, const std::string& sources, bool flagged) {
-  return fit(std::to_string(number), 4, true) + " " +
-         fit(p.ka_code ? p.ka_code->canonical() : "—", 12) + " " + fit(p.title, 52) + " " +
-         fit(p.total_budget.greek_euro(), 17, true) + " " +
-         fit(p.allocation.greek_euro(), 16, true) + " " + fit(sources, 10) + " " +
-         fit(p.new_or_continuing == model::Continuity::kNew ? "Ν" : "Σ", 3) + " " + fit(p.area, 9) +
-         " " + fit(model::to_string(p.state), 10) + (flagged ? " ⚑" : "") + "\n";
+constexpr std::size_t kTitleWidth = 48;
+
+// `text` in lines of at most `width` characters, broken between words (a word longer than a
+// line is cut by fit() on its own line).
+std::vector<std::string> wrap(std::string_view text, std::size_t width) {
+  std::vector<std::string> lines(1);
+  std::size_t at = 0;
+  while (at < text.size()) {
+    auto end = text.find(' ', at);
+    if (end == std::string_view::npos) end = text.size();
+    auto word = text.substr(at, end - at);
+    auto& line = lines.back();
+    if (!line.empty() && model::count_characters(line) + 1 + model::count_characters(word) > width)
+      lines.emplace_back(word);
+    else
+      line += (line.empty() ? "" : " ") + std::string(word);
+    at = end + 1;
+  }
+  return lines;
 }
 
-// The totals per funding source, and the flags of the year (flagged rows carry ⚑).
-std::string sources_and_flags(const std::map<std::string, Money>& by_source,
-                              const model::ReferenceData& ref,
-                              const std::vector<ReportFlag>& flags) {
+std::string codes(const model::Proposal& p) {
   std::string out;
-  for (const auto& [source, amount] : by_source) {
-    const auto* s = ref.funding_source(source);
-    out += "  " + fit(source, 6) + " " + fit(s ? s->name_el : "", 70) + " " +
-           fit(amount.greek_euro(), 18, true) + "\n";
+  for (const auto& line : p.funding) out += (out.empty() ? "" : ",") + line.source;
+  return out;
+}
+
+std::string row_lines(const ReportRow& row, const model::ReferenceData& ref) {
+  const auto& p = *row.proposal;
+  auto title = wrap(p.title, kTitleWidth);
+  std::string out = fit(std::to_string(row.number), 4, true) + " " +
+                    fit(p.ka_code ? p.ka_code->canonical() : "—", 12) + " " +
+                    fit(title.front(), kTitleWidth) + " " +
+                    fit(p.total_budget.greek_euro(), 17, true) + " " +
+                    fit(p.allocation.greek_euro(), 16, true) + " " + fit(codes(p), 10) + " " +
+                    fit(continuity_el(p.new_or_continuing).substr(0, 2), 3) + " " +
+                    fit(area_name(ref, p.area), 18) + " " + fit(model::to_string(p.priority), 2) +
+                    " " + fit(state_el(p.state), 11) + (row.is_flagged ? " ⚑" : "") +
+                    (row.is_counted ? "" : " (εκτός συνόλων)") + "\n";
+  for (std::size_t i = 1; i < title.size(); ++i)
+    out += std::string(18, ' ') + fit(title[i], kTitleWidth) + "\n";
+  return out;
+}
+
+std::string total_line(const std::string& label, model::Money total, model::Money allocation) {
+  return std::string(18, ' ') + fit(label, kTitleWidth) + " " + fit(total.greek_euro(), 17, true) +
+         " " + fit(allocation.greek_euro(), 16, true) + "\n";
+}
+
+std::string sources_and_flags(const ProgrammeReport& report, const model::ReferenceData& ref) {
+  std::string out = "\nΑνά πηγή χρηματοδότησης\n  " + fit("πηγή", 6) + " " + fit("", 44) + " " +
+                    fit("φάκελος", 18, true) + " " + fit("εγκεκριμένα", 18, true) + " " +
+                    fit("αιτούμενα", 18, true) + "\n";
+  for (const auto& use : report.sources) {
+    const auto* s = ref.funding_source(use.source);
+    out += "  " + fit(use.source, 6) + " " + fit(s ? s->name_el : "", 44) + " " +
+           fit(use.envelope ? use.envelope->greek_euro() : "χωρίς όριο", 18, true) + " " +
+           fit(use.allocated.greek_euro(), 18, true) + " " +
+           fit(use.requested.greek_euro(), 18, true) + (use.is_over() ? " ⚑ υπέρβαση" : "") + "\n";
   }
-  if (!flags.empty()) out += "\n⚑ Σημάνσεις ελέγχου\n";
-  for (const auto& f : flags)
+  if (!report.flags.empty()) out += "\n⚑ Σημάνσεις ελέγχου\n";
+  for (const auto& f : report.flags)
     out += "  " + f.id + ": " + f.message +
            (f.is_acknowledged ? " (έλεγχος: έγινε αποδεκτή)" : " (ανοικτή)") + "\n";
+  out += "\n";
+  for (const auto& line : stage_lines(report.stage)) out += line + "\n";
   return out;
 }
 
 }  // namespace
 
-std::string render_programme_text(const std::vector<Proposal>& proposals,
-                                  const model::ReferenceData& ref, const ReportOptions& options) {
-  std::map<std::string, std::map<model::Category, std::vector<const Proposal*>>> groups;
-  for (const auto& p : proposals) {
-    if (p.year != options.year) continue;
-    if (!options.include_withdrawn && p.state == model::State::kWithdrawn) continue;
-    groups[p.directorate][p.category].push_back(&p);
-  }
-
-  const std::string rule(150, '-');
-  std::string out = "ΤΕΧΝΙΚΟ ΠΡΟΓΡΑΜΜΑ " + std::to_string(options.year) + "\n" + rule + "\n";
-  out += fit("α/α", 4) + " " + fit("Κ.Α.", 12) + " " + fit("Τίτλος", 52) + " " +
+std::string render_programme_text(const ProgrammeReport& report, const model::ReferenceData& ref) {
+  const std::string rule(160, '-');
+  std::string out = "ΤΕΧΝΙΚΟ ΠΡΟΓΡΑΜΜΑ " + std::to_string(report.year) + "\n" + rule + "\n";
+  out += fit("α/α", 4) + " " + fit("Κ.Α.", 12) + " " + fit("Τίτλος", kTitleWidth) + " " +
          fit("Προϋπολογισμός", 17, true) + " " + fit("Πίστωση έτους", 16, true) + " " +
-         fit("Πηγές", 10) + " " + fit("Ν/Σ", 3) + " " + fit("Περιοχή", 9) + " " +
-         fit("Στάδιο", 10) + "\n" + rule + "\n";
-
-  std::map<std::string, Money> by_source;
-  Money grand_total, grand_allocation;
-  int number = 0;
-  for (const auto& [directorate, by_category] : groups) {
-    const auto* d = ref.directorate(directorate);
-    out += (d ? d->name_el : directorate) + " (" + directorate + ")\n";
-    for (const auto& [category, rows] : by_category) {
-      out += "  " + std::string(category_el(category)) + "\n";
-      Money total, allocation;
-      auto sorted = rows;
-      std::sort(sorted.begin(), sorted.end(), [](const Proposal* a, const Proposal* b) {
-        return std::tie(a->priority, a->title) < std::tie(b->priority, b->title);
-      });
-      for (const auto* p : sorted) {
-        std::string sources;
-        for (const auto& line : p->funding) {
-          sources += (sources.empty() ? "" : ",") + line.source;
-          by_source[line.source] = sum_or_keep(by_source[line.source], line.amount);
-        }
-        bool flagged = std::any_of(options.flags.begin(), options.flags.end(), [&](const auto& f) {
-          return std::find(f.proposals.begin(), f.proposals.end(), p->id.hex()) !=
-                 f.proposals.end();
-        });
-        out += row_line(++number, *p, sources, flagged);
-        total = sum_or_keep(total, p->total_budget);
-        allocation = sum_or_keep(allocation, p->allocation);
-      }
-      out += fit("", 4) + " " + fit("", 12) + " " +
-             fit("Σύνολο " + std::string(category_el(category)) + " " + directorate, 52) + " " +
-             fit(total.greek_euro(), 17, true) + " " + fit(allocation.greek_euro(), 16, true) +
-             "\n";
-      grand_total = sum_or_keep(grand_total, total);
-      grand_allocation = sum_or_keep(grand_allocation, allocation);
+         fit("Πηγές", 10) + " " + fit("Ν/Σ", 3) + " " + fit("Περιοχή", 18) + " " + fit("Π", 2) +
+         " " + fit("Κατάσταση", 11) + "\n" + rule + "\n";
+  for (const auto& directorate : report.directorates) {
+    out += directorate.name + " (" + directorate.code + ")\n";
+    for (const auto& group : directorate.groups) {
+      out += "  " + std::string(category_el(group.category)) + "\n";
+      for (const auto& row : group.rows) out += row_lines(row, ref);
+      out +=
+          total_line("Σύνολο " + std::string(category_el(group.category)) + " " + directorate.code,
+                     group.total_budget, group.allocation);
     }
+    out += total_line("Σύνολο Διεύθυνσης " + directorate.code, directorate.total_budget,
+                      directorate.allocation);
   }
-  out += rule + "\n" + fit("", 4) + " " + fit("", 12) + " " +
-         fit("ΓΕΝΙΚΟ ΣΥΝΟΛΟ (" + std::to_string(number) + " έργα και μελέτες)", 52) + " " +
-         fit(grand_total.greek_euro(), 17, true) + " " +
-         fit(grand_allocation.greek_euro(), 16, true) + "\n" + rule +
-         "\n\nΑνά πηγή χρηματοδότησης\n";
-  return out + sources_and_flags(by_source, ref, options.flags);
+  out += rule + "\n" +
+         total_line("ΓΕΝΙΚΟ ΣΥΝΟΛΟ (" + std::to_string(report.counted_rows) + " έργα και μελέτες)",
+                    report.total_budget, report.allocation) +
+         rule + "\n";
+  return out + sources_and_flags(report, ref);
 }
 
 }  // namespace ergon::client

@@ -28,6 +28,7 @@ class Id128 {
   const std::array<std::uint8_t, 16>& bytes() const { return bytes_; }
   bool is_nil() const { return bytes_ == std::array<std::uint8_t, 16>{}; }
 
+  // NOLINTNEXTLINE(modernize-use-nullptr): clang-tidy 14 misreads a defaulted <=>
   friend auto operator<=>(const Id128&, const Id128&) = default;
 
  private:

@@ -314,13 +314,19 @@ std::optional<Decision> check_envelope_change(const changelog::Change& change, c
                                               const model::ReferenceData& reference) {
   if (p.role != Role::kBudget)
     return rejected(ErrorCode::kPermissionDenied, "only budget sets the envelopes");
-  auto colon = change.entity.key.find(':');
-  if (auto locked = check_stage(p, year_of_key(change.entity.key.substr(0, colon)))) return *locked;
-  auto source = colon == std::string::npos ? std::string{} : change.entity.key.substr(colon + 1);
-  if (!reference.funding_source(source))
+  // The key is the envelope's natural key: one spelling only (no `02024`), an open year.
+  const auto& key = change.entity.key;
+  auto colon = key.find(':');
+  int year = colon == std::string::npos ? 0 : year_of_key(key.substr(0, colon));
+  auto source = colon == std::string::npos ? std::string{} : key.substr(colon + 1);
+  if (year <= 0 || std::to_string(year) != key.substr(0, colon) ||
+      !reference.funding_source(source))
     return rejected(ErrorCode::kInvalidArgument,
-                    "envelope: '" + change.entity.key +
-                        "' does not name YEAR:SOURCE with a source of funding-sources.csv");
+                    "envelope: '" + key +
+                        "' does not name YEAR:SOURCE with a year like 2024 and a source of "
+                        "funding-sources.csv");
+  if (auto closed = check_open_year(year, p.open_years)) return *closed;
+  if (auto locked = check_stage(p, year)) return *locked;
   auto amount_text = change.values.find("amount");
   if (amount_text == change.values.end())
     return rejected(ErrorCode::kInvalidArgument, "envelope: the change sets no amount");

@@ -26,12 +26,6 @@ struct Expected {
   json value;
 };
 
-void ok(const Client& client, const std::vector<std::string>& args) {
-  auto result = client.run(args);
-  INFO(result.err);
-  REQUIRE(result.status.ok());
-}
-
 std::string id_by_ka(const Client& client, const std::string& ka_code) {
   for (const auto& p : client.run_json({"list", "--json"}))
     if (p.at("ka_code") == ka_code) return p.at("id");

@@ -21,12 +21,6 @@ std::string id_by_ka(const Client& client, const std::string& ka_code) {
   return {};
 }
 
-void ok(const Client& client, const std::vector<std::string>& args) {
-  auto result = client.run(args);
-  INFO(result.err);
-  REQUIRE(result.status.ok());
-}
-
 // Included allocations on `source` in 2024, summed here from what the client lists.
 std::int64_t included_on(const Client& client, const std::string& source) {
   std::int64_t cents = 0;

@@ -170,24 +170,6 @@ Peer open_peer(RunningServer& server, const std::string& role, const std::string
   return peer;
 }
 
-// A change of no device yet; `base` nullopt: a creation (BASE_NONE).
-wire::Change change_of(wire::EntityKind kind, const std::string& key, const std::string& group,
-                       const model::FieldValues& values,
-                       const std::optional<wire::Revision>& base) {
-  wire::Change c;
-  c.set_entity_kind(kind);
-  c.set_entity_key(key);
-  c.set_group(group);
-  for (const auto& [name, value] : values) {
-    auto* v = c.add_values();
-    v->set_name(name);
-    v->set_value(value);
-  }
-  c.set_base_kind(base ? wire::BASE_REVISION : wire::BASE_NONE);
-  if (base) *c.mutable_base_revision() = *base;
-  return c;
-}
-
 // Every field of a new 2024 proposal of `directorate`, as a client's create carries them.
 model::FieldValues new_proposal(const std::string& directorate, const std::string& title,
                                 const model::FieldValues& extra) {

@@ -27,6 +27,12 @@ std::uint64_t test_seed() {
   return (std::uint64_t{device()} << 32) | device();
 }
 
+void ok(const Client& client, const std::vector<std::string>& args) {
+  auto result = client.run(args);
+  INFO(result.err);
+  REQUIRE(result.status.ok());
+}
+
 json parse_json(const ProcessResult& result) {
   auto parsed = json::parse(result.out, nullptr, false);
   if (parsed.is_discarded())

@@ -59,6 +59,9 @@ struct Client {
   std::vector<std::string> proposal_ids(const std::string& directorate) const;
 };
 
+/// Runs `client ARGS…`, which must succeed (the test fails with its stderr otherwise).
+void ok(const Client& client, const std::vector<std::string>& args);
+
 /// A server data folder and, while started, the `ergond serve` process on it.
 class RunningServer {
  public:

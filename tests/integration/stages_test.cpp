@@ -18,12 +18,6 @@ using namespace ergon::testing::integration;
 
 namespace {
 
-void ok(const Client& client, const std::vector<std::string>& args) {
-  auto result = client.run(args);
-  INFO(result.err);
-  REQUIRE(result.status.ok());
-}
-
 std::map<std::string, json> by_id(const json& listed) {
   std::map<std::string, json> out;
   for (const auto& p : listed) out[p.at("id")] = p;

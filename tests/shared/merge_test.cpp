@@ -857,6 +857,13 @@ TEST_CASE("envelope changes: budget sets amounts, concurrency as for groups", "[
        no(ErrorCode::kInvalidArgument, "does not name YEAR:SOURCE"), false},
       {"a key without a source", "2024", "1000000.00", seen,
        no(ErrorCode::kInvalidArgument, "does not name YEAR:SOURCE"), false},
+      // One spelling per natural key: `02024:1099` would be a second envelope of 2024.
+      {"a year with a leading zero", "02024:1099", "1000000.00", seen,
+       no(ErrorCode::kInvalidArgument, "does not name YEAR:SOURCE"), false},
+      {"a year that is not a number", "abc:1099", "1000000.00", seen,
+       no(ErrorCode::kInvalidArgument, "does not name YEAR:SOURCE"), false},
+      {"year zero", "0:1099", "1000000.00", seen,
+       no(ErrorCode::kInvalidArgument, "does not name YEAR:SOURCE"), false},
       {"an amount that is not money", "2024:1099", "a lot", seen,
        no(ErrorCode::kInvalidArgument, "envelope amount:"), false},
   }));
@@ -875,6 +882,24 @@ TEST_CASE("envelope changes: budget sets amounts, concurrency as for groups", "[
     REQUIRE(d.envelope.has_value());
     CHECK(d.envelope->plain() == row.amount);
   }
+}
+
+TEST_CASE("an envelope for a year the server does not keep is rejected", "[merge]") {
+  GroupState state;
+  state.horizon = rev(8);
+  auto p = permission(Role::kBudget);
+  p.open_years = {2024};
+  for (const char* key : {"1999:1099", "2025:1099"}) {
+    INFO(key);
+    auto d = decide(change_of(EntityKind::kEnvelope, key, "amount",
+                              FieldValues{{"amount", "1000.00"}}, state.horizon),
+                    state, p, reference());
+    check_expected(d, no(ErrorCode::kInvalidArgument, "is not open on this server"));
+  }
+  auto open = decide(change_of(EntityKind::kEnvelope, "2024:1099", "amount",
+                               FieldValues{{"amount", "1000.00"}}, state.horizon),
+                     state, p, reference());
+  CHECK(open.kind == OutcomeKind::kAccepted);
 }
 
 TEST_CASE("stage entities are not changed as edits", "[merge]") {

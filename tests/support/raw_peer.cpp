@@ -119,6 +119,23 @@ bool RawPeer::closed_by_server(std::chrono::milliseconds deadline) {
   }
 }
 
+wire::Change change_of(wire::EntityKind kind, const std::string& key, const std::string& group,
+                       const model::FieldValues& values,
+                       const std::optional<wire::Revision>& base) {
+  wire::Change c;
+  c.set_entity_kind(kind);
+  c.set_entity_key(key);
+  c.set_group(group);
+  for (const auto& [name, value] : values) {
+    auto* v = c.add_values();
+    v->set_name(name);
+    v->set_value(value);
+  }
+  c.set_base_kind(base ? wire::BASE_REVISION : wire::BASE_NONE);
+  if (base) *c.mutable_base_revision() = *base;
+  return c;
+}
+
 std::string frame_of(const std::string& body) {
   auto n = static_cast<std::uint32_t>(body.size());
   std::string frame{static_cast<char>(n >> 24), static_cast<char>((n >> 16) & 0xff),

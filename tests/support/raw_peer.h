@@ -11,6 +11,7 @@
 #include <string>
 
 #include "shared/crypto/crypto.h"
+#include "shared/model/fields.h"
 
 #include "shared/proto/ergon.pb.h"
 
@@ -47,6 +48,11 @@ class RawPeer {
 /// the proof of the key signed over `binding`.
 wire::Message hello_message(const std::string& token, const std::string& client_device_id,
                             const crypto::SigningKey& key, const std::string& binding);
+
+/// A change of no device yet (the peer's push numbers it); `base` nullopt: a creation
+/// (BASE_NONE).
+wire::Change change_of(wire::EntityKind kind, const std::string& key, const std::string& group,
+                       const model::FieldValues& values, const std::optional<wire::Revision>& base);
 
 /// A frame: 4 bytes of big-endian length, then `body`.
 std::string frame_of(const std::string& body);
