@@ -172,9 +172,37 @@ show "$ergon" "${dte[@]}" history "$square"
 show "$ergon" "${dte[@]}" audit verify
 show "$ergond" audit verify --data "$work/server" --head "$("$ergon" "${dpol[@]}" status --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["chain_head"])')"
 
-step "Export for the spreadsheet and the programme table, with totals"
+step "Amendment 2, prepared in a spreadsheet: export, an edit in the app, the old sheet comes back stale"
+show "$ergon" "${planning[@]}" stage advance amendment
+show "$ergon" "${planning[@]}" sync
 show "$ergon" "${planning[@]}" export "$work/programme-2024.csv"
-show "$ergon" "${planning[@]}" report --year 2024
+show "$ergon" "${planning[@]}" export "$work/programme-2024.xlsx"
+# A planner edits the remarks of the sheet's first two rows; meanwhile, in the app, a colleague
+# edits the first of them.
+first_row=$(python3 - "$work/programme-2024.csv" "$work/programme-2024-edited.csv" <<'PY'
+import sys
+text = open(sys.argv[1], encoding="utf-8-sig").read().splitlines()
+header = text[0].split(";")
+remarks = header.index("remarks")
+rows = [line.split(";") for line in text[1:]]
+for row in rows[:2]:
+    row[remarks] = "Σημείωση από το φύλλο"
+open(sys.argv[2], "w", encoding="utf-8-sig").write(
+    "\r\n".join([text[0]] + [";".join(r) for r in rows]) + "\r\n")
+print(rows[0][0][:8])
+PY
+)
+show "$ergon" "${planning[@]}" edit "$first_row" remarks="Αλλαγή στην εφαρμογή μετά την εξαγωγή"
+show "$ergon" "${planning[@]}" import "$work/programme-2024-edited.csv" --dry-run
+show "$ergon" "${planning[@]}" import "$work/programme-2024-edited.csv"
+show "$ergon" "${planning[@]}" sync
+show "$ergon" "${planning[@]}" stage close amendment-2 --decision 401/2024 --date 2024-09-30
+
+step "The official table of the approved programme: terminal, PDF for the council, Excel"
+show "$ergon" "${planning[@]}" report --year 2024 --as-of approved
+show "$ergon" "${planning[@]}" report --year 2024 --as-of approved --format pdf --out "$work/programme-2024-approved.pdf"
+show "$ergon" "${planning[@]}" report --year 2024 --as-of amendment-2 --format xlsx --out "$work/programme-2024-amendment-2.xlsx"
+show "$ergon" "${planning[@]}" report --year 2024 --format html --out "$work/programme-2024.html"
 
 echo
 echo "demo files are in $work (server log: $work/serve.log)"

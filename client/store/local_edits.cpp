@@ -30,9 +30,12 @@ changelog::Change change_of(const core::ProposalId& id, std::string_view group,
   return change;
 }
 
-// Every name is a field the scope may set.
+// Every name is a field the scope may set; typed free text keeps each word in one alphabet.
 core::Status check_settable(const FieldValues& values, EditScope scope) {
   for (const auto& [name, text] : values) {
+    if (name == "title" || name == "remarks")
+      if (auto mixed = model::check_one_script_per_word(text); !mixed)
+        return fail(mixed.error().code, name + ": " + mixed.error().message);
     const auto* spec = model::find_field(name);
     if (!spec) {
       Proposal probe;
@@ -110,6 +113,7 @@ core::Result<std::vector<EditResult>> LocalStore::decide(const std::vector<core:
 core::Result<Proposal> EditBatch::create(const FieldValues& values, std::optional<int> year,
                                          std::optional<core::ProposalId> id) {
   const auto& device = store_->device_;
+  ERGON_TRY(check_settable(values, EditScope::kAnyField));
   FieldValues given = values;
   if (!given.contains("directorate") || model::trim(given["directorate"]).empty())
     given["directorate"] = device.directorate;
@@ -204,9 +208,8 @@ core::Result<std::optional<core::ProposalId>> EditBatch::match(int year, const s
   return std::optional<core::ProposalId>(*id);
 }
 
-core::Result<changelog::Base> EditBatch::base_for(const std::string& entity,
-                                                  std::string_view group) {
-  changelog::Base base;
+core::Result<GroupSeen> EditBatch::seen(const std::string& entity, std::string_view group) {
+  GroupSeen seen;
   auto own = store_->statement(sql::kOutboxLastForGroup);
   if (!own) return fail(own.error());
   (*own)->bind(1, entity).bind(2, group);
@@ -214,18 +217,28 @@ core::Result<changelog::Base> EditBatch::base_for(const std::string& entity,
     return s.column_is_null(0) ? std::nullopt : std::optional(s.column_uint64(0));
   });
   if (!last) return fail(last.error());
-  if (!last->empty() && last->front()) {
-    base.kind = changelog::Base::Kind::kOwnChange;
-    base.own_seq = *last->front();
-    return base;
-  }
+  if (!last->empty()) seen.pending_seq = last->front();
   auto rev = store_->statement(sql::kServerRevision);
   if (!rev) return fail(rev.error());
   (*rev)->bind(1, entity).bind(2, group);
   ERGON_TRY((*rev)->for_each([&](storage::Statement& s) {
-    base.kind = changelog::Base::Kind::kRevision;
-    base.revision = {s.column_uint64(0), s.column_uint64(1)};
+    seen.server = changelog::Revision{s.column_uint64(0), s.column_uint64(1)};
   }));
+  return seen;
+}
+
+core::Result<changelog::Base> EditBatch::base_for(const std::string& entity,
+                                                  std::string_view group) {
+  auto seen_now = seen(entity, group);
+  if (!seen_now) return fail(seen_now.error());
+  changelog::Base base;
+  if (seen_now->pending_seq) {
+    base.kind = changelog::Base::Kind::kOwnChange;
+    base.own_seq = *seen_now->pending_seq;
+  } else if (seen_now->server) {
+    base.kind = changelog::Base::Kind::kRevision;
+    base.revision = *seen_now->server;
+  }
   return base;
 }
 

@@ -408,4 +408,24 @@ core::Result<std::vector<merge::EnvelopeUse>> LocalStore::envelope_uses(int year
   return merge::envelope_uses(year, *proposals, *envelopes);
 }
 
+core::Result<std::map<std::string, ExportMark>> LocalStore::export_marks() {
+  auto next = meta("next_seq");
+  if (!next) return fail(next.error());
+  auto next_seq = core::parse_number<std::uint64_t>(*next, "the home's next change number");
+  if (!next_seq) return fail(ErrorCode::kCorrupt, next_seq.error().message);
+  const ExportMark unseen{{}, device_.device_id.hex(), *next_seq - 1};
+  std::map<std::string, ExportMark> marks;
+  auto ids = statement("SELECT id FROM proposals");
+  if (!ids) return fail(ids.error());
+  ERGON_TRY((*ids)->for_each([&](storage::Statement& s) { marks[s.column_text(0)] = unseen; }));
+  auto revisions = statement("SELECT entity, epoch, seq FROM server_revisions");
+  if (!revisions) return fail(revisions.error());
+  ERGON_TRY((*revisions)->for_each([&](storage::Statement& s) {
+    auto it = marks.find(s.column_text(0));
+    changelog::Revision r{s.column_uint64(1), s.column_uint64(2)};
+    if (it != marks.end() && it->second.seen < r) it->second.seen = r;
+  }));
+  return marks;
+}
+
 }  // namespace ergon::client

@@ -128,6 +128,22 @@ struct MasterSetter {
   std::int64_t at_ms = 0;
 };
 
+/// How far this home has seen a proposal's group: the server revision it last synced (none for
+/// a group the server never set) and its own newest pending change to it (none when none).
+struct GroupSeen {
+  std::optional<changelog::Revision> server;
+  std::optional<std::uint64_t> pending_seq;
+};
+
+/// Where an exported row stood, so that re-importing the sheet can tell the user's edits in it
+/// from changes made since: the newest server revision of any of the proposal's groups, and the
+/// exporting home (its device id) with its last own change then.
+struct ExportMark {
+  changelog::Revision seen;
+  std::string device;  // the exporting home's device id, hex
+  std::uint64_t last_own_seq = 0;
+};
+
 /// What an edit did: the changes it queued (none when nothing differed).
 struct EditResult {
   model::Proposal proposal;
@@ -189,6 +205,8 @@ class LocalStore {
   /// source meet as a conflict). Checked offline as the server will.
   [[nodiscard]] core::Result<std::uint64_t> set_envelope(int year, const std::string& source,
                                                          model::Money amount);
+  /// Where every proposal of this home stands now, for an export (by proposal id, hex).
+  [[nodiscard]] core::Result<std::map<std::string, ExportMark>> export_marks();
   /// Per funding source of `year`: envelope, allocated, requested, remaining, as this client
   /// sees the programme (the last sync plus its own pending changes).
   [[nodiscard]] core::Result<std::vector<merge::EnvelopeUse>> envelope_uses(int year);
@@ -289,6 +307,8 @@ class EditBatch {
                                                                     const std::string& ka_code,
                                                                     const std::string& directorate,
                                                                     const std::string& title);
+  /// How far this home has seen `group` of `entity` (import's stale-row check).
+  [[nodiscard]] core::Result<GroupSeen> seen(const std::string& entity, std::string_view group);
   [[nodiscard]] core::Status commit() { return tx_.commit(); }
   /// Queues a resolution of `conflict` with the group's chosen values.
   [[nodiscard]] core::Result<EditResult> settle(const ClientConflict& conflict,

@@ -13,6 +13,7 @@
 #include "shared/core/result.h"
 #include "shared/model/ka_code.h"
 #include "shared/model/money.h"
+#include "shared/model/text.h"
 
 namespace ergon::model {
 
@@ -119,8 +120,9 @@ std::string join_names(const std::string_view* names, std::size_t count);
 template <class E>
 core::Result<E> parse_enum(std::string_view text) {
   const auto& names = EnumNames<E>::kNames;
+  auto alike = latin_look_alike(text);  // `Α` typed on a Greek keyboard for priority A
   for (std::size_t i = 0; i < names.size(); ++i)
-    if (equals_ignoring_ascii_case(text, names[i])) return static_cast<E>(i);
+    if (equals_ignoring_ascii_case(alike, names[i])) return static_cast<E>(i);
   return core::fail(core::ErrorCode::kInvalidArgument,
                     std::string(EnumNames<E>::kField) + ": '" + std::string(text) +
                         "' is not allowed; use one of " + join_names(names.data(), names.size()));

@@ -2,6 +2,9 @@
 
 #include <cstdlib>
 #include <memory>
+#include <optional>
+#include <utility>
+#include <vector>
 
 #include <utf8proc.h>
 
@@ -116,6 +119,90 @@ std::string fold_for_search(std::string_view text) {
   auto folded =
       map(*normal, UTF8PROC_STABLE | UTF8PROC_COMPOSE | UTF8PROC_CASEFOLD | UTF8PROC_STRIPMARK);
   return folded ? *folded : std::string{};
+}
+
+namespace {
+
+enum class Script { kOther, kGreek, kLatin };
+
+Script script_of(utf8proc_int32_t cp) {
+  auto category = utf8proc_category(cp);
+  bool is_letter = category >= UTF8PROC_CATEGORY_LU && category <= UTF8PROC_CATEGORY_LO;
+  if (!is_letter) return Script::kOther;
+  if ((cp >= 0x0370 && cp <= 0x03FF) || (cp >= 0x1F00 && cp <= 0x1FFF)) return Script::kGreek;
+  if ((cp >= 'A' && cp <= 'Z') || (cp >= 'a' && cp <= 'z') || (cp >= 0x00C0 && cp <= 0x024F))
+    return Script::kLatin;
+  return Script::kOther;
+}
+
+struct Letter {
+  std::size_t position;  // in the text, from 1
+  utf8proc_int32_t cp;
+  Script script;
+};
+
+std::optional<std::string> mixed_word_error(const std::vector<Letter>& word) {
+  bool greek = false, latin = false;
+  for (const auto& l : word) {
+    greek |= l.script == Script::kGreek;
+    latin |= l.script == Script::kLatin;
+  }
+  if (!greek || !latin) return std::nullopt;
+  std::string text, positions;
+  for (const auto& l : word) {
+    append_utf8(text, l.cp);
+    if (l.script != Script::kLatin) continue;
+    std::string letter;
+    append_utf8(letter, l.cp);
+    positions += (positions.empty() ? "" : ", ") + std::string("'") + letter + "' at character " +
+                 std::to_string(l.position);
+  }
+  return "the word '" + text + "' mixes Greek and Latin letters (Latin " + positions +
+         "); retype it in one alphabet";
+}
+
+}  // namespace
+
+core::Status check_one_script_per_word(std::string_view text) {
+  std::vector<Letter> word;
+  std::string errors;
+  auto end_word = [&] {
+    if (auto error = mixed_word_error(word)) errors += (errors.empty() ? "" : "; ") + *error;
+    word.clear();
+  };
+  std::size_t position = 0;
+  auto* p = reinterpret_cast<const utf8proc_uint8_t*>(text.data());
+  utf8proc_ssize_t left = static_cast<utf8proc_ssize_t>(text.size());
+  while (left > 0) {
+    utf8proc_int32_t cp = 0;
+    auto n = utf8proc_iterate(p, left, &cp);
+    if (n <= 0) break;  // invalid UTF-8 is normalise_text's error
+    p += n;
+    left -= n;
+    ++position;
+    auto script = script_of(cp);
+    bool is_mark = utf8proc_category(cp) == UTF8PROC_CATEGORY_MN;
+    if (script != Script::kOther || is_mark) {
+      word.push_back({position, cp, script});
+      continue;
+    }
+    end_word();
+  }
+  end_word();
+  if (!errors.empty()) return fail(ErrorCode::kInvalidArgument, errors);
+  return {};
+}
+
+// Greek capitals and small letters that print like a Latin capital.
+constexpr std::pair<std::string_view, char> kLatinAlike[] = {
+    {"Α", 'A'}, {"α", 'A'}, {"Β", 'B'}, {"β", 'B'}, {"Ε", 'E'}, {"ε", 'E'}, {"Ζ", 'Z'}, {"Η", 'H'},
+    {"Ι", 'I'}, {"Κ", 'K'}, {"κ", 'K'}, {"Μ", 'M'}, {"Ν", 'N'}, {"Ο", 'O'}, {"ο", 'O'}, {"Ρ", 'P'},
+    {"ρ", 'P'}, {"Τ", 'T'}, {"τ", 'T'}, {"Υ", 'Y'}, {"Χ", 'X'}, {"χ", 'X'}};
+
+std::string latin_look_alike(std::string_view text) {
+  for (const auto& [greek, latin] : kLatinAlike)
+    if (text == greek) return std::string(1, latin);
+  return std::string(text);
 }
 
 }  // namespace ergon::model

@@ -28,4 +28,13 @@ core::Result<std::string> normalise_text(std::string_view text);
 /// "ΠΛΑΤΕΙΑΣ" and "πλατείας" fold alike. Invalid UTF-8 folds to the empty string.
 std::string fold_for_search(std::string_view text);
 
+/// Refuses a word (a run of letters) that mixes Greek and Latin letters, as a Latin `M` typed
+/// into `Mελέτη` or an `o` in `Boυτών`: they look alike but never match in search. The error
+/// quotes the word and the positions (characters of `text`, from 1) of its Latin letters.
+core::Status check_one_script_per_word(std::string_view text);
+
+/// The Latin capital a single Greek letter looks like (`Α` → `A`, `Β` → `B`, `Κ` → `K`), so a
+/// one-letter code typed on a Greek keyboard is read as meant; any other text unchanged.
+std::string latin_look_alike(std::string_view text);
+
 }  // namespace ergon::model

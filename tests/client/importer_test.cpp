@@ -11,6 +11,7 @@
 #include "client/store/local_store.h"
 #include "shared/model/csv.h"
 #include "shared/model/money.h"
+#include "tests/client/store_fixture.h"
 #include "tests/support/paths.h"
 #include "tests/support/temp_dir.h"
 
@@ -29,22 +30,10 @@ using ergon::testing::TempDir;
 namespace {
 
 LocalStore init_store(const std::filesystem::path& home) {
-  InitOptions options;
-  options.directorate = "DTE";
-  options.user = "Νίκος";
-  options.year = 2024;
-  options.reference_dir = ergon::testing::reference_dir();
-  auto store = LocalStore::init(home, options);
-  if (!store) FAIL("init: " << store.error().message);
-  return std::move(*store);
+  return ergon::testing::init_dte_home(home);
 }
 
-std::string sample_text() {
-  auto text =
-      ergon::testing::read_file(ergon::testing::reference_dir() / "sample-programme-2024.csv");
-  if (text.empty()) FAIL("cannot read the sample programme");
-  return text;
-}
+std::string sample_text() { return ergon::testing::sample_programme_text(); }
 
 ImportReport import_ok(LocalStore& store, std::string_view text) {
   auto report = import_csv(store, text, 2024);

@@ -1,6 +1,7 @@
 #include "tests/integration/server_fixture.h"
 
 #include <cstdlib>
+#include <fstream>
 #include <regex>
 #include <thread>
 
@@ -278,6 +279,25 @@ std::size_t make_remarks_edits(const std::filesystem::path& home,
     last[id] = value;
   }
   return queued;
+}
+
+// Every cell of the workbook's first sheet as JSON, values (the cached ones) and formulas.
+constexpr const char* kDumpXlsx = R"(import json, sys, openpyxl
+values = openpyxl.load_workbook(sys.argv[1], data_only=True).active
+formulas = openpyxl.load_workbook(sys.argv[1]).active
+print(json.dumps({"freeze": values.freeze_panes, "landscape": values.page_setup.orientation,
+                  "values": [list(r) for r in values.iter_rows(values_only=True)],
+                  "formulas": [list(r) for r in formulas.iter_rows(values_only=True)]},
+                 ensure_ascii=False, default=str))
+)";
+
+json read_xlsx(const std::filesystem::path& dir, const std::filesystem::path& xlsx) {
+  std::ofstream(dir / "dump.py") << kDumpXlsx;
+  // The system's python3, which has python3-openpyxl (a user's own python may not).
+  auto run = run_process({"/usr/bin/python3", (dir / "dump.py").string(), xlsx.string()});
+  INFO(run.err);
+  REQUIRE(run.status.ok());
+  return json::parse(run.out);
 }
 
 }  // namespace ergon::testing::integration

@@ -59,6 +59,10 @@ struct Client {
   std::vector<std::string> proposal_ids(const std::string& directorate) const;
 };
 
+/// Every cell of an xlsx file's first sheet, read back with the system's python3-openpyxl:
+/// {"freeze", "landscape", "values" (cached values), "formulas"}; `dir` holds the script.
+json read_xlsx(const std::filesystem::path& dir, const std::filesystem::path& xlsx);
+
 /// Runs `client ARGS…`, which must succeed (the test fails with its stderr otherwise).
 void ok(const Client& client, const std::vector<std::string>& args);
 

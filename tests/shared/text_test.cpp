@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 
 #include "shared/core/error.h"
+#include "shared/model/proposal.h"
 
 using Catch::Matchers::Contains;
 using ergon::core::ErrorCode;
@@ -156,4 +157,33 @@ TEST_CASE("search folding also normalises the text first", "[text]") {
 TEST_CASE("text that cannot be normalised folds to the empty string", "[text]") {
   CHECK(fold_for_search("abc\xFF").empty());
   CHECK(fold_for_search("ab\x01").empty());
+}
+
+TEST_CASE("a word of Greek and Latin letters is refused, naming the Latin letters", "[text]") {
+  using ergon::model::check_one_script_per_word;
+  for (const char* fine : {"Ανάπλαση πλατείας", "LED φωτισμός", "γήπεδο 5Χ5", "Φιλόδημος ΙΙ",
+                           "e-mobility", "Τ.Κ. Αγίου Σύλλα", "", "ΑμΕΑ", "Café Ωδείο"}) {
+    INFO(fine);
+    CHECK(check_one_script_per_word(fine));
+  }
+  auto one = check_one_script_per_word("Mελέτη");
+  REQUIRE_FALSE(one);
+  CHECK(one.error().code == ErrorCode::kInvalidArgument);
+  CHECK_THAT(one.error().message, Contains("'Mελέτη'") && Contains("'M' at character 1"));
+  auto two = check_one_script_per_word("οδός Boυτών, Mελέτη");
+  REQUIRE_FALSE(two);
+  CHECK_THAT(two.error().message,
+             Contains("'B' at character 6, 'o' at character 7") && Contains("'M' at character 14"));
+  // A decomposed accent stays inside its word.
+  CHECK_FALSE(check_one_script_per_word("Boυ\xCC\x81τών"));
+}
+
+TEST_CASE("a single Greek letter reads as the Latin capital it looks like", "[text]") {
+  using ergon::model::latin_look_alike;
+  CHECK(latin_look_alike("Α") == "A");
+  CHECK(latin_look_alike("β") == "B");
+  CHECK(latin_look_alike("Γ") == "Γ");  // no Latin look-alike
+  CHECK(latin_look_alike("ΑΒ") == "ΑΒ");
+  CHECK(ergon::model::parse_enum<ergon::model::Priority>("Β").value() ==
+        ergon::model::Priority::kB);
 }
