@@ -204,5 +204,11 @@ show "$ergon" "${planning[@]}" report --year 2024 --as-of approved --format pdf 
 show "$ergon" "${planning[@]}" report --year 2024 --as-of amendment-2 --format xlsx --out "$work/programme-2024-amendment-2.xlsx"
 show "$ergon" "${planning[@]}" report --year 2024 --format html --out "$work/programme-2024.html"
 
+step "The next year: planning opens 2025 beside 2024 and carries the continuing works over"
+show "$ergon" "${planning[@]}" year start 2025
+show "$ergon" "${planning[@]}" sync
+show "$ergon" "${planning[@]}" list --year 2025
+show "$ergon" "${planning[@]}" stages
+
 echo
 echo "demo files are in $work (server log: $work/serve.log)"

@@ -34,6 +34,7 @@ void add_money_commands(CLI::App& app, Context& ctx);  // envelope set, envelope
 void add_audit_commands(CLI::App& app, Context& ctx);  // history, audit log, audit verify
 void add_stage_commands(CLI::App& app, Context& ctx);  // stage advance/reopen/close, stages
 void add_diff_command(CLI::App& app, Context& ctx);
+void add_year_commands(CLI::App& app, Context& ctx);  // year start
 
 /// A year's programme as the server holds it at POINT: `current` (the master now), a frozen
 /// stage (draft: the latest draft), or a date or time (core::parse_time's forms).

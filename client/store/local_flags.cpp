@@ -56,14 +56,14 @@ core::Result<std::map<std::string, FlagAck>> LocalStore::flag_acks() {
 core::Result<std::vector<FlagView>> LocalStore::flags(int year) {
   auto envelopes = envelope_view(year);
   if (!envelopes) return fail(envelopes.error());
-  ListFilter of_year;
-  of_year.year = year;
-  auto proposals = list(of_year);
+  auto proposals = list(ListFilter{});  // this year's and the last (continuing works)
   if (!proposals) return fail(proposals.error());
   auto acks = flag_acks();
   if (!acks) return fail(acks.error());
+  auto figures = figures_of(year, *proposals, *envelopes);
+  merge::add_continuity(figures, *proposals);
   std::vector<FlagView> out;
-  for (auto& [id, flag] : merge::raise_flags(figures_of(year, *proposals, *envelopes))) {
+  for (auto& [id, flag] : merge::raise_flags(figures)) {
     FlagView view{id, std::move(flag), std::nullopt};
     auto ack = acks->find(id);
     // An acknowledgement holds until the cause grows past what was acknowledged.

@@ -24,7 +24,9 @@ void to_proto(const merge::YearStage& y, wire::YearState* out) {
 void to_proto(const StageEvent& e, wire::StageRecord* out) {
   out->set_year(e.year);
   out->set_name(e.name);
-  out->set_action(e.opens_amendment ? "open" : std::string(merge::to_string(e.action)));
+  out->set_action(e.starts_year       ? "start"
+                  : e.opens_amendment ? "open"
+                                      : std::string(merge::to_string(e.action)));
   auto* d = out->mutable_decision();
   d->set_body(e.decision.body);
   d->set_number(e.decision.number);
@@ -106,6 +108,34 @@ core::Result<WriteJob> RequestRouter::stage_move(std::uint64_t request_id, const
     m.set_request_id(request_id);
     to_proto(*event, m.mutable_stage_move_reply()->mutable_record());
     to_proto(*after, m.mutable_stage_move_reply()->mutable_year());
+    return m;
+  };
+  return job;
+}
+
+core::Result<WriteJob> RequestRouter::year_start(std::uint64_t request_id, const Admitted& admitted,
+                                                 const wire::YearStartRequest& asked) {
+  if (asked.user().size() > kMaxStageText)
+    return fail(ErrorCode::kProtocol,
+                "year start: a user name of " + std::to_string(asked.user().size()) + " bytes");
+  if (admitted.record.role != merge::Role::kPlanning)
+    return fail(ErrorCode::kPermissionDenied,
+                "only planning starts a programme year; this device is enrolled as " +
+                    std::string(merge::to_string(admitted.record.role)));
+  Provenance by{admitted.record.device_id, admitted.record.role, admitted.record.directorate};
+  WriteJob job;
+  job.work = [request_id, by, year = asked.year(),
+              user = asked.user()](MasterStore& store) -> core::Result<wire::Message> {
+    auto started = store.start_year(year, by, user);
+    if (!started) return fail(started.error());
+    auto now = open_year(store, year);
+    if (!now) return fail(now.error());
+    wire::Message m;
+    m.set_request_id(request_id);
+    auto* reply = m.mutable_year_start_reply();
+    to_proto(started->first, reply->mutable_record());
+    to_proto(*now, reply->mutable_year());
+    reply->set_already_open(started->second);
     return m;
   };
   return job;

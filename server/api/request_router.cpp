@@ -125,14 +125,19 @@ core::Result<Routed> RequestRouter::handle(const wire::Message& request, const A
     if (!job) return fail(job.error());
     return Routed{std::move(*job)};
   }
+  if (request.has_year_start()) {
+    auto job = year_start(id, admitted, request.year_start());
+    if (!job) return fail(job.error());
+    return Routed{std::move(*job)};
+  }
   if (request.has_programme()) {
     auto reply = programme(id, request.programme());
     if (!reply) return fail(reply.error());
     return Routed{std::move(*reply)};
   }
   return fail(ErrorCode::kProtocol,
-              "expected ping, push, pull, history, audit verify, stages, a stage move or a "
-              "programme after the welcome");
+              "expected ping, push, pull, history, audit verify, stages, a stage move, a year "
+              "start or a programme after the welcome");
 }
 
 core::Result<PushJob> RequestRouter::decode_push(std::uint64_t request_id,

@@ -81,6 +81,8 @@ class RequestRouter {
   core::Result<wire::Message> stages(std::uint64_t request_id, const wire::StagesRequest& asked);
   core::Result<WriteJob> stage_move(std::uint64_t request_id, const Admitted& admitted,
                                     const wire::StageMoveRequest& asked);
+  core::Result<WriteJob> year_start(std::uint64_t request_id, const Admitted& admitted,
+                                    const wire::YearStartRequest& asked);
   core::Result<wire::Message> programme(std::uint64_t request_id,
                                         const wire::ProgrammeRequest& asked);
 

@@ -367,6 +367,38 @@ core::Status MasterStore::Batch::set_high_water_mark(const core::DeviceId& clien
 namespace {
 
 // What the cross-row checks look at in `year`, read inside the batch's transaction.
+// The proposals of `year` matching `where` (an SQL condition on the proposals table).
+core::Result<std::vector<model::Proposal>> proposals_where(StoreConnection& impl, int year,
+                                                           std::string_view where) {
+  std::vector<std::string> blobs;
+  ERGON_TRY(impl.query(
+      "SELECT vals FROM proposals WHERE year = ?1 AND " + std::string(where),
+      [&](storage::Statement& st) { st.bind(1, year); },
+      [&](storage::Statement& st) { blobs.push_back(st.column_blob(0)); }));
+  std::vector<model::Proposal> out;
+  for (const auto& blob : blobs) {
+    auto values = changelog::decode_values(blob);
+    if (!values) return fail(values.error());
+    model::Proposal p;
+    if (auto ok = model::apply_values(p, *values); !ok)
+      return fail(ErrorCode::kCorrupt, "a stored proposal: " + ok.error().message);
+    out.push_back(std::move(p));
+  }
+  return out;
+}
+
+// Last year's continuing works and this year's predecessors (only read when there are some).
+core::Status add_continuity(StoreConnection& impl, merge::YearFigures& figures) {
+  auto before = proposals_where(impl, figures.year - 1, "state = 'included'");
+  if (!before) return fail(before.error());
+  merge::add_continuity(figures, *before);
+  if (figures.continuing_before.empty()) return {};
+  auto now = proposals_where(impl, figures.year, "state NOT IN ('withdrawn', 'rejected')");
+  if (!now) return fail(now.error());
+  merge::add_continuity(figures, *now);
+  return {};
+}
+
 core::Result<merge::YearFigures> year_figures(StoreConnection& impl, int year) {
   merge::YearFigures figures;
   figures.year = year;
@@ -382,18 +414,10 @@ core::Result<merge::YearFigures> year_figures(StoreConnection& impl, int year) {
                          figures.envelopes[st.column_text(0)] =
                              model::Money::from_cents(st.column_int64(1));
                        }));
-  std::vector<std::string> included;
-  ERGON_TRY(impl.query("SELECT vals FROM proposals WHERE year = ?1 AND state = 'included'",
-                       bind_year,
-                       [&](storage::Statement& st) { included.push_back(st.column_blob(0)); }));
-  for (const auto& blob : included) {
-    auto values = changelog::decode_values(blob);
-    if (!values) return fail(values.error());
-    model::Proposal p;
-    if (auto ok = model::apply_values(p, *values); !ok)
-      return fail(ErrorCode::kCorrupt, "a stored included proposal: " + ok.error().message);
-    figures.included.push_back(std::move(p));
-  }
+  auto included = proposals_where(impl, year, "state = 'included'");
+  if (!included) return fail(included.error());
+  figures.included = std::move(*included);
+  ERGON_TRY(add_continuity(impl, figures));
   return figures;
 }
 
@@ -439,8 +463,17 @@ core::Status write_flags(StoreConnection& impl, int year, std::uint64_t last_seq
 
 core::Status MasterStore::Batch::commit() {
   auto& impl = *state_->store->impl_;
-  // Cross-row checks raise flags, they never reject (DESIGN.md): recomputed per touched year.
-  for (int year : state_->touched_years) ERGON_TRY(write_flags(impl, year, state_->last_seq));
+  // Cross-row checks raise flags, they never reject (DESIGN.md): recomputed per touched year,
+  // and the year after it when that is open (its continuing works come from this one).
+  std::set<int> years = state_->touched_years;
+  for (int year : state_->touched_years) {
+    bool next_is_open = false;
+    ERGON_TRY(impl.query(
+        "SELECT 1 FROM years WHERE year = ?1", [&](storage::Statement& s) { s.bind(1, year + 1); },
+        [&](storage::Statement&) { next_is_open = true; }));
+    if (next_is_open) years.insert(year + 1);
+  }
+  for (int year : years) ERGON_TRY(write_flags(impl, year, state_->last_seq));
   ERGON_TRY(impl.set_meta("digest", state_->digest.hex()));
   return state_->tx->commit();
 }

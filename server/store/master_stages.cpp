@@ -31,11 +31,13 @@ core::Result<StageEvent> event_of_row(storage::Statement& s) {
   e.year = static_cast<int>(s.column_int64(0));
   e.name = s.column_text(1);
   auto action_text = s.column_text(2);
-  // "open" records an amendment opened by an advance.
-  auto action = merge::parse_stage_action(action_text == "open" ? "advance" : action_text);
+  // "open" records an amendment opened by an advance, "start" a year opened.
+  e.opens_amendment = action_text == "open";
+  e.starts_year = action_text == "start";
+  auto action = merge::parse_stage_action(
+      e.opens_amendment || e.starts_year ? std::string_view("advance") : action_text);
   if (!action) return fail(ErrorCode::kCorrupt, "a stage record: " + action.error().message);
   e.action = *action;
-  e.opens_amendment = action_text == "open";
   e.decision = {s.column_text(3), s.column_text(4), s.column_text(5), s.column_text(6)};
   e.at_ms = s.column_int64(7);
   e.enrolment = s.column_text(8);
@@ -77,6 +79,19 @@ core::Status freeze(StoreConnection& impl, int year, const std::string& name) {
       "INSERT INTO stage_envelopes (year, stage, key, amount) SELECT ?1, ?2, key, "
       "amount FROM envelopes WHERE year = ?1",
       bind);
+}
+
+// The log's last row and its hash: where the programme stood at the event.
+core::Status read_checkpoint(StoreConnection& impl, StageEvent& e) {
+  return impl.query(
+      "SELECT epoch, seq, hash FROM log ORDER BY seq DESC LIMIT 1", [](storage::Statement&) {},
+      [&](storage::Statement& s) -> core::Status {
+        e.checkpoint = {s.column_uint64(0), s.column_uint64(1)};
+        auto head = hash_column(s, 2);
+        if (!head) return fail(head.error());
+        e.chain_head = *head;
+        return {};
+      });
 }
 
 core::Status record(StoreConnection& impl, const StageEvent& e, std::string_view action) {
@@ -150,15 +165,7 @@ core::Result<StageEvent> MasterStore::move_stage(int year, const merge::StageMov
   e.enrolment = by.enrolment;
   e.user = user;
   e.frozen = planned->freezes;
-  ERGON_TRY(impl_->query(
-      "SELECT epoch, seq, hash FROM log ORDER BY seq DESC LIMIT 1", [](storage::Statement&) {},
-      [&](storage::Statement& s) -> core::Status {
-        e.checkpoint = {s.column_uint64(0), s.column_uint64(1)};
-        auto head = hash_column(s, 2);
-        if (!head) return fail(head.error());
-        e.chain_head = *head;
-        return {};
-      }));
+  ERGON_TRY(read_checkpoint(*impl_, e));
   if (e.frozen) {
     ERGON_TRY(freeze(*impl_, year, e.name));
     ERGON_TRY(impl_->query(
@@ -177,6 +184,49 @@ core::Result<StageEvent> MasterStore::move_stage(int year, const merge::StageMov
       }));
   ERGON_TRY(tx->commit());
   return e;
+}
+
+core::Result<std::pair<StageEvent, bool>> MasterStore::start_year(int year, const Provenance& by,
+                                                                  const std::string& user) {
+  auto tx = impl_->db.begin_immediate();
+  if (!tx) return fail(tx.error());
+  auto all = years();
+  if (!all) return fail(all.error());
+  bool is_open =
+      std::any_of(all->begin(), all->end(), [&](const auto& y) { return y.year == year; });
+  if (is_open) {
+    auto events = stage_events(year);
+    if (!events) return fail(events.error());
+    StageEvent first;
+    first.year = year;
+    first.name = "proposals";
+    if (!events->empty()) first = events->front();
+    return std::pair{first, true};
+  }
+  int next = all->empty() ? year : all->back().year + 1;
+  if (year != next)
+    return fail(ErrorCode::kInvalidArgument, "year: the next programme to start is " +
+                                                 std::to_string(next) + ", not " +
+                                                 std::to_string(year));
+  if (!reference_.allowed_categories.contains(year))
+    return fail(ErrorCode::kInvalidArgument,
+                "year: " + std::to_string(year) +
+                    " is not in the server's reference years.csv; add the year and its "
+                    "categories to the reference data first");
+  StageEvent e;
+  e.year = year;
+  e.name = "proposals";
+  e.at_ms = impl_->clock->now_ms();
+  e.enrolment = by.enrolment;
+  e.user = user;
+  ERGON_TRY(read_checkpoint(*impl_, e));
+  ERGON_TRY(impl_->run(
+      "INSERT INTO years (year, stage, amendment_open, opened_ms) VALUES (?1, 'proposals', 0, ?2)",
+      [&](storage::Statement& s) { s.bind(1, year).bind(2, e.at_ms); }));
+  e.starts_year = true;
+  ERGON_TRY(record(*impl_, e, "start"));
+  ERGON_TRY(tx->commit());
+  return std::pair{e, false};
 }
 
 namespace {

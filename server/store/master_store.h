@@ -49,6 +49,7 @@ struct StageEvent {
   std::string name;  // draft-1, consultation, amendment-2 …
   merge::StageAction action = merge::StageAction::kAdvance;
   bool opens_amendment = false;  // an amendment opened: nothing frozen yet
+  bool starts_year = false;      // the year opened (ergon year start): nothing frozen
   merge::StageDecision decision;
   std::int64_t at_ms = 0;
   std::string enrolment, user;
@@ -309,6 +310,11 @@ class MasterStore {
   /// open; freezes the programme and records the move and its checkpoint, in one transaction.
   core::Result<StageEvent> move_stage(int year, const merge::StageMove& move, const Provenance& by,
                                       const std::string& user);
+  /// Opens `year` (the year after the newest open one, listed in the reference years.csv) at
+  /// `proposals`, recording the opening with the log's checkpoint. A year already open is
+  /// answered with its first record and `true` (a retry changes nothing).
+  core::Result<std::pair<StageEvent, bool>> start_year(int year, const Provenance& by,
+                                                       const std::string& user);
   /// A year's programme now, frozen at a stage, or as the log stood at a moment.
   core::Result<Programme> programme(const ProgrammeQuery& query);
   core::Result<std::vector<DeviceRecord>> devices();

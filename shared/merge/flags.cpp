@@ -39,7 +39,38 @@ std::map<std::string, RaisedFlag> raise_flags(const YearFigures& figures) {
     raised[id] = {"envelope", message, allocated[source].minus(envelope).cents(),
                   on_source[source]};
   }
+  auto before = std::to_string(figures.year - 1);
+  for (const auto& [id, title] : figures.continuing_before) {
+    if (figures.carried.contains(id)) continue;
+    std::string flag_id = "continuing:" + year;
+    flag_id += ":" + id;
+    std::string message = "the continuing work '" + title;
+    message += "' of " + before;
+    message += " is missing from the " + year;
+    message += " programme; carry it (ergon year start " + year;
+    message += ") or acknowledge why it ends";
+    raised[flag_id] = {"continuing", message, 1, {id}};
+  }
   return raised;
+}
+
+bool continues_next_year(const model::Proposal& p) {
+  bool is_work_or_study =
+      p.category == model::Category::kWork || p.category == model::Category::kStudy;
+  return p.state == model::State::kIncluded && is_work_or_study &&
+         p.status != model::WorkStatus::kCompleted && p.status != model::WorkStatus::kRemoved;
+}
+
+void add_continuity(YearFigures& figures, const std::vector<model::Proposal>& proposals) {
+  for (const auto& p : proposals)
+    if (p.year == figures.year - 1 && continues_next_year(p))
+      figures.continuing_before[p.id.hex()] = p.title;
+  if (figures.continuing_before.empty()) return;
+  for (const auto& p : proposals) {
+    bool is_live = p.state != model::State::kWithdrawn && p.state != model::State::kRejected;
+    if (p.year == figures.year && is_live && p.predecessor_id)
+      figures.carried.insert(p.predecessor_id->hex());
+  }
 }
 
 std::optional<int> flag_year(std::string_view id) {

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -24,7 +25,19 @@ struct YearFigures {
   std::vector<model::Proposal> included;             // the proposals decided `included`
   // ΚΑ code → the live proposals using it, when the caller has them (the client does).
   std::map<std::string, std::vector<std::string>> ka_users;
+  // Last year's works and studies that continue (included, not completed or removed): id →
+  // title; and the predecessor ids of this year's live proposals. One not carried is a flag.
+  std::map<std::string, std::string> continuing_before;
+  std::set<std::string> carried;
 };
+
+/// True for a proposal of one year that the next year's programme must carry: an included
+/// work or study that is not completed or removed.
+bool continues_next_year(const model::Proposal& p);
+
+/// Fills figures.continuing_before from the previous year's proposals and figures.carried from
+/// this year's, all of `proposals` (any years; others are ignored).
+void add_continuity(YearFigures& figures, const std::vector<model::Proposal>& proposals);
 
 /// One raised flag: its kind ("ka" or "envelope"), what is wrong, how far the cause goes (uses
 /// of the code, or cents above the envelope: an acknowledgement holds until it grows), and the
@@ -38,7 +51,8 @@ struct RaisedFlag {
 
 /// The flags the figures raise, by id `KIND:YEAR:KEY`: `ka:2024:30-7323.004` for a ΚΑ code used
 /// by more than one live proposal, `envelope:2024:1099` for included allocations above the
-/// source's envelope. A source without an envelope raises nothing.
+/// source's envelope (a source without an envelope raises nothing), `continuing:2025:ID` for
+/// a continuing work of 2024 that no live proposal of 2025 carries (predecessor_id).
 std::map<std::string, RaisedFlag> raise_flags(const YearFigures& figures);
 
 /// The year a flag id (KIND:YEAR:KEY) is about; nullopt when the id is not of that form.

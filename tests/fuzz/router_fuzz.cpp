@@ -131,7 +131,7 @@ void add_stage_move(FuzzedDataProvider& in, wire::StageMoveRequest* move) {
 wire::Message next_message(FuzzedDataProvider& in, World& w, std::uint64_t& next_seq) {
   wire::Message m;
   m.set_request_id(in.ConsumeIntegral<std::uint64_t>());
-  switch (in.ConsumeIntegralInRange(0, 8)) {
+  switch (in.ConsumeIntegralInRange(0, 9)) {
     case 0: {
       auto* h = m.mutable_hello();
       h->set_min_version(in.ConsumeIntegralInRange<std::uint32_t>(0, 2));
@@ -171,6 +171,12 @@ wire::Message next_message(FuzzedDataProvider& in, World& w, std::uint64_t& next
     case 7:
       m.mutable_stages()->set_year(in.ConsumeBool() ? 0 : in.ConsumeIntegral<std::int32_t>());
       break;
+    case 8: {
+      auto* start = m.mutable_year_start();
+      start->set_year(in.ConsumeBool() ? 2025 : in.ConsumeIntegral<std::int32_t>());
+      start->set_user(in.ConsumeRandomLengthString(600));
+      break;
+    }
     default: {
       auto parsed = wire::parse_message(in.ConsumeRandomLengthString(256));
       if (parsed) m = std::move(*parsed);

@@ -46,6 +46,46 @@ TEST_CASE("included allocations above an envelope raise its flag, to the cent", 
   CHECK(flag.proposals.size() == 3u);
 }
 
+TEST_CASE("a continuing work of last year that no live proposal carries is a flag", "[flags]") {
+  auto work = [](int year, model::State state, model::WorkStatus status) {
+    auto p = included({});
+    p.id = core::ProposalId::random();
+    p.year = year;
+    p.state = state;
+    p.status = status;
+    p.title = "Έργο " + p.id.hex().substr(0, 4);
+    return p;
+  };
+  auto carried = work(2024, model::State::kIncluded, model::WorkStatus::kContracted);
+  auto missing = work(2024, model::State::kIncluded, model::WorkStatus::kMaturing);
+  auto completed = work(2024, model::State::kIncluded, model::WorkStatus::kCompleted);
+  auto rejected = work(2024, model::State::kRejected, model::WorkStatus::kMaturing);
+  auto supply = work(2024, model::State::kIncluded, model::WorkStatus::kMaturing);
+  supply.category = model::Category::kSupply;
+  auto successor = work(2025, model::State::kDraft, model::WorkStatus::kContracted);
+  successor.predecessor_id = carried.id;
+  auto withdrawn = work(2025, model::State::kWithdrawn, model::WorkStatus::kMaturing);
+  withdrawn.predecessor_id = missing.id;  // withdrawn: it carries nothing
+
+  merge::YearFigures figures;
+  figures.year = 2025;
+  merge::add_continuity(figures,
+                        {carried, missing, completed, rejected, supply, successor, withdrawn});
+  auto raised = merge::raise_flags(figures);
+  REQUIRE(raised.size() == 1u);
+  const auto& [id, flag] = *raised.begin();
+  CHECK(id == "continuing:2025:" + missing.id.hex());
+  CHECK(flag.kind == "continuing");
+  CHECK(flag.proposals == std::vector<std::string>{missing.id.hex()});
+  CHECK_THAT(flag.message, Catch::Contains(missing.title) && Catch::Contains("2024"));
+  CHECK(merge::flag_year(id) == 2025);
+  // The 2024 figures know nothing of 2025's continuity.
+  merge::YearFigures of_2024;
+  of_2024.year = 2024;
+  merge::add_continuity(of_2024, {carried, missing, successor});
+  CHECK(merge::raise_flags(of_2024).empty());
+}
+
 TEST_CASE("planning acknowledges any flag, budget the money ones, always with a reason",
           "[flags]") {
   CHECK_FALSE(merge::check_flag_ack("ka:2024:30-7323.004", "γνωστό", true, false));
