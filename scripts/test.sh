@@ -22,6 +22,9 @@ python3 scripts/lint_sizes.py .
 echo "== asan workflow: configure, build, test"
 cmake --workflow --preset asan
 
+echo "== sync harness, quick mode (a real ergond and clients; checks every figure is produced)"
+build/asan/bench/sync_harness --quick --out build/asan/bench-quick.json
+
 echo "== clang-tidy (.clang-tidy's checks over shared/, client/, server/)"
 bash scripts/tidy.sh build/asan
 

@@ -63,10 +63,10 @@ footer { margin-top: 5mm; font-size: 8pt; border-top: 0.6pt solid #000; padding-
 
 // Column widths on A4 landscape: the title takes what the figures leave.
 constexpr std::string_view kHeader =
-    "<colgroup><col style=\"width:3%\"><col style=\"width:7.5%\"><col style=\"width:27%\">"
+    "<colgroup><col style=\"width:3%\"><col style=\"width:7.5%\"><col style=\"width:26%\">"
     "<col style=\"width:9%\"><col style=\"width:8.5%\"><col style=\"width:12%\">"
     "<col style=\"width:5.5%\"><col style=\"width:10%\"><col style=\"width:3.5%\">"
-    "<col style=\"width:7.5%\"><col style=\"width:6.5%\"></colgroup>\n"
+    "<col style=\"width:7.5%\"><col style=\"width:8%\"></colgroup>\n"
     "<thead><tr><th>α/α</th><th>Κ.Α.</th><th>Τίτλος έργου / μελέτης</th>"
     "<th>Συνολικός προϋπολογισμός</th><th>Πίστωση έτους</th><th>Πηγές χρηματοδότησης</th>"
     "<th>Νέο / Συνεχ.</th><th>Δημοτική Ενότητα / Κοινότητα</th><th>Προτ.</th>"

@@ -140,12 +140,13 @@ core::Result<std::optional<std::string>> stale_reason(EditBatch& batch,
     if (!seen) return fail(seen.error());
     if (seen->server && mark.seen < *seen->server)
       return std::optional<std::string>(
-          "its " + std::string(group) + " changed since the export (revision " +
+          "the field group '" + std::string(group) + "' changed since the export (revision " +
           revision_text(*seen->server) + ", the sheet has " + revision_text(mark.seen) + ")");
     if (seen->pending_seq && (!is_exporting_home || *seen->pending_seq > mark.last_own_seq))
-      return std::optional<std::string>(
-          "its " + std::string(group) + " was edited in this client since the export (change " +
-          std::to_string(*seen->pending_seq) + ", not yet synchronised)");
+      return std::optional<std::string>("the field group '" + std::string(group) +
+                                        "' was edited in this client since the export (change " +
+                                        std::to_string(*seen->pending_seq) +
+                                        ", not yet synchronised)");
   }
   return std::optional<std::string>{};
 }

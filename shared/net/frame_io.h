@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <chrono>
 #include <string>
 
@@ -66,6 +67,17 @@ asio::awaitable<core::Result<std::size_t>> with_deadline(Op op, std::chrono::mil
   co_return n;
 }
 
+/// Bytes of frames (length prefix included) this process wrote and read: the payload on the
+/// wire below TLS, for the benchmark harness. Relaxed counters; any thread.
+struct FrameCounters {
+  std::atomic<std::uint64_t> written{0};
+  std::atomic<std::uint64_t> read{0};
+};
+inline FrameCounters& frame_counters() {
+  static FrameCounters counters;
+  return counters;
+}
+
 template <class Stream>
 asio::awaitable<core::Result<wire::Message>> read_frame(Stream& stream, FrameLimits limits) {
   std::array<unsigned char, 4> header{};
@@ -91,6 +103,7 @@ asio::awaitable<core::Result<wire::Message>> read_frame(Stream& stream, FrameLim
                                  limits.deadline, "reading a frame");
     if (!got) co_return core::fail(got.error());
   }
+  frame_counters().read.fetch_add(header.size() + body.size(), std::memory_order_relaxed);
   std::size_t unpack_cap = limits.max_message_bytes;
   if (limits.budget) unpack_cap = std::min(unpack_cap, limits.budget->available());
   co_return wire::parse_message(body, unpack_cap);
@@ -112,6 +125,7 @@ asio::awaitable<core::Status> write_frame(Stream& stream, const wire::Message& m
       asio::async_write(stream, asio::buffer(frame), asio::as_tuple(asio::use_awaitable)), deadline,
       "writing a frame");
   if (!sent) co_return core::fail(sent.error());
+  frame_counters().written.fetch_add(frame.size(), std::memory_order_relaxed);
   co_return core::Status{};
 }
 

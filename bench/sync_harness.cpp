@@ -1,0 +1,343 @@
+// sync_harness: a real `ergond` on loopback and real clients (many in this process, each with
+// its own SQLite home and TLS connection) driven by a seeded workload: D directorate laptops,
+// each with P new proposals and E edits made offline, one edit in ten on proposals another
+// laptop of the same directorate edits too (so conflicts happen). Prints one table and writes
+// the same figures as JSON; checks that every client converges on one digest and that every
+// change pushed got an outcome (nothing lost). Usage:
+//   sync_harness [--quick] [--directorates D] [--proposals P] [--edits E] [--seed S]
+//                [--out FILE] [--ergond PATH] [--work DIR]
+
+#include <algorithm>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <random>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+#include <sys/resource.h>
+
+#include "bench/harness_server.h"
+#include "bench/harness_workload.h"
+#include "shared/net/frame_io.h"
+#include "shared/storage/database.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+using bench::Laptop;
+using nlohmann::json;
+using Clock = std::chrono::steady_clock;
+
+struct Config {
+  int directorates = 20;
+  int proposals = 300;  // new proposals per laptop
+  int edits = 2400;     // edits per laptop
+  int latency_reps = 50;
+  int push_changes = 20'000;  // the push measure's outbox
+  bool quick = false;
+  std::uint64_t seed = 2024;
+  std::string out = "bench/results.json";
+  std::string ergond = ERGON_BINARY_DIR "/server/admin/ergond";
+  std::string work;
+};
+
+double seconds_since(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+double cpu_seconds_self() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
+         static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
+}
+
+// The physical limit: `rows` rows of `row_bytes` appended to one SQLite table in transactions
+// of `batch`, with the server's durability (WAL, synchronous=FULL). Rows per second.
+double sqlite_limit(const fs::path& file, std::size_t rows, std::size_t row_bytes,
+                    std::size_t batch) {
+  auto db = ergon::storage::Database::open(file, ergon::storage::Durability::kFull);
+  bench::require(db ? ergon::core::Status{} : ergon::core::fail(db.error()), "sqlite");
+  bench::require(db->exec("CREATE TABLE t (seq INTEGER PRIMARY KEY, entity TEXT, vals BLOB)"),
+                 "create");
+  std::string blob(row_bytes, 'x');
+  auto insert = db->prepare("INSERT INTO t (entity, vals) VALUES (?1, ?2)");
+  bench::require(insert ? ergon::core::Status{} : ergon::core::fail(insert.error()), "prepare");
+  auto start = Clock::now();
+  for (std::size_t done = 0; done < rows;) {
+    auto tx = db->begin_immediate();
+    bench::require(tx ? ergon::core::Status{} : ergon::core::fail(tx.error()), "begin");
+    for (std::size_t i = 0; i < batch && done < rows; ++i, ++done) {
+      insert->reset();
+      insert->bind(1, std::to_string(done)).bind(2, ergon::storage::Blob{blob});
+      bench::require(insert->run(), "insert");
+    }
+    bench::require(tx->commit(), "commit");
+  }
+  return static_cast<double>(rows) / seconds_since(start);
+}
+
+struct Totals {
+  std::size_t sent = 0, accepted = 0, conflicts = 0, rejected = 0, received = 0;
+  void add(const ergon::client::SyncReport& r) {
+    sent += r.sent;
+    accepted += r.accepted;
+    conflicts += r.conflicts;
+    rejected += r.rejected;
+    received += r.received;
+  }
+};
+
+// Every laptop syncs at once, each on its own thread.
+Totals sync_all(std::vector<Laptop>& laptops) {
+  std::vector<ergon::client::SyncReport> reports(laptops.size());
+  std::vector<std::thread> threads;
+  for (std::size_t i = 0; i < laptops.size(); ++i)
+    threads.emplace_back([&, i] { reports[i] = bench::sync(laptops[i]); });
+  for (auto& t : threads) t.join();
+  Totals totals;
+  for (const auto& r : reports) totals.add(r);
+  return totals;
+}
+
+// p50, p99 and max of samples in milliseconds.
+json percentiles(std::vector<double> ms) {
+  std::sort(ms.begin(), ms.end());
+  auto at = [&](double q) {
+    return ms[std::min(ms.size() - 1,
+                       static_cast<std::size_t>(q * static_cast<double>(ms.size())))];
+  };
+  return {{"p50_ms", at(0.5)}, {"p99_ms", at(0.99)}, {"max_ms", ms.back()}};
+}
+
+}  // namespace
+
+namespace {
+
+struct Run {
+  Config config;
+  bench::HarnessServer* server;
+  fs::path work;
+  std::mt19937_64 rng;
+  int serial = 0;
+};
+
+// D laptops (directorates in turn from the reference list; two laptops of one directorate
+// share proposals both edit), each bootstrapped; the shared proposals synced to both.
+std::vector<Laptop> set_up_laptops(
+    Run& run, std::map<std::string, std::vector<ergon::core::ProposalId>>& shared) {
+  auto ref = ergon::model::ReferenceData::load(ergon::model::default_reference_dir());
+  bench::require(ref ? ergon::core::Status{} : ergon::core::fail(ref.error()), "reference");
+  std::vector<Laptop> laptops;
+  for (int i = 0; i < run.config.directorates; ++i) {
+    const auto& code =
+        ref->directorates[static_cast<std::size_t>(i) % ref->directorates.size()].code;
+    laptops.push_back(bench::make_laptop(*run.server, run.work / ("laptop-" + std::to_string(i)),
+                                         "directorate", code));
+    bench::sync(laptops.back());
+    if (shared.contains(code)) continue;
+    bench::create_proposals(laptops.back(), run.rng, run.config.quick ? 3 : 20, run.serial);
+    shared[code] = laptops.back().own;
+    bench::sync(laptops.back());
+  }
+  sync_all(laptops);  // every laptop holds its directorate's shared proposals
+  return laptops;
+}
+
+json directorates_round(Run& run, std::vector<Laptop>& laptops,
+                        const std::map<std::string, std::vector<ergon::core::ProposalId>>& shared) {
+  for (auto& laptop : laptops) {
+    bench::create_proposals(laptop, run.rng, run.config.proposals, run.serial);
+    bench::make_edits(laptop, shared.at(laptop.directorate), run.rng, run.config.edits);
+  }
+  auto& counters = ergon::net::frame_counters();
+  auto written = counters.written.load(), read = counters.read.load();
+  auto cpu = cpu_seconds_self();
+  auto server_cpu = run.server->cpu_seconds();
+  auto start = Clock::now();
+  auto first = sync_all(laptops);
+  auto wall = seconds_since(start);
+  json round{{"laptops", laptops.size()},
+             {"changes", first.sent},
+             {"wall_s", wall},
+             {"client_cpu_s", cpu_seconds_self() - cpu},
+             {"server_cpu_s", run.server->cpu_seconds() - server_cpu},
+             {"bytes_pushed", counters.written.load() - written},
+             {"bytes_received", counters.read.load() - read},
+             {"bytes_per_change", static_cast<double>(counters.written.load() - written) /
+                                      static_cast<double>(first.sent)},
+             {"entries_received", first.received},
+             {"conflicts", first.conflicts},
+             {"rejected", first.rejected},
+             {"outcomes_missing", first.sent - first.accepted - first.conflicts - first.rejected}};
+  // Until everyone has everyone's changes: then one digest everywhere.
+  sync_all(laptops);
+  std::set<std::string> digests;
+  for (auto& laptop : laptops) digests.insert(bench::sync(laptop).digest);
+  round["converged"] = digests.size() == 1;
+  return round;
+}
+
+// One laptop pushes an outbox of `push_changes` (creates, then edits of them) alone.
+json push_measure(Run& run) {
+  auto laptop = bench::make_laptop(*run.server, run.work / "pusher", "directorate", "DTE");
+  bench::sync(laptop);
+  int creates = run.config.push_changes / 5;
+  bench::create_proposals(laptop, run.rng, creates, run.serial);
+  bench::make_edits(laptop, {}, run.rng, run.config.push_changes - creates);
+  auto written = ergon::net::frame_counters().written.load();
+  auto start = Clock::now();
+  auto report = bench::sync(laptop);
+  auto wall = seconds_since(start);
+  return {{"changes", report.sent},
+          {"wall_s", wall},
+          {"changes_per_s", static_cast<double>(report.sent) / wall},
+          {"bytes_per_change",
+           static_cast<double>(ergon::net::frame_counters().written.load() - written) /
+               static_cast<double>(report.sent)}};
+}
+
+// A laptop synced before everything else, far behind now: the log rows it catches up on (as
+// entries, or as a snapshot when the server sends one), received and applied.
+json pull_measure(Laptop& idle, std::uint64_t cursor_before) {
+  auto start = Clock::now();
+  auto report = bench::sync(idle);
+  auto wall = seconds_since(start);
+  auto rows = report.cursor - cursor_before;
+  return {{"log_rows", rows},
+          {"entries_applied", report.received},
+          {"bootstrapped", report.bootstrapped},
+          {"wall_s", wall},
+          {"entries_per_s", static_cast<double>(rows) / wall}};
+}
+
+// Small syncs: k edits then a sync, repeated; the sync's time only.
+json latency_measure(Run& run, Laptop& laptop) {
+  json out;
+  for (int k : {10, 100}) {
+    std::vector<double> ms;
+    for (int r = 0; r < run.config.latency_reps; ++r) {
+      bench::make_edits(laptop, {}, run.rng, k);
+      auto start = Clock::now();
+      bench::sync(laptop);
+      ms.push_back(seconds_since(start) * 1000);
+    }
+    out["push_" + std::to_string(k)] = percentiles(ms);
+  }
+  return out;
+}
+
+Config parse_args(int argc, char** argv) {
+  Config c;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    auto next = [&]() -> std::string {
+      if (i + 1 >= argc) {
+        std::cerr << "sync_harness: " << a << " needs a value\n";
+        std::exit(2);
+      }
+      return argv[++i];
+    };
+    if (a == "--quick") {
+      c.quick = true;
+      c.directorates = 3, c.proposals = 20, c.edits = 100, c.latency_reps = 3;
+      c.push_changes = 500;
+    } else if (a == "--directorates")
+      c.directorates = std::stoi(next());
+    else if (a == "--proposals")
+      c.proposals = std::stoi(next());
+    else if (a == "--edits")
+      c.edits = std::stoi(next());
+    else if (a == "--seed")
+      c.seed = std::stoull(next());
+    else if (a == "--out")
+      c.out = next();
+    else if (a == "--ergond")
+      c.ergond = next();
+    else if (a == "--work")
+      c.work = next();
+    else {
+      std::cerr << "usage: sync_harness [--quick] [--directorates D] [--proposals P] [--edits E] "
+                   "[--seed S] [--out FILE] [--ergond PATH] [--work DIR]\n";
+      std::exit(2);
+    }
+  }
+  return c;
+}
+
+void print_table(const json& r) {
+  auto line = [](const std::string& measure, const std::string& value, const std::string& target) {
+    std::printf("%-44s %-30s %s\n", measure.c_str(), value.c_str(), target.c_str());
+  };
+  char v[128];
+  line("measure", "value", "target");
+  std::snprintf(
+      v, sizeof v, "%.0f changes/s (%.0f%% of limit)", r["push"]["changes_per_s"].get<double>(),
+      100 * r["push"]["changes_per_s"].get<double>() / r["limit"]["rows_per_s"].get<double>());
+  line("push throughput", v, ">= 100,000/s and >= 30% of the limit");
+  std::snprintf(v, sizeof v, "%.0f entries/s", r["pull"]["entries_per_s"].get<double>());
+  line("pull + apply throughput", v, ">= 200,000/s");
+  const auto& round = r["round"];
+  std::snprintf(v, sizeof v, "%.2f s (limit %.2f s)", round["wall_s"].get<double>(),
+                r["limit"]["round_s"].get<double>());
+  line("the directorates' round (" + std::to_string(round["changes"].get<std::size_t>()) +
+           " changes)",
+       v, "<= 2 x the limit's time");
+  std::snprintf(v, sizeof v, "%.1f s clients, %.1f s server", round["client_cpu_s"].get<double>(),
+                round["server_cpu_s"].get<double>());
+  line("  CPU in the round", v, "");
+  std::snprintf(v, sizeof v, "%.0f bytes", round["bytes_per_change"].get<double>());
+  line("bytes pushed per change", v, "<= 150 per single-field edit");
+  for (const char* k : {"push_10", "push_100"}) {
+    const auto& l = r["latency"][k];
+    std::snprintf(v, sizeof v, "p50 %.1f p99 %.1f max %.1f ms", l["p50_ms"].get<double>(),
+                  l["p99_ms"].get<double>(), l["max_ms"].get<double>());
+    line(std::string("small sync, ") + (k + 5) + " changes", v, "p50 <= 5 ms, p99 <= 25 ms (100)");
+  }
+  line("converged, nothing lost",
+       round["converged"].get<bool>() && round["outcomes_missing"] == 0 ? "yes" : "NO", "yes");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  auto config = parse_args(argc, argv);
+  fs::path work = config.work.empty()
+                      ? fs::temp_directory_path() / ("ergon-harness-" + std::to_string(getpid()))
+                      : fs::path(config.work);
+  fs::remove_all(work);
+  fs::create_directories(work);
+  bench::HarnessServer server(config.ergond, work);
+  Run run{config, &server, work, std::mt19937_64(config.seed)};
+  auto idle = bench::make_laptop(server, work / "idle", "planning", "");
+  auto idle_cursor = bench::sync(idle).cursor;
+  std::map<std::string, std::vector<ergon::core::ProposalId>> shared;
+  auto laptops = set_up_laptops(run, shared);
+  json results{{"config",
+                {{"directorates", config.directorates},
+                 {"proposals", config.proposals},
+                 {"edits", config.edits},
+                 {"seed", config.seed},
+                 {"quick", config.quick}}}};
+  results["round"] = directorates_round(run, laptops, shared);
+  results["pull"] = pull_measure(idle, idle_cursor);
+  results["push"] = push_measure(run);
+  results["latency"] = latency_measure(run, laptops.front());
+  auto changes = results["round"]["changes"].get<std::size_t>();
+  auto rows_per_s = sqlite_limit(work / "limit.db", changes, 200, 500);
+  results["limit"] = {{"rows_per_s", rows_per_s},
+                      {"round_s", static_cast<double>(changes) / rows_per_s}};
+  results["server_peak_rss_mib"] = server.peak_rss_mib();
+  print_table(results);
+  std::ofstream(config.out) << results.dump(2) << "\n";
+  std::cout << "figures written to " << config.out << "\n";
+  bool ok = results["round"]["converged"].get<bool>() && results["round"]["outcomes_missing"] == 0;
+  fs::remove_all(work);
+  return ok ? 0 : 1;
+}
