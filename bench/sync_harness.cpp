@@ -219,6 +219,7 @@ json pull_measure(Laptop& idle, std::uint64_t cursor_before) {
 
 // Small syncs: k edits then a sync, repeated; the sync's time only.
 json latency_measure(Run& run, Laptop& laptop) {
+  bench::sync(laptop);  // catch up first: the measure is of small syncs, not of a long pull
   json out;
   for (int k : {10, 100}) {
     std::vector<double> ms;
