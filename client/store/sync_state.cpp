@@ -38,6 +38,14 @@ core::Result<std::uint64_t> SyncState::cursor() {
   return number;
 }
 
+core::Result<std::uint64_t> SyncState::held_proposals() {
+  auto stmt = store_.statement("SELECT count(*) FROM server_proposals");
+  if (!stmt) return fail(stmt.error());
+  auto counts = (*stmt)->collect<std::uint64_t>([](auto& s) { return s.column_uint64(0); });
+  if (!counts) return fail(counts.error());
+  return counts->empty() ? 0 : counts->front();
+}
+
 core::Result<std::size_t> SyncState::requeue_after(std::uint64_t high_water_mark) {
   std::size_t count = 0;
   ERGON_TRY(store_.in_transaction([&]() -> core::Status {

@@ -38,6 +38,8 @@ class SyncState {
   held_head();
   /// The last server log position applied (0 before the first sync).
   [[nodiscard]] core::Result<std::uint64_t> cursor();
+  /// How many proposals the last synced server state holds.
+  [[nodiscard]] core::Result<std::uint64_t> held_proposals();
   /// The digest of the last synced server state, computed from it.
   [[nodiscard]] core::Result<changelog::StateDigest> server_digest();
   /// After a server restore (a new epoch): changes the server decided above its high-water mark

@@ -10,6 +10,11 @@ namespace {
 
 using namespace io;  // the transport: connect, hello, ask
 
+// A client this many log rows behind, and more than kCatchUpFactor times the proposals it
+// holds, catches up by snapshot instead of entry by entry.
+constexpr std::uint64_t kCatchUpMinimum = 5'000;
+constexpr std::uint64_t kCatchUpFactor = 4;
+
 // Where a paged bootstrap stands: the snapshot's parts, then the device's own entries.
 struct Bootstrap {
   bool is_active = false;
@@ -163,6 +168,15 @@ core::Result<bool> adopt_welcome(LocalStore& store, const wire::Welcome& w,
       options.progress("the server was restored (epoch " + known_epoch + " → " +
                        std::to_string(w.epoch()) + "); re-sending " + std::to_string(*requeued) +
                        " changes");
+  }
+  if (!bootstrap && w.log_head() > *cursor) {
+    // Far behind, the changed state costs less than every entry since: catch up by snapshot
+    // (which carries the parked conflicts and flag acknowledgements; own outcomes follow it).
+    auto held = sync.held_proposals();
+    if (!held) return fail(held.error());
+    auto behind = w.log_head() - *cursor;
+    bootstrap =
+        behind > kCatchUpMinimum && behind > kCatchUpFactor * std::max<std::uint64_t>(*held, 1);
   }
   auto role = merge::parse_role(w.role());
   if (!role) return fail(ErrorCode::kProtocol, "the welcome names " + role.error().message);

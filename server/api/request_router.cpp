@@ -84,6 +84,9 @@ core::Result<wire::Message> RequestRouter::welcome(std::uint64_t request_id,
   w->set_backup_seq(0);
   w->set_enrolled_device_id(record->device_id);
   w->set_stage(newest.stage);
+  auto head = store_.last_seq();
+  if (!head) return fail(head.error());
+  w->set_log_head(*head);
   return m;
 }
 
