@@ -53,7 +53,8 @@ void generate_edits(const Client& planning, const std::vector<std::string>& ids,
   std::shuffle(pool.begin(), pool.end(), rng);
   for (std::size_t i = 0; i < 4; ++i)
     ok(planning, {"edit", pool[i].substr(0, 8),
-                  "allocation=" + std::to_string(10'000 + rng() % 90'000) + ",00", "funding=0518"});
+                  // Below every sample row's total minus paid (the smallest is 45.000,00).
+                  "allocation=" + std::to_string(10'000 + rng() % 35'000) + ",00", "funding=0518"});
   for (std::size_t i = 4; i < 7; ++i)
     ok(planning,
        {"edit", pool[i].substr(0, 8), "remarks=Σημείωση " + std::to_string(rng() % 1000)});
