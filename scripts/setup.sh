@@ -9,7 +9,7 @@ packages=(
   libexpected-dev libzstd-dev
   cmake ninja-build g++ clang-14 libclang-rt-14-dev clang-format-14 clang-tidy-14
   chromium fonts-dejavu-core poppler-utils libxlsxwriter-dev python3-openpyxl
-  python3 tzdata
+  python3 tzdata systemd dpkg-dev
 )
 
 missing=()

@@ -139,8 +139,11 @@ std::filesystem::path default_reference_dir() {
   std::error_code ec;
   auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
   if (!ec) {
-    auto installed = exe.parent_path().parent_path() / "share" / "ergon" / "data";
-    if (std::filesystem::exists(installed / "directorates.csv", ec)) return installed;
+    // Each package carries the data under its own name (/usr/share/ergon, /usr/share/ergond).
+    for (const auto* package : {"ergon", "ergond"}) {
+      auto installed = exe.parent_path().parent_path() / "share" / package / "data";
+      if (std::filesystem::exists(installed / "directorates.csv", ec)) return installed;
+    }
   }
   return ERGON_SOURCE_DATA_DIR;
 }
