@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Sets everything up and runs the main job: a server, directorate clients editing offline,
 # sync over TLS, real conflicts settled by planning and by a directorate, decisions, envelopes
-# with an over-committed source and its flag acknowledged, and the programme report. Run from anywhere, as root on a
+# with an over-committed source and its flag acknowledged, the stages, the programme report, the
+# next year, a nightly backup, a directorate that syncs by USB stick, and a restore that loses
+# nobody's work. Run from anywhere, as root on a
 # fresh Debian 12 (installs what is missing).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,6 +17,7 @@ cmake --build --preset release
 ergon="$root/build/release/client/cli/ergon"
 ergond="$root/build/release/server/admin/ergond"
 work=$(mktemp -d /tmp/ergon-demo.XXXXXX)
+mkdir -p "$work/usb"
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 show() { printf '$ %s\n' "$*"; "$@"; }
 server_pid=
@@ -209,6 +212,38 @@ show "$ergon" "${planning[@]}" year start 2025
 show "$ergon" "${planning[@]}" sync
 show "$ergon" "${planning[@]}" list --year 2025
 show "$ergon" "${planning[@]}" stages
+
+step "The nightly backup, taken while the server serves; the health check monitoring reads"
+show "$ergond" backup --data "$work/server" --into "$work/backups" --keep 14
+show "$ergond" status --data "$work/server"
+
+step "Environment & Green Spaces has no network for weeks: it syncs by carrying a file"
+dper_token=$("$ergond" enrol --data "$work/server" --role directorate --directorate DPER --name 'Περιβάλλον, γραφείο χωρίς δίκτυο')
+dper=(--home "$work/dper")
+show "$ergon" "${dper[@]}" init --directorate DPER --user 'Γιώργος Σπανάκης' --year 2025 --token "$dper_token" --fingerprint "$fingerprint"
+show "$ergon" "${dper[@]}" add ka_code=35-7135.010 title='Φύτευση δέντρων στη Λεωφόρο Κνωσού' category=work \
+  area=HER-CITY total_budget=120.000,00 allocation=60.000,00 funding=1099 new_or_continuing=new status=maturing priority=B
+show "$ergon" "${dper[@]}" bundle export "$work/usb/dper-1.bundle"
+show "$ergond" bundle apply --data "$work/server" "$work/usb/dper-1.bundle" "$work/usb/dper-1.answer"
+show "$ergon" "${dper[@]}" bundle import "$work/usb/dper-1.answer"
+show "$ergon" "${dper[@]}" list --year 2025 --directorate DPER
+
+step "A disk fails: the server is restored from last night's backup; nobody's work is lost"
+kill "$server_pid"; wait "$server_pid" 2>/dev/null || true; server_pid=
+show "$ergond" restore --data "$work/server" --from "$(ls "$work"/backups/ergond-*.backup | tail -n 1)"
+"$ergond" serve --data "$work/server" --listen "$address" >"$work/serve.out" 2>>"$work/serve.log" &
+server_pid=$!
+for _ in $(seq 50); do grep -q 'listening on' "$work/serve.out" && break; sleep 0.1; done
+show "$ergon" "${planning[@]}" sync
+show "$ergon" "${dper[@]}" bundle export "$work/usb/dper-2.bundle"
+show "$ergond" bundle apply --data "$work/server" "$work/usb/dper-2.bundle" "$work/usb/dper-2.answer"
+show "$ergon" "${dper[@]}" bundle import "$work/usb/dper-2.answer"
+show "$ergon" "${dper[@]}" bundle export "$work/usb/dper-3.bundle"
+show "$ergond" bundle apply --data "$work/server" "$work/usb/dper-3.bundle" "$work/usb/dper-3.answer"
+show "$ergon" "${dper[@]}" bundle import "$work/usb/dper-3.answer"
+show "$ergon" "${planning[@]}" sync
+show "$ergon" "${planning[@]}" list --year 2025 --directorate DPER
+show "$ergond" audit verify --data "$work/server"
 
 echo
 echo "demo files are in $work (server log: $work/serve.log)"

@@ -9,9 +9,11 @@
 #include <vector>
 
 #include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
 
 #include "client/store/local_store.h"
 #include "client/sync/server_query.h"
+#include "client/sync/sync_session.h"
 #include "shared/core/result.h"
 #include "shared/model/fields.h"
 
@@ -34,7 +36,8 @@ void add_money_commands(CLI::App& app, Context& ctx);  // envelope set, envelope
 void add_audit_commands(CLI::App& app, Context& ctx);  // history, audit log, audit verify
 void add_stage_commands(CLI::App& app, Context& ctx);  // stage advance/reopen/close, stages
 void add_diff_command(CLI::App& app, Context& ctx);
-void add_year_commands(CLI::App& app, Context& ctx);  // year start
+void add_year_commands(CLI::App& app, Context& ctx);    // year start
+void add_bundle_commands(CLI::App& app, Context& ctx);  // bundle export, bundle import
 
 /// A year's programme as the server holds it at POINT: `current` (the master now), a frozen
 /// stage (draft: the latest draft), or a date or time (core::parse_time's forms).
@@ -48,6 +51,9 @@ std::string checkpoint_text(const wire::StageRecord& record);
 std::string group_text(const model::FieldValues& values);
 
 core::Result<model::FieldValues> parse_assignments(const std::vector<std::string>& args);
+
+/// A sync's counts as `ergon sync --json` prints them (bundle import prints the same keys).
+nlohmann::json sync_report_json(const SyncReport& r);
 
 /// Writes `bytes` to `path` through a temporary file and a rename, or to stdout for "-".
 core::Status write_output(const std::string& path, std::string_view bytes);

@@ -29,6 +29,13 @@ core::Result<model::FieldValues> parse_assignments(const std::vector<std::string
   return values;
 }
 
+nlohmann::json sync_report_json(const SyncReport& r) {
+  return {{"sent", r.sent},         {"accepted", r.accepted},         {"conflicts", r.conflicts},
+          {"rejected", r.rejected}, {"duplicates", r.duplicates},     {"received", r.received},
+          {"requeued", r.requeued}, {"bootstrapped", r.bootstrapped}, {"cursor", r.cursor},
+          {"digest", r.digest}};
+}
+
 core::Status write_output(const std::string& path, std::string_view bytes) {
   if (path == "-") {
     std::cout << bytes << std::flush;

@@ -72,7 +72,8 @@ void add_init_options(CLI::App& cmd, Options& opts) {
       R"(Safe to re-run: the device id and every edit made offline are kept; given options are updated.
 Examples:
   ergon init --directorate DTE --user 'Μαρία Παπαδάκη' --year 2024      (offline only)
-  ergon init --server ergon.heraklion.gr:7400 --token 7ea7….ec85… --fingerprint SHA256:LHKN…)");
+  ergon init --server ergon.heraklion.gr:7400 --token 7ea7….ec85… --fingerprint SHA256:LHKN…
+  ergon init --directorate DTE --token 7ea7….ec85… --fingerprint SHA256:LHKN…  (bundles only))");
 }
 
 // Checks the server options and pins its key before touching the home, so that a wrong
@@ -84,7 +85,12 @@ core::Status run_init(const Options& opts, const Context& ctx) {
       return core::fail(core::ErrorCode::kUsage,
                         "--server needs --token DEVICE.SECRET, as printed by 'ergond enrol'");
   }
-  std::string pinned;
+  bool is_offline_only = opts.server.empty() && !opts.token.empty();
+  if (is_offline_only && (opts.token.find('.') == std::string::npos || opts.fingerprint.empty()))
+    return core::fail(core::ErrorCode::kUsage,
+                      "a home that syncs by bundle needs --token DEVICE.SECRET and --fingerprint "
+                      "SHA256:… (both from the administrator), and no --server");
+  std::string pinned = is_offline_only ? opts.fingerprint : std::string();
   if (!opts.server.empty()) {
     auto key = pin_key(opts);
     if (!key) return core::fail(key.error());
@@ -97,6 +103,10 @@ core::Status run_init(const Options& opts, const Context& ctx) {
   options.reference_dir = opts.reference;
   auto store = LocalStore::init(ctx.home(), options);
   if (!store) return core::fail(store.error());
+  if (is_offline_only) {
+    ERGON_TRY(store->set_setting("token", opts.token));
+    ERGON_TRY(store->set_setting("fingerprint", pinned));
+  }
   if (!opts.server.empty()) {
     ERGON_TRY(store->set_setting("server", opts.server));
     ERGON_TRY(store->set_setting("token", opts.token));
@@ -115,6 +125,10 @@ core::Status run_init(const Options& opts, const Context& ctx) {
                       "the first sync)"
                     : " (the server confirms it at the first sync)")
             << "\n";
+  if (is_offline_only)
+    std::cout << "server:      none: syncs by bundle (ergon bundle export), answers checked "
+                 "against "
+              << pinned << "\n";
   if (!opts.server.empty())
     std::cout << "server:      " << opts.server
               << (opts.insecure ? " (plain TCP, --insecure)" : " key " + pinned) << "\n";

@@ -74,6 +74,7 @@ int main(int argc, char** argv) {
   client::cli::add_stage_commands(app, ctx);
   client::cli::add_diff_command(app, ctx);
   client::cli::add_year_commands(app, ctx);
+  client::cli::add_bundle_commands(app, ctx);
 
   if (!names_a_command(app, argc, argv)) return 2;
   try {

@@ -281,9 +281,10 @@ void print_status(LocalStore& store, const OutboxSummary& s,
             << "   user: " << (d.user.empty() ? "(not stated)" : d.user) << "   year: " << d.year
             << "\n"
             << "server:      "
-            << (store.setting("server").empty()
-                    ? "none configured (working offline)"
-                    : store.setting("server") + " as " + std::string(merge::to_string(d.role)))
+            << (!store.setting("server").empty()
+                    ? store.setting("server") + " as " + std::string(merge::to_string(d.role))
+                : !store.setting("token").empty() ? "none: syncs by bundle ('ergon bundle export')"
+                                                  : "none configured (working offline)")
             << "\n"
             << "last sync:   " << (last_sync ? core::format_local(*last_sync) : "never") << "\n";
   if (auto head = held_head_text(store); !head.empty())

@@ -39,21 +39,11 @@ void print_report(const SyncReport& r, const Standing& before, const Standing& a
   for (const auto& id : after.open_conflicts)
     if (!before.open_conflicts.contains(id)) ++new_conflicts;
   if (as_json) {
-    std::cout << json{{"sent", r.sent},
-                      {"accepted", r.accepted},
-                      {"conflicts", r.conflicts},
-                      {"rejected", r.rejected},
-                      {"duplicates", r.duplicates},
-                      {"received", r.received},
-                      {"requeued", r.requeued},
-                      {"bootstrapped", r.bootstrapped},
-                      {"cursor", r.cursor},
-                      {"digest", r.digest},
-                      {"new_conflicts", new_conflicts},
-                      {"open_conflicts", after.open_conflicts.size()},
-                      {"kept_rejected", after.kept_rejected}}
-                     .dump(2)
-              << std::endl;
+    auto out = sync_report_json(r);
+    out["new_conflicts"] = new_conflicts;
+    out["open_conflicts"] = after.open_conflicts.size();
+    out["kept_rejected"] = after.kept_rejected;
+    std::cout << out.dump(2) << std::endl;
     return;
   }
   std::cout << "sent " << r.sent << " (accepted " << r.accepted << ", conflicts " << r.conflicts

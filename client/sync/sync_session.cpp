@@ -3,66 +3,13 @@
 #include <limits>
 
 #include "client/store/sync_state.h"
+#include "client/sync/page_apply.h"
 #include "client/sync/session_io.h"
 
 namespace ergon::client {
 namespace {
 
 using namespace io;  // the transport: connect, hello, ask
-
-// A client this many log rows behind, and more than kCatchUpFactor times the proposals it
-// holds, catches up by snapshot instead of entry by entry.
-constexpr std::uint64_t kCatchUpMinimum = 5'000;
-constexpr std::uint64_t kCatchUpFactor = 4;
-
-// Where a paged bootstrap stands: the snapshot's parts, then the device's own entries.
-struct Bootstrap {
-  bool is_active = false;
-  bool has_first_part = false;
-  std::string snapshot_after;
-  bool is_snapshot_done = false;
-  std::uint64_t own_after = 0;
-};
-
-// Own entries still worth fetching: those of changes whose outcome this client does not know.
-core::Result<std::uint64_t> first_unknown_outcome(LocalStore& store) {
-  auto pending = store.outbox(true);
-  if (!pending) return fail(pending.error());
-  if (!pending->empty()) return pending->front().change.device_seq - 1;
-  return static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max());  // none needed
-}
-
-// Applies a page's snapshot part; the bootstrap goes on while parts or own entries remain.
-core::Status take_snapshot_part(LocalStore& store, const wire::PullReply& page, Bootstrap& boot) {
-  SyncState sync(store);
-  auto snapshot = wire::from_proto(page.snapshot());
-  if (!snapshot) return fail(snapshot.error());
-  if (!boot.has_first_part) {
-    if (!snapshot->reference_files.empty())
-      ERGON_TRY(sync.replace_reference(snapshot->reference_files));
-    ERGON_TRY(sync.apply_snapshot(*snapshot));
-    // A bootstrap cut between parts starts again at the next sync, not from a partial copy.
-    ERGON_TRY(store.set_setting("bootstrap_pending", "1"));
-    boot.has_first_part = true;
-  } else {
-    ERGON_TRY(sync.apply_snapshot_part(*snapshot));
-  }
-  boot.snapshot_after = page.snapshot_more() ? page.snapshot_next() : std::string();
-  boot.is_snapshot_done = !page.snapshot_more();
-  return {};
-}
-
-// A page's log entries: the device's own outcomes first, then the log after the cursor.
-core::Result<std::vector<changelog::LogEntry>> entries_of(const wire::PullReply& page) {
-  std::vector<changelog::LogEntry> entries;
-  for (const auto* list : {&page.own(), &page.entries()})
-    for (const auto& e : *list) {
-      auto entry = wire::from_proto(e);
-      if (!entry) return fail(entry.error());
-      entries.push_back(std::move(*entry));
-    }
-  return entries;
-}
 
 // The pull request for where the client and its bootstrap stand.
 core::Result<wire::Message> pull_request(SyncState& sync, const Bootstrap& boot,
@@ -101,21 +48,9 @@ asio::awaitable<core::Status> pull_until_current(Stream& stream, LocalStore& sto
     if (!replied) co_return fail(replied.error());
     if (!replied->has_pull_reply()) co_return fail(ErrorCode::kProtocol, "expected a pull reply");
     const auto& page = replied->pull_reply();
-    if (boot.is_active && page.has_snapshot()) {
-      if (auto taken = take_snapshot_part(store, page, boot); !taken) co_return fail(taken.error());
-      report.bootstrapped = true;
-    }
-    auto entries = entries_of(page);
-    if (!entries) co_return fail(entries.error());
-    if (!page.own().empty()) boot.own_after = page.own(page.own_size() - 1).change().device_seq();
-    auto applied = sync.apply_log(*entries);
-    if (!applied) co_return fail(applied.error());
-    report.received += applied->entries;
-    if (boot.is_active && boot.is_snapshot_done && !page.own_more()) {
-      boot.is_active = bootstrap = false;
-      if (auto done = store.set_setting("bootstrap_pending", ""); !done)
-        co_return fail(done.error());
-    }
+    if (auto applied = apply_page(store, page, boot, report); !applied)
+      co_return fail(applied.error());
+    bootstrap = boot.is_active;
     auto reached = sync.cursor();
     if (!reached) co_return fail(reached.error());
     if (options.progress && page.head_seq() > *reached + options.page_entries)
@@ -123,12 +58,9 @@ asio::awaitable<core::Status> pull_until_current(Stream& stream, LocalStore& sto
                        std::to_string(page.head_seq()));
     if (!page.last_page()) continue;
 
-    auto mine = sync.server_digest();
-    if (!mine) co_return fail(mine.error());
-    if (crypto::as_bytes(mine->value()) == page.digest()) {
-      report.digest = mine->hex();
-      co_return core::Status{};
-    }
+    auto same = digest_matches(store, page, report);
+    if (!same) co_return fail(same.error());
+    if (*same) co_return core::Status{};
     if (rebootstrapped)
       co_return fail(ErrorCode::kCorrupt,
                      "after a fresh copy of the programme this client's digest still differs from "
@@ -140,49 +72,6 @@ asio::awaitable<core::Status> pull_until_current(Stream& stream, LocalStore& sto
     rebootstrapped = true;
     bootstrap = true;
   }
-}
-
-// Takes in what the welcome says: the server's identity (never mixed with another's), a restore
-// (a new epoch: changes it lost are re-queued), and this device's role, directorate and year.
-// Returns whether the pull must bootstrap.
-core::Result<bool> adopt_welcome(LocalStore& store, const wire::Welcome& w,
-                                 const SyncOptions& options, SyncReport& report) {
-  SyncState sync(store);
-  auto known_server = store.setting("server_id");
-  if (!known_server.empty() && known_server != w.server_id())
-    return fail(ErrorCode::kCorrupt,
-                "this client's data belongs to server " + known_server + " but " + w.server_id() +
-                    " answered: the two are never mixed; point this client at its own server, or "
-                    "make a new home (--home) for the other one");
-  auto cursor = sync.cursor();
-  if (!cursor) return fail(cursor.error());
-  bool bootstrap = *cursor == 0 || store.setting("bootstrap_pending") == "1";
-  auto known_epoch = store.setting("epoch");
-  if (!known_epoch.empty() && known_epoch != std::to_string(w.epoch())) {
-    // The server was restored from a backup: keep every local change, re-push what it lost.
-    auto requeued = sync.requeue_after(w.high_water_mark());
-    if (!requeued) return fail(requeued.error());
-    report.requeued = *requeued;
-    bootstrap = true;
-    if (options.progress)
-      options.progress("the server was restored (epoch " + known_epoch + " → " +
-                       std::to_string(w.epoch()) + "); re-sending " + std::to_string(*requeued) +
-                       " changes");
-  }
-  if (!bootstrap && w.log_head() > *cursor) {
-    // Far behind, the changed state costs less than every entry since: catch up by snapshot
-    // (which carries the parked conflicts and flag acknowledgements; own outcomes follow it).
-    auto held = sync.held_proposals();
-    if (!held) return fail(held.error());
-    auto behind = w.log_head() - *cursor;
-    bootstrap =
-        behind > kCatchUpMinimum && behind > kCatchUpFactor * std::max<std::uint64_t>(*held, 1);
-  }
-  auto role = merge::parse_role(w.role());
-  if (!role) return fail(ErrorCode::kProtocol, "the welcome names " + role.error().message);
-  ERGON_TRY(sync.set_identity(*role, w.directorate(), w.year()));
-  if (known_server.empty()) ERGON_TRY(store.set_setting("server_id", w.server_id()));
-  return bootstrap;
 }
 
 // Pushes the outbox in batches, counting the outcomes.

@@ -12,6 +12,8 @@
 #include <sys/resource.h>
 
 #include "server/admin/audit_verify.h"
+#include "server/admin/backup_commands.h"
+#include "server/backup/data_lock.h"
 #include "server/net/server.h"
 #include "server/store/master_store.h"
 #include "shared/model/reference.h"
@@ -165,6 +167,10 @@ core::Status run_fingerprint(const Options& o) {
 core::Status run_serve(const Options& o) {
   auto where = server::parse_host_port(o.listen);
   if (!where) return core::fail(where.error());
+  // Held while serving: a restore waits for the server to stop.
+  auto lock = server::backup::DataLock::acquire(
+      o.data, "stop it before serving the folder again, or choose another --data");
+  if (!lock) return core::fail(lock.error());
   auto reader = server::MasterStore::open(o.data);
   if (!reader) return core::fail(reader.error());
   auto writer = server::StoreWriter::start(o.data);
@@ -197,7 +203,7 @@ core::Status run_serve(const Options& o) {
 
 // Each command's options go into the one Options; its callback only records the Action, which
 // main runs once the whole command line has parsed.
-using Action = std::function<core::Status()>;
+using server::admin::Action;
 
 void add_init_command(CLI::App& app, Options& o, Action& action) {
   auto* init = app.add_subcommand(
@@ -334,6 +340,9 @@ int main(int argc, char** argv) {
   add_devices_command(app, o, action);
   add_revoke_command(app, o, action);
   add_verify_commands(app, o, action);
+  server::admin::BackupOptions backup_options;
+  server::admin::add_backup_commands(app, backup_options, action);
+  server::admin::add_bundle_command(app, backup_options, action);
 
   try {
     app.parse(argc, argv);
@@ -342,5 +351,6 @@ int main(int argc, char** argv) {
     std::cerr << "ergond: " << e.what() << "\n(see 'ergond --help' or 'ergond COMMAND --help')\n";
     return 2;
   }
-  return run_action(action);
+  auto code = run_action(action);
+  return code == 0 && backup_options.unhealthy ? 1 : code;
 }

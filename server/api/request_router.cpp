@@ -20,21 +20,50 @@ std::string RequestRouter::enrolment_of(std::string_view token) {
   return std::string(id);
 }
 
-core::Result<Admitted> RequestRouter::admit(const wire::Hello& hello,
-                                            std::string_view session_binding) {
+namespace {
+
+core::Status check_version(const wire::Hello& hello) {
   if (hello.min_version() > wire::kProtocolVersion || hello.max_version() < wire::kProtocolVersion)
     return fail(ErrorCode::kVersionMismatch,
                 "this server speaks protocol version " + std::to_string(wire::kProtocolVersion) +
                     "; the client speaks " + std::to_string(hello.min_version()) + " to " +
                     std::to_string(hello.max_version()) + ": upgrade the older side");
+  return {};
+}
+
+}  // namespace
+
+core::Result<Admitted> RequestRouter::admit(const wire::Hello& hello,
+                                            std::string_view session_binding) {
+  ERGON_TRY(check_version(hello));
   if (hello.client_device_id().size() != 16)
     return fail(ErrorCode::kProtocol, "hello: the client device id must be 16 bytes");
+  if (hello.client_device_id() == std::string(16, '\0'))
+    return fail(ErrorCode::kProtocol,
+                "hello: the all-zero device id is the server's own (its log events); a client "
+                "makes a random one at 'ergon init'");
   auto record = store_.authenticate(hello.token());
   if (!record) return fail(record.error());
+  return admit_record(std::move(*record), hello, session_binding);
+}
+
+core::Result<Admitted> RequestRouter::admit_bundle(const wire::Hello& hello, std::string_view nonce,
+                                                   std::string_view body, std::string_view mac) {
+  ERGON_TRY(check_version(hello));
+  if (hello.client_device_id().size() != 16 || hello.client_device_id() == std::string(16, '\0'))
+    return fail(ErrorCode::kProtocol, "the bundle's client device id is not one a client makes");
+  // The token field carries only the enrolment id: the secret never travels in a bundle.
+  auto record = store_.authenticate_bundle(hello.token(), body, mac);
+  if (!record) return fail(record.error());
+  return admit_record(std::move(*record), hello, nonce);
+}
+
+core::Result<Admitted> RequestRouter::admit_record(DeviceRecord record, const wire::Hello& hello,
+                                                   std::string_view session_binding) {
   // The token names the enrolment; the key proves this is the client it was bound to. Device
   // ids are public (every log entry carries one), the private key never leaves the client.
   auto payload =
-      wire::hello_proof_payload(session_binding, hello.client_device_id(), record->device_id);
+      wire::hello_proof_payload(session_binding, hello.client_device_id(), record.device_id);
   if (!crypto::verify_signature(hello.public_key(), payload, hello.proof()))
     return fail(ErrorCode::kUnauthenticated,
                 "hello: the client did not prove it holds its device key; upgrade the client "
@@ -43,18 +72,18 @@ core::Result<Admitted> RequestRouter::admit(const wire::Hello& hello,
   std::copy(hello.client_device_id().begin(), hello.client_device_id().end(), raw.begin());
   core::DeviceId client(raw);
   Admitted a;
-  if (record->client_device_id && *record->client_device_id != client)
+  if (record.client_device_id && *record.client_device_id != client)
     return fail(ErrorCode::kUnauthenticated,
                 "this token was first used by another client (device " +
-                    record->client_device_id->hex().substr(0, 8) +
+                    record.client_device_id->hex().substr(0, 8) +
                     "); each client needs its own enrolment: ask the administrator for a token");
-  if (!record->public_key.empty() && record->public_key != hello.public_key())
+  if (!record.public_key.empty() && record.public_key != hello.public_key())
     return fail(ErrorCode::kUnauthenticated,
                 "this token is bound to another device key: the client's home was copied or "
                 "re-created; ask the administrator for a new token for this laptop");
-  a.needs_binding = !record->client_device_id || record->public_key.empty();
+  a.needs_binding = !record.client_device_id || record.public_key.empty();
   a.public_key = hello.public_key();
-  a.record = std::move(*record);
+  a.record = std::move(record);
   a.context.device_id = client;
   a.context.permission = merge::Permission{a.record.role, a.record.directorate, {}, {}};
   auto years = store_.years();
@@ -81,7 +110,9 @@ core::Result<wire::Message> RequestRouter::welcome(std::uint64_t request_id,
   const auto newest = years->empty() ? merge::YearStage{info.year} : years->back();
   w->set_year(newest.year);
   w->set_high_water_mark(record->high_water_mark);
-  w->set_backup_seq(0);
+  auto backup = store_.last_backup();
+  if (!backup) return fail(backup.error());
+  w->set_backup_seq(*backup ? (*backup)->seq : 0);
   w->set_enrolled_device_id(record->device_id);
   w->set_stage(newest.stage);
   auto head = store_.last_seq();

@@ -63,6 +63,11 @@ class RequestRouter {
   /// Checks the protocol version range, the token and the proof of the device key, signed
   /// over `session_binding` (the TLS exporter; empty over --insecure). Refuses with a reason.
   core::Result<Admitted> admit(const wire::Hello& hello, std::string_view session_binding);
+  /// The same for an offline bundle: the hello's token field names the enrolment only, `mac`
+  /// (HMAC of `body` under the enrolment's bundle key) stands for the secret, and the proof
+  /// signs the bundle's `nonce` as its session binding.
+  core::Result<Admitted> admit_bundle(const wire::Hello& hello, std::string_view nonce,
+                                      std::string_view body, std::string_view mac);
   /// The welcome for an admitted (and bound) device.
   core::Result<wire::Message> welcome(std::uint64_t request_id, const Admitted& admitted);
   /// A request after the welcome: ping, pull or push. kProtocol for anything else.
@@ -71,6 +76,8 @@ class RequestRouter {
                            const std::vector<changelog::Outcome>& outcomes);
 
  private:
+  core::Result<Admitted> admit_record(DeviceRecord record, const wire::Hello& hello,
+                                      std::string_view session_binding);
   core::Result<PushJob> decode_push(std::uint64_t request_id, const wire::PushRequest& push);
   core::Result<wire::Message> pull(std::uint64_t request_id, const Admitted& admitted,
                                    const wire::PullRequest& pull);

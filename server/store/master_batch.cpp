@@ -228,7 +228,9 @@ core::Result<crypto::Digest> insert_log_row(StoreConnection& impl, const crypto:
       {"received_ms", Cell::of(impl.clock->now_ms())},
       {"canonical", Cell::blob(changelog::canonical_bytes(change))},
       {"enrolment", Cell::text(by.enrolment)},
-      {"role", Cell::text(merge::to_string(by.role))},
+      {"role", Cell::text(change.entity.kind == changelog::EntityKind::kServer
+                              ? "server"
+                              : merge::to_string(by.role))},
       {"directorate", Cell::text(by.directorate)},
       {"chain_version", Cell::of(chain::kVersion)},
   });

@@ -29,7 +29,7 @@ core::Result<Enrolment> MasterStore::enrol(merge::Role role, const std::string& 
   e.token = e.device_id + "." + secret;
   auto secret_hash = crypto::sha256(secret);
   // Lets a later offline bundle be authenticated without the token travelling with it.
-  auto bundle_key = crypto::sha256({"ergon-bundle-key", secret});
+  auto bundle_key = crypto::bundle_key(secret);
   auto tx = impl_->db.begin_immediate();
   if (!tx) return fail(tx.error());
   ERGON_TRY(impl_->run(
@@ -77,6 +77,26 @@ core::Result<DeviceRecord> MasterStore::authenticate(std::string_view token) {
   if (!stored || !crypto::constant_time_equal(*stored, crypto::as_bytes(given)) || revoked)
     return refused;
   return device(device_id);
+}
+
+core::Result<DeviceRecord> MasterStore::authenticate_bundle(std::string_view enrolled_id,
+                                                            std::string_view body,
+                                                            std::string_view mac) {
+  auto refused = fail(ErrorCode::kUnauthenticated,
+                      "the bundle was refused: it is not authenticated by the enrolment it names "
+                      "(damaged, made with another token, or the device is revoked)");
+  std::optional<std::string> key;
+  bool revoked = false;
+  ERGON_TRY(impl_->query(
+      "SELECT bundle_key, revoked FROM devices WHERE device_id = ?1",
+      [&](storage::Statement& s) { s.bind(1, enrolled_id); },
+      [&](storage::Statement& s) {
+        key = s.column_blob(0);
+        revoked = s.column_int64(1) != 0;
+      }));
+  if (!key || revoked || !crypto::constant_time_equal(crypto::hmac_sha256(*key, body), mac))
+    return refused;
+  return device(enrolled_id);
 }
 
 core::Result<std::optional<std::string>> MasterStore::bind(std::string_view enrolled_id,

@@ -41,6 +41,7 @@ struct Bound {
 std::string kind_of(const HistoryEvent& e, const model::FieldValues& values) {
   if (e.entity_kind == changelog::EntityKind::kFlag) return "flag_ack";
   if (e.entity_kind == changelog::EntityKind::kEnvelope) return "envelope";
+  if (e.entity_kind == changelog::EntityKind::kServer) return "restore";
   if (e.group == changelog::kCreateGroup) return "create";
   if (values.contains(std::string(changelog::kResolvesKey))) return "resolution";
   if (auto state = values.find("state"); state != values.end()) {

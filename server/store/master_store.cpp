@@ -14,6 +14,33 @@ using changelog::Revision;
 using core::ErrorCode;
 using core::fail;
 
+namespace {
+
+// A schema upgrade takes a backup first: the database as it was, copied whole (VACUUM INTO)
+// beside it as ergond.db.before-schema-N-TIME, before any step runs. The key and certificate
+// are not touched by an upgrade.
+core::Status copy_before_upgrade(storage::Database& db, const std::filesystem::path& dir,
+                                 const core::Clock& clock) {
+  auto version = storage::schema_version(db);
+  if (!version) return fail(version.error());
+  const auto& steps = master_migrations();
+  if (*version == 0 || *version >= steps.back().version) return {};
+  auto copy =
+      dir / (std::string(MasterStore::kDatabaseFile) + ".before-schema-" +
+             std::to_string(steps.back().version) + "-" + std::to_string(clock.now_ms() / 1000));
+  std::string quoted = "'";
+  for (char c : copy.string()) quoted += c == '\'' ? std::string("''") : std::string(1, c);
+  auto copied = db.exec("VACUUM INTO " + quoted + "'");
+  if (!copied)
+    return fail(ErrorCode::kStorage,
+                "the schema upgrade stopped before it began: the copy of "
+                "the store it takes first failed (" +
+                    copied.error().message + ")");
+  return {};
+}
+
+}  // namespace
+
 MasterStore::MasterStore(std::unique_ptr<StoreConnection> connection)
     : impl_(std::move(connection)) {}
 MasterStore::MasterStore(MasterStore&&) noexcept = default;
@@ -81,6 +108,7 @@ core::Result<MasterStore> MasterStore::open(const std::filesystem::path& dir,
                 "the server store is damaged (" + db.error().message +
                     "); it was left as it is: restore the data folder from its latest backup");
   if (!db) return fail(db.error());
+  ERGON_TRY(copy_before_upgrade(*db, dir, clock));
   ERGON_TRY(storage::migrate(*db, master_migrations()));
   MasterStore store(std::make_unique<StoreConnection>(std::move(*db), &clock));
   auto& impl = *store.impl_;

@@ -42,6 +42,32 @@ struct ServerInfo {
   int year = 0;             // the first programme year (years() has every open one)
 };
 
+/// The latest backup of the store: the last log row it covers, when it was taken, its file.
+struct BackupRecord {
+  std::uint64_t seq = 0;
+  std::int64_t at_ms = 0;
+  std::string file;
+};
+
+/// What a restore writes into the log: the epoch it begins and where the data came from.
+struct RestoreFacts {
+  std::uint64_t epoch = 0;         // the new epoch
+  std::uint64_t from_epoch = 0;    // the backup's epoch
+  std::uint64_t backup_seq = 0;    // the backup's last log row
+  std::int64_t backup_ms = 0;      // when the backup was taken
+  std::uint64_t replaced_seq = 0;  // the last log row of the store it replaced (0: none)
+};
+
+/// What monitoring asks of a store (`ergond status`).
+struct StoreHealth {
+  std::uint64_t log_seq = 0;
+  std::int64_t log_bytes = 0;  // the database file with its WAL
+  std::size_t open_conflicts = 0;
+  std::size_t open_flags = 0;
+  std::size_t devices = 0;
+  std::optional<BackupRecord> backup;
+};
+
 /// One stage move of a year's programme, as recorded: the decision that made it, who asked,
 /// and the checkpoint (the log's last row and its chain head) at that moment.
 struct StageEvent {
@@ -231,6 +257,10 @@ class MasterStore {
   /// The device a token names, if its secret matches (compared in constant time).
   core::Result<DeviceRecord> authenticate(std::string_view token);
   core::Result<DeviceRecord> device(std::string_view enrolled_id);
+  /// The enrolment an offline bundle names, if `mac` is the HMAC of `body` under its bundle
+  /// key (crypto::bundle_key of its token's secret) and it is not revoked.
+  core::Result<DeviceRecord> authenticate_bundle(std::string_view enrolled_id,
+                                                 std::string_view body, std::string_view mac);
   /// Binds the client's own device id and key to an enrolment at its first hello (the caller
   /// has checked the client's proof of the key). Refused when the enrolment is bound to another
   /// client or key. A client bound to another enrolment already is re-bound (a new token for
@@ -327,6 +357,15 @@ class MasterStore {
   core::Result<std::string> check_head(const VerifyReport& report, const HeldHead& head);
   /// One page of history, answered from the log (master_history.cpp).
   core::Result<HistoryPage> history(const HistoryQuery& query);
+  // --- backups (master_backup.cpp) ---
+  /// Records a backup taken of this store; clients learn its position in the welcome.
+  core::Status record_backup(const BackupRecord& backup);
+  core::Result<std::optional<BackupRecord>> last_backup();
+  /// After a restore: begins epoch `facts.epoch` (greater than every epoch before) with a log
+  /// row that says so, and records the backup as covering the restored log. One transaction.
+  core::Result<changelog::Revision> begin_epoch(const RestoreFacts& facts);
+  core::Result<StoreHealth> health();
+
   /// verify() as a count of rows; kCorrupt with the first problem.
   core::Result<std::uint64_t> verify_chain();
 

@@ -103,7 +103,7 @@ core::Result<Change> parse_canonical(std::string_view bytes) {
   c.device_id = core::DeviceId(device);
   c.device_seq = r.u64();
   auto kind = r.u8();
-  if (kind > 3) return fail(ErrorCode::kCorrupt, "canonical change: unknown entity kind");
+  if (kind > 4) return fail(ErrorCode::kCorrupt, "canonical change: unknown entity kind");
   c.entity.kind = static_cast<EntityKind>(kind);
   c.entity.key = r.bytes();
   c.group = r.bytes();

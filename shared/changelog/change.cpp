@@ -15,6 +15,8 @@ std::string_view to_string(EntityKind kind) {
       return "stage";
     case EntityKind::kFlag:
       return "flag";
+    case EntityKind::kServer:
+      return "server";
   }
   return "proposal";
 }

@@ -38,7 +38,15 @@ struct Base {
 };
 
 /// kFlag: an acknowledgement of a raised flag (key: the flag's id, group "ack").
-enum class EntityKind : std::uint8_t { kProposal = 0, kEnvelope = 1, kStage = 2, kFlag = 3 };
+/// kServer: an event the server itself logs (key "epoch", group "restore": a restore from a
+/// backup began a new epoch); its device id is all zeros, which no client may use.
+enum class EntityKind : std::uint8_t {
+  kProposal = 0,
+  kEnvelope = 1,
+  kStage = 2,
+  kFlag = 3,
+  kServer = 4
+};
 std::string_view to_string(EntityKind kind);
 
 struct EntityRef {

@@ -5,6 +5,7 @@
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <openssl/rand.h>
 
 #include "shared/core/ids.h"
@@ -24,6 +25,21 @@ Digest sha256(std::initializer_list<std::string_view> parts) {
 }
 
 Digest sha256(std::string_view bytes) { return sha256({bytes}); }
+
+std::string hmac_sha256(std::string_view key, std::string_view message) {
+  std::string out(EVP_MAX_MD_SIZE, '\0');
+  unsigned int size = 0;
+  if (!HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
+            reinterpret_cast<const unsigned char*>(message.data()), message.size(),
+            reinterpret_cast<unsigned char*>(out.data()), &size))
+    throw std::logic_error("HMAC-SHA256 unavailable");
+  out.resize(size);
+  return out;
+}
+
+Digest bundle_key(std::string_view token_secret) {
+  return sha256({"ergon-bundle-key", token_secret});
+}
 
 std::string to_hex(const Digest& digest) { return core::to_hex(digest.data(), digest.size()); }
 

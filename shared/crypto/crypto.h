@@ -24,6 +24,12 @@ std::string random_hex(std::size_t bytes);
 /// Compares in time that depends only on the lengths, for secrets.
 bool constant_time_equal(std::string_view a, std::string_view b);
 
+/// HMAC-SHA256 of `message` under `key` (32 bytes).
+std::string hmac_sha256(std::string_view key, std::string_view message);
+/// The key that authenticates a device's offline bundles: derived from its token's secret, so
+/// the server (which keeps it from enrolment) can check a bundle the secret never travels with.
+Digest bundle_key(std::string_view token_secret);
+
 /// An Ed25519 key pair, raw bytes: 32 of private key, 32 of public key.
 struct SigningKey {
   std::string private_key;

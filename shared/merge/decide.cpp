@@ -401,7 +401,8 @@ Decision decide(const changelog::Change& change, const GroupState& state, const 
   if (change.entity.kind == changelog::EntityKind::kFlag) return decide_flag_ack(change, state, p);
   if (change.entity.kind != changelog::EntityKind::kProposal)
     return rejected(ErrorCode::kInvalidArgument,
-                    "stage changes are made with the stage commands, not as edits");
+                    "stages move with the stage commands and server events are the server's own: "
+                    "neither is an edit");
 
   if (change.values.contains(std::string(changelog::kResolvesKey)))
     return decide_resolution(change, state, p, reference);

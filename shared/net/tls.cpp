@@ -91,6 +91,65 @@ core::Result<std::string> server_fingerprint(const std::filesystem::path& dir) {
   return fingerprint_of(cert.get());
 }
 
+core::Result<std::string> server_certificate(const std::filesystem::path& dir) {
+  FILE* f = std::fopen((dir / kCertFile).c_str(), "r");
+  if (!f) return fail(ErrorCode::kNotFound, "no server certificate in " + dir.string());
+  std::string pem;
+  char buffer[4096];
+  while (auto n = std::fread(buffer, 1, sizeof buffer, f)) pem.append(buffer, n);
+  std::fclose(f);
+  return pem;
+}
+
+namespace {
+
+// The certificate in `pem`, or null; the caller owns it.
+X509* parse_certificate(std::string_view pem) {
+  Owned<BIO, BIO_free_all> bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
+  return bio ? PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr) : nullptr;
+}
+
+}  // namespace
+
+core::Result<std::string> certificate_fingerprint(std::string_view pem) {
+  Owned<X509, X509_free> cert(parse_certificate(pem));
+  if (!cert) return fail(ErrorCode::kCorrupt, "not a PEM certificate");
+  return fingerprint_of(cert.get());
+}
+
+core::Result<std::string> sign_as_server(const std::filesystem::path& dir,
+                                         std::string_view message) {
+  FILE* f = std::fopen((dir / kKeyFile).c_str(), "r");
+  if (!f) return fail(ErrorCode::kNotFound, "no server key in " + dir.string());
+  Owned<EVP_PKEY, EVP_PKEY_free> key(PEM_read_PrivateKey(f, nullptr, nullptr, nullptr));
+  std::fclose(f);
+  if (!key) return fail(ErrorCode::kCorrupt, (dir / kKeyFile).string() + " is not a private key");
+  Owned<EVP_MD_CTX, EVP_MD_CTX_free> ctx(EVP_MD_CTX_new());
+  std::size_t size = 0;
+  if (!ctx || EVP_DigestSignInit(ctx.get(), nullptr, EVP_sha256(), nullptr, key.get()) != 1 ||
+      EVP_DigestSign(ctx.get(), nullptr, &size,
+                     reinterpret_cast<const unsigned char*>(message.data()), message.size()) != 1)
+    return fail(ErrorCode::kInternal, "OpenSSL could not sign with the server key");
+  std::string signature(size, '\0');
+  if (EVP_DigestSign(ctx.get(), reinterpret_cast<unsigned char*>(signature.data()), &size,
+                     reinterpret_cast<const unsigned char*>(message.data()), message.size()) != 1)
+    return fail(ErrorCode::kInternal, "OpenSSL could not sign with the server key");
+  signature.resize(size);
+  return signature;
+}
+
+bool verify_by_certificate(std::string_view pem, std::string_view message,
+                           std::string_view signature) {
+  Owned<X509, X509_free> cert(parse_certificate(pem));
+  EVP_PKEY* key = cert ? X509_get0_pubkey(cert.get()) : nullptr;
+  Owned<EVP_MD_CTX, EVP_MD_CTX_free> ctx(EVP_MD_CTX_new());
+  if (!key || !ctx || EVP_DigestVerifyInit(ctx.get(), nullptr, EVP_sha256(), nullptr, key) != 1)
+    return false;
+  return EVP_DigestVerify(ctx.get(), reinterpret_cast<const unsigned char*>(signature.data()),
+                          signature.size(), reinterpret_cast<const unsigned char*>(message.data()),
+                          message.size()) == 1;
+}
+
 core::Result<std::string> peer_fingerprint(SSL* ssl) {
   Owned<X509, X509_free> cert(SSL_get1_peer_certificate(ssl));
   if (!cert) return fail(ErrorCode::kCorrupt, "the server presented no certificate");

@@ -19,6 +19,17 @@ inline constexpr std::string_view kCertFile = "server.crt";
 core::Status create_server_identity(const std::filesystem::path& dir);
 
 /// The fingerprint of the certificate stored in `dir`.
+/// The server's certificate as PEM text (answer bundles carry it).
+core::Result<std::string> server_certificate(const std::filesystem::path& dir);
+/// The fingerprint of a PEM certificate, as server_fingerprint() gives it.
+core::Result<std::string> certificate_fingerprint(std::string_view pem);
+/// The server key's signature (ECDSA with SHA-256, DER) of `message`.
+core::Result<std::string> sign_as_server(const std::filesystem::path& dir,
+                                         std::string_view message);
+/// True when `signature` is the signature of `message` by the key of the PEM certificate.
+bool verify_by_certificate(std::string_view pem, std::string_view message,
+                           std::string_view signature);
+
 core::Result<std::string> server_fingerprint(const std::filesystem::path& dir);
 
 /// The fingerprint of the certificate a TLS peer presented.

@@ -201,6 +201,11 @@ core::Result<Transaction> Database::begin_read() {
 std::int64_t Database::last_insert_id() const { return sqlite3_last_insert_rowid(db_.get()); }
 int Database::changes() const { return sqlite3_changes(db_.get()); }
 
+std::filesystem::path Database::path() const {
+  const char* name = sqlite3_db_filename(db_.get(), "main");
+  return name ? std::filesystem::path(name) : std::filesystem::path();
+}
+
 Transaction::~Transaction() {
   if (db_) (void)db_->exec("ROLLBACK");
 }
@@ -221,6 +226,14 @@ core::Result<Statement*> StatementCache::get(std::string_view sql) {
   }
   it->second.reset();
   return &it->second;
+}
+
+core::Result<int> schema_version(Database& db) {
+  auto stmt = db.prepare("PRAGMA user_version");
+  if (!stmt) return fail(stmt.error());
+  auto row = stmt->step();
+  if (!row) return fail(row.error());
+  return static_cast<int>(stmt->column_int64(0));
 }
 
 core::Status migrate(Database& db, const std::vector<Migration>& steps) {

@@ -170,6 +170,8 @@ class Database {
 
   std::int64_t last_insert_id() const;
   int changes() const;
+  /// The main database file's path.
+  std::filesystem::path path() const;
 
  private:
   struct Close {
@@ -214,6 +216,9 @@ struct Migration {
   int version;
   std::string_view sql;
 };
+
+/// The database's schema version (PRAGMA user_version; 0 for a new file).
+[[nodiscard]] core::Result<int> schema_version(Database& db);
 
 /// Applies the steps above the database's user_version, each in its own transaction. A
 /// database newer than every step is refused (kVersionMismatch).

@@ -52,6 +52,9 @@ bool is_known_name(changelog::EntityKind kind, const std::string& name) {
       return name == "amount";
     case changelog::EntityKind::kFlag:
       return name == "reason" || name == "level";
+    case changelog::EntityKind::kServer:
+      return name == "epoch" || name == "from_epoch" || name == "backup_seq" ||
+             name == "backup_ms" || name == "replaced_seq";
     case changelog::EntityKind::kProposal:
     case changelog::EntityKind::kStage:
       break;

@@ -1,11 +1,13 @@
 // libFuzzer target: arbitrary bytes from a peer through the frame decoder, the message parser
-// (with its zstd unwrapping) and the model conversions. Nothing here may crash, hang or read
-// out of bounds; every failure must be an Error value.
+// (with its zstd unwrapping) and the model conversions, and as an offline bundle file (what a
+// USB stick brings: either kind, and the request or answer inside). Nothing here may crash, hang or
+// read out of bounds; every failure must be an Error value.
 
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
 
+#include "shared/wire/bundle.h"
 #include "shared/wire/convert.h"
 #include "shared/wire/frame.h"
 
@@ -35,6 +37,18 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   while (auto body = decoder.next()) {
     auto message = wire::parse_message(*body);
     if (message) inspect(*message);
+  }
+  for (auto kind : {wire::BundleKind::kRequest, wire::BundleKind::kAnswer}) {
+    auto file = wire::decode_bundle(bytes, kind, "fuzz");
+    if (!file) continue;
+    wire::BundleRequest request;
+    if (kind == wire::BundleKind::kRequest && request.ParseFromString(file->body()))
+      for (const auto& push : request.pushes())
+        for (const auto& c : push.changes()) (void)wire::from_proto(c);
+    wire::BundleAnswer answer;
+    if (kind == wire::BundleKind::kAnswer && answer.ParseFromString(file->body()))
+      for (const auto& page : answer.pages())
+        for (const auto& e : page.entries()) (void)wire::from_proto(e);
   }
   return 0;
 }

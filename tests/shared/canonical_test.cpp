@@ -171,7 +171,7 @@ TEST_CASE("a bad magic, version or kind byte is refused as corrupt", "[canonical
       {3, 'D', "magic"},       // "ERGD"
       {4, '\x02', "version"},  // a version this code does not know
       {4, '\x00', "version"},
-      {29, '\x04', "entity kind"},  // after magic 4, version 1, device id 16, sequence 8
+      {29, '\x05', "entity kind"},  // after magic 4, version 1, device id 16, sequence 8
   }));
   CAPTURE(offset);
   bytes[offset] = value;

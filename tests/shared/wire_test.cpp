@@ -694,8 +694,8 @@ TEST_CASE("from_proto refuses unknown and repeated field names", "[wire]") {
 TEST_CASE("from_proto refuses enums, sequences, keys and digests out of range", "[wire]") {
   wire::Change change;
   to_proto(sample_change(), &change);
-  SECTION("entity kind 4") {
-    change.set_entity_kind(static_cast<ergon::wire::EntityKind>(4));
+  SECTION("entity kind 5") {
+    change.set_entity_kind(static_cast<ergon::wire::EntityKind>(5));
     auto back = from_proto(change);
     REQUIRE_FALSE(back.has_value());
     check_refused(back.error(), "entity kind");

@@ -1,0 +1,55 @@
+#pragma once
+// Taking and restoring backups of a server data folder. A backup is one consistent copy of the
+// store (SQLite's VACUUM INTO, while the server runs), the TLS key and certificate, and a
+// manifest, in one archive (backup_archive.h). A restore brings it back under a new epoch: the
+// store records the epoch in its log, and clients that meet it re-send what it lost.
+
+#include <filesystem>
+#include <optional>
+#include <string>
+
+#include "shared/core/clock.h"
+#include "shared/core/result.h"
+
+namespace ergon::server::backup {
+
+struct BackupResult {
+  std::filesystem::path file;
+  std::string server_id;
+  std::uint64_t epoch = 0;
+  std::uint64_t seq = 0;  // the last log row the backup holds
+  std::int64_t at_ms = 0;
+  std::uintmax_t bytes = 0;
+  bool is_encrypted = false;
+};
+
+/// Backs up the store in `data` to `out` (mode 0600; encrypted when a passphrase is given)
+/// and records it in the store. Works while `ergond serve` runs on `data`.
+core::Result<BackupResult> take_backup(const std::filesystem::path& data,
+                                       const std::filesystem::path& out,
+                                       const std::optional<std::string>& passphrase,
+                                       const core::Clock& clock = core::system_clock());
+
+/// A new file name in `folder` for a backup taken at `at_ms`: ergond-YYYYMMDD-HHMMSS.backup.
+std::filesystem::path backup_name_in(const std::filesystem::path& folder, std::int64_t at_ms);
+/// Deletes the oldest ergond-*.backup files of `folder` beyond the newest `keep`; returns them.
+core::Result<std::vector<std::filesystem::path>> prune_backups(const std::filesystem::path& folder,
+                                                               std::size_t keep);
+
+struct RestoreResult {
+  std::string server_id;
+  std::uint64_t from_epoch = 0;  // the backup's
+  std::uint64_t epoch = 0;       // the new one
+  std::uint64_t backup_seq = 0;
+  std::int64_t backup_ms = 0;
+  std::uint64_t replaced_seq = 0;       // the last log row of the store replaced (0: none)
+  std::filesystem::path replaced_into;  // where the replaced files were kept (empty: none)
+};
+
+/// Restores `from` into `data`: refused while a server holds the folder's lock, and when the
+/// folder holds another server's store. The store it replaces is kept in DATA/replaced-TIME/.
+core::Result<RestoreResult> restore_backup(const std::filesystem::path& data,
+                                           const std::filesystem::path& from,
+                                           const std::optional<std::string>& passphrase);
+
+}  // namespace ergon::server::backup
