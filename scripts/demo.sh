@@ -221,7 +221,7 @@ step "Environment & Green Spaces has no network for weeks: it syncs by carrying 
 dper_token=$("$ergond" enrol --data "$work/server" --role directorate --directorate DPER --name 'Περιβάλλον, γραφείο χωρίς δίκτυο')
 dper=(--home "$work/dper")
 show "$ergon" "${dper[@]}" init --directorate DPER --user 'Γιώργος Σπανάκης' --year 2025 --token "$dper_token" --fingerprint "$fingerprint"
-show "$ergon" "${dper[@]}" add ka_code=35-7135.010 title='Φύτευση δέντρων στη Λεωφόρο Κνωσού' category=work \
+show "$ergon" "${dper[@]}" add ka_code=35-7323.010 title='Φύτευση δέντρων στη Λεωφόρο Κνωσού' category=work \
   area=HER-CITY total_budget=120.000,00 allocation=60.000,00 funding=1099 new_or_continuing=new status=maturing priority=B
 show "$ergon" "${dper[@]}" bundle export "$work/usb/dper-1.bundle"
 show "$ergond" bundle apply --data "$work/server" "$work/usb/dper-1.bundle" "$work/usb/dper-1.answer"

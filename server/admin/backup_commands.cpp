@@ -59,8 +59,12 @@ core::Status run_backup(const BackupOptions& o) {
                                        kPassphraseEnv);
   std::optional<std::string> key = o.encrypt ? *secret : std::nullopt;
   std::filesystem::path out = o.out;
+  std::error_code ec;
+  if (!o.out.empty() && std::filesystem::exists(out, ec))
+    return fail(ErrorCode::kAlreadyExists, o.out +
+                                               " exists: a backup never overwrites a file "
+                                               "(choose another name, or use --into FOLDER)");
   if (!o.into.empty()) {
-    std::error_code ec;
     std::filesystem::create_directories(o.into, ec);
     if (ec) return fail(ErrorCode::kStorage, "cannot create " + o.into + ": " + ec.message());
     out = backup::backup_name_in(o.into, core::system_clock().now_ms());
@@ -108,7 +112,9 @@ core::Status run_restore(const BackupOptions& o) {
                       {"backup_seq", r->backup_seq},
                       {"backup_ms", r->backup_ms},
                       {"replaced_seq", r->replaced_seq},
-                      {"replaced_into", r->replaced_into.string()}}
+                      {"replaced_into", r->replaced_into.string()},
+                      {"enrolments_kept", r->enrolments_kept},
+                      {"revocations_kept", r->revocations_kept}}
                      .dump(2)
               << "\n";
     return {};
@@ -120,6 +126,9 @@ core::Status run_restore(const BackupOptions& o) {
   if (!r->replaced_into.empty())
     std::cout << "  the store it replaced (log up to row " << r->replaced_seq << ") is kept in "
               << r->replaced_into.string() << "\n";
+  if (r->enrolments_kept + r->revocations_kept > 0)
+    std::cout << "  kept from it: " << r->enrolments_kept << " enrolments and "
+              << r->revocations_kept << " revocations made after the backup\n";
   std::cout << "  start the server: each client re-sends, at its next sync, every change the "
                "backup does not hold\n";
   return {};

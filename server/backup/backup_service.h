@@ -43,11 +43,15 @@ struct RestoreResult {
   std::uint64_t backup_seq = 0;
   std::int64_t backup_ms = 0;
   std::uint64_t replaced_seq = 0;       // the last log row of the store replaced (0: none)
+  std::size_t enrolments_kept = 0;      // devices enrolled after the backup, kept
+  std::size_t revocations_kept = 0;     // revocations made after the backup, kept
   std::filesystem::path replaced_into;  // where the replaced files were kept (empty: none)
 };
 
 /// Restores `from` into `data`: refused while a server holds the folder's lock, and when the
-/// folder holds another server's store. The store it replaces is kept in DATA/replaced-TIME/.
+/// folder holds another server's store. The store it replaces is kept in DATA/replaced-TIME/,
+/// and its enrolments and revocations newer than the backup carry over (a restore must neither
+/// lock out a device enrolled since nor let a revoked one back in).
 core::Result<RestoreResult> restore_backup(const std::filesystem::path& data,
                                            const std::filesystem::path& from,
                                            const std::optional<std::string>& passphrase);

@@ -28,6 +28,11 @@ std::string recorded_pid(int fd) {
 
 core::Result<DataLock> DataLock::acquire(const std::filesystem::path& dir,
                                          std::string_view what_to_do) {
+  std::error_code ec;
+  if (!std::filesystem::is_directory(dir, ec))
+    return fail(ErrorCode::kNotFound, "no server store in " + dir.string() +
+                                          "; create one with 'ergond init --data " + dir.string() +
+                                          "'");
   auto path = dir / kLockFile;
   int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
   if (fd < 0)

@@ -151,6 +151,12 @@ core::Result<RestoreResult> restore_backup(const std::filesystem::path& data,
     auto began =
         restored->begin_epoch({r.epoch, r.from_epoch, r.backup_seq, r.backup_ms, r.replaced_seq});
     if (!began) return fail(began.error());
+    if (*present && !(*present)->server_id.empty()) {
+      auto kept = restored->adopt_devices(data / MasterStore::kDatabaseFile);
+      if (!kept) return fail(kept.error());
+      r.enrolments_kept = kept->first;
+      r.revocations_kept = kept->second;
+    }
   }
   auto kept = keep_replaced(data);
   if (!kept) return fail(kept.error());

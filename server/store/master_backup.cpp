@@ -101,6 +101,39 @@ core::Result<changelog::Revision> MasterStore::begin_epoch(const RestoreFacts& f
   return logged;
 }
 
+core::Result<std::pair<std::size_t, std::size_t>> MasterStore::adopt_devices(
+    const std::filesystem::path& replaced_db) {
+  std::string quoted = "'";
+  for (char c : replaced_db.string()) quoted += c == '\'' ? std::string("''") : std::string(1, c);
+  ERGON_TRY(impl_->db.exec("ATTACH DATABASE " + quoted + "' AS replaced"));
+  std::pair<std::size_t, std::size_t> kept{0, 0};
+  auto adopted = [&]() -> core::Status {
+    auto tx = impl_->db.begin_immediate();
+    if (!tx) return fail(tx.error());
+    // A client id bound in both stays with the backup's enrolment; the newer one binds again
+    // at its next hello (taking over, as a re-enrolment does, when the old one is revoked).
+    ERGON_TRY(impl_->db.exec(
+        "INSERT INTO main.devices (device_id, client_device_id, role, directorate, name, "
+        "secret_hash, bundle_key, enrolled_ms, revoked, high_water, public_key, last_seen_ms) "
+        "SELECT r.device_id, CASE WHEN r.client_device_id IN (SELECT client_device_id FROM "
+        "main.devices WHERE client_device_id IS NOT NULL) THEN NULL ELSE r.client_device_id END, "
+        "r.role, r.directorate, r.name, r.secret_hash, r.bundle_key, r.enrolled_ms, r.revoked, 0, "
+        "CASE WHEN r.client_device_id IN (SELECT client_device_id FROM main.devices WHERE "
+        "client_device_id IS NOT NULL) THEN x'' ELSE r.public_key END, r.last_seen_ms "
+        "FROM replaced.devices r WHERE r.device_id NOT IN (SELECT device_id FROM main.devices)"));
+    kept.first = static_cast<std::size_t>(impl_->db.changes());
+    ERGON_TRY(impl_->db.exec(
+        "UPDATE main.devices SET revoked = 1 WHERE revoked = 0 AND device_id IN (SELECT "
+        "device_id FROM replaced.devices WHERE revoked = 1)"));
+    kept.second = static_cast<std::size_t>(impl_->db.changes());
+    return tx->commit();
+  }();
+  auto detached = impl_->db.exec("DETACH DATABASE replaced");
+  if (!adopted) return fail(adopted.error());
+  if (!detached) return fail(detached.error());
+  return kept;
+}
+
 core::Result<StoreHealth> MasterStore::health() {
   StoreHealth h;
   auto seq = last_seq();

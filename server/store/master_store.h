@@ -364,6 +364,12 @@ class MasterStore {
   /// After a restore: begins epoch `facts.epoch` (greater than every epoch before) with a log
   /// row that says so, and records the backup as covering the restored log. One transaction.
   core::Result<changelog::Revision> begin_epoch(const RestoreFacts& facts);
+  /// After a restore: the enrolments and revocations of the store it replaced (`replaced_db`)
+  /// that the backup predates. A device enrolled since keeps its token (with no changes on
+  /// record: it re-sends them); a device revoked since stays revoked. Returns {enrolments kept,
+  /// revocations kept}.
+  core::Result<std::pair<std::size_t, std::size_t>> adopt_devices(
+      const std::filesystem::path& replaced_db);
   core::Result<StoreHealth> health();
 
   /// verify() as a count of rows; kCorrupt with the first problem.

@@ -132,11 +132,21 @@ TEST_CASE("a restore is refused under a running server and from a damaged or loc
   auto plain = dir.path() / "plain.backup", sealed = dir.path() / "sealed.backup";
   auto pass = dir.path() / "pass";
   { std::ofstream(pass) << "Ηράκλειο 2024 correct horse\n"; }
+  auto stolen = server.add_client("stolen", "directorate", "DTE");  // in the backup, revoked after
+  stolen.sync();
   REQUIRE(server.admin("backup", {"--out", plain.string()}).status.ok());
   REQUIRE(server
               .admin("backup",
                      {"--out", sealed.string(), "--encrypt", "--passphrase-file", pass.string()})
               .status.ok());
+  auto again = server.admin("backup", {"--out", plain.string()});
+  CHECK(again.exit_code() == 1);
+  CHECK_THAT(again.err, Catch::Contains("never overwrites"));
+  // Enrolled and revoked after the backup: both survive the restore below.
+  auto late = server.add_client("late", "directorate", "DTE");
+  late.sync();
+  auto stolen_id = stolen.token.substr(0, stolen.token.find('.'));
+  REQUIRE(server.admin("revoke", {stolen_id}).status.ok());
   auto status = admin_json(server, "status", {});
   CHECK(status.at("healthy") == true);
   CHECK(status.at("serving") == true);
@@ -161,10 +171,22 @@ TEST_CASE("a restore is refused under a running server and from a damaged or loc
   // The refusals left the store as it was: still epoch 1.
   CHECK(parse_json(server.admin("status", {"--json"})).at("epoch") == 1);
 
+  // Another server's backup never replaces this store.
+  TempDir elsewhere;
+  RunningServer other(elsewhere.path());
+  auto foreign = other.admin("restore", {"--from", plain.string()});
+  CHECK(foreign.exit_code() == 3);
+  CHECK_THAT(foreign.err, Catch::Contains("restore it into its own server's folder"));
+
   auto restored = admin_json(server, "restore",
                              {"--from", sealed.string(), "--passphrase-file", pass.string()});
   CHECK(restored.at("epoch") == 2);
+  CHECK(restored.at("enrolments_kept") == 1);
+  CHECK(restored.at("revocations_kept") == 1);
   CHECK(std::filesystem::exists(restored.at("replaced_into").get<std::string>() + "/ergond.db"));
-  server.start();
+  server.start(server.port());
   CHECK(server.verify().at("rows") == 1);
+  CHECK(late.sync().at("bootstrapped") == true);  // its token still works after the restore
+  auto refused_again = stolen.run({"sync"});
+  CHECK(refused_again.exit_code() == 4);  // and a revoked one stays revoked
 }

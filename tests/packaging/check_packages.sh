@@ -155,6 +155,15 @@ grep -qx 'ExecStart=/usr/bin/ergond serve --data /var/lib/ergon --listen 0.0.0.0
   fail "ergond.service: unexpected ExecStart"
 grep -qx 'ConditionPathExists=/var/lib/ergon/ergond.db' "$unit" ||
   fail "ergond.service: no ConditionPathExists"
+# What the README promises of the service: its user, the read-only system, no new privileges,
+# a system-call filter, a restart after a crash; and the nightly backup's bounded copies.
+for setting in 'User=ergon' 'ProtectSystem=strict' 'NoNewPrivileges=true' \
+    'SystemCallFilter=@system-service' 'Restart=on-failure'; do
+  grep -qx "$setting" "$unit" || fail "ergond.service: no $setting"
+done
+grep -qx 'ExecStart=/usr/bin/ergond backup --data /var/lib/ergon --into /var/lib/ergon/backups --keep 14' \
+    "$root/usr/lib/systemd/system/ergond-backup.service" ||
+  fail "ergond-backup.service: unexpected ExecStart"
 
 # The user and folders postinst makes, applied to an empty root folder as systemd-sysusers and
 # systemd-tmpfiles would at install: both parse their file (a bad line exits non-zero) and the
