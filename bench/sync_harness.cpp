@@ -85,7 +85,9 @@ double sqlite_limit(const fs::path& file, std::size_t rows, std::size_t row_byte
 
 struct Totals {
   std::size_t sent = 0, accepted = 0, conflicts = 0, rejected = 0, received = 0;
+  std::size_t snapshots = 0;  // laptops that caught up by the changed state
   void add(const ergon::client::SyncReport& r) {
+    snapshots += r.bootstrapped ? 1 : 0;
     sent += r.sent;
     accepted += r.accepted;
     conflicts += r.conflicts;
@@ -173,6 +175,7 @@ json directorates_round(Run& run, std::vector<Laptop>& laptops,
              {"bytes_per_change", static_cast<double>(counters.written.load() - written) /
                                       static_cast<double>(first.sent)},
              {"entries_received", first.received},
+             {"caught_up_by_snapshot", first.snapshots},
              {"conflicts", first.conflicts},
              {"rejected", first.rejected},
              {"outcomes_missing", first.sent - first.accepted - first.conflicts - first.rejected}};

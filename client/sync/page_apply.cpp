@@ -89,20 +89,25 @@ core::Result<bool> adopt_welcome(LocalStore& store, const wire::Welcome& w,
                        (rewound ? ", its log shorter than before" : "") + "); re-sending " +
                        std::to_string(*requeued) + " changes");
   }
-  if (!bootstrap && w.log_head() > *cursor) {
-    // Far behind, the changed state costs less than every entry since: catch up by snapshot
-    // (which carries the parked conflicts and flag acknowledgements; own outcomes follow it).
-    auto held = sync.held_proposals();
-    if (!held) return fail(held.error());
-    auto behind = w.log_head() - *cursor;
-    bootstrap =
-        behind > kCatchUpMinimum && behind > kCatchUpFactor * std::max<std::uint64_t>(*held, 1);
+  if (!bootstrap) {
+    // Far behind, catch up by snapshot (which carries the parked conflicts and flag
+    // acknowledgements; own outcomes follow it).
+    auto far = is_far_behind(store, w.log_head(), *cursor);
+    if (!far) return fail(far.error());
+    bootstrap = *far;
   }
   auto role = merge::parse_role(w.role());
   if (!role) return fail(ErrorCode::kProtocol, "the welcome names " + role.error().message);
   ERGON_TRY(sync.set_identity(*role, w.directorate(), w.year()));
   if (known_server.empty()) ERGON_TRY(store.set_setting("server_id", w.server_id()));
   return bootstrap;
+}
+
+core::Result<bool> is_far_behind(LocalStore& store, std::uint64_t head, std::uint64_t cursor) {
+  if (head <= cursor + kCatchUpMinimum) return false;
+  auto held = SyncState(store).held_proposals();
+  if (!held) return fail(held.error());
+  return head - cursor > kCatchUpFactor * std::max<std::uint64_t>(*held, 1);
 }
 
 core::Status apply_page(LocalStore& store, const wire::PullReply& page, Bootstrap& boot,

@@ -34,6 +34,12 @@ core::Result<std::uint64_t> first_unknown_outcome(LocalStore& store);
 core::Result<bool> adopt_welcome(LocalStore& store, const wire::Welcome& w,
                                  const SyncOptions& options, SyncReport& report);
 
+/// Whether a client at `cursor` with the log at `head` is so far behind that the changed state
+/// (a snapshot) costs less than every entry since: more than 5,000 rows and more than four
+/// times the proposals it holds. Asked at the welcome and again after each page, because
+/// laptops that sync together fall behind while they pull.
+core::Result<bool> is_far_behind(LocalStore& store, std::uint64_t head, std::uint64_t cursor);
+
 /// Applies one pull page: a bootstrap's snapshot part, the own entries and the log entries,
 /// moving `boot` on; ends the bootstrap when its last part and own entry are in.
 core::Status apply_page(LocalStore& store, const wire::PullReply& page, Bootstrap& boot,
