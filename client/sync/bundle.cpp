@@ -2,6 +2,7 @@
 
 #include "client/store/sync_state.h"
 #include "client/sync/page_apply.h"
+#include "shared/core/numbers.h"
 #include "shared/crypto/crypto.h"
 #include "shared/net/tls.h"
 #include "shared/wire/bundle.h"
@@ -17,14 +18,6 @@ namespace {
 
 constexpr std::size_t kNonceBytes = 16;
 constexpr std::size_t kBatchChanges = 500;
-
-std::string random_bytes(std::size_t n) {
-  auto hex = crypto::random_hex(n);
-  std::string out;
-  for (std::size_t i = 0; i + 1 < hex.size(); i += 2)
-    out += static_cast<char>(std::stoi(hex.substr(i, 2), nullptr, 16));
-  return out;
-}
 
 // The token's two halves: the enrolment id (travels) and the secret (never does).
 core::Result<std::pair<std::string, std::string>> token_parts(LocalStore& store) {
@@ -71,7 +64,7 @@ core::Status add_pull(LocalStore& store, wire::BundleRequest& request) {
 }
 
 // "EPOCH.HEAD" of an answer: later answers compare greater.
-std::pair<std::uint64_t, std::uint64_t> answer_position(const wire::BundleAnswer& answer) {
+changelog::Revision answer_position(const wire::BundleAnswer& answer) {
   std::uint64_t head = answer.pages().empty() ? 0 : answer.pages().rbegin()->head_seq();
   return {answer.welcome().epoch(), head};
 }
@@ -113,7 +106,7 @@ core::Result<BundleExport> export_bundle(LocalStore& store, const std::filesyste
   auto token = token_parts(store);
   if (!token) return fail(token.error());
   wire::BundleRequest request;
-  request.set_nonce(random_bytes(kNonceBytes));
+  request.set_nonce(crypto::random_bytes(kNonceBytes));
   auto hello = bundle_hello(store, token->first, request.nonce());
   if (!hello) return fail(hello.error());
   *request.mutable_hello() = std::move(*hello);
@@ -127,7 +120,9 @@ core::Result<BundleExport> export_bundle(LocalStore& store, const std::filesyste
   ERGON_TRY(add_pull(store, request));
   request.set_server_id(store.setting("server_id"));
   auto epoch = store.setting("epoch");
-  request.set_epoch(epoch.empty() ? 0 : std::stoull(epoch));
+  auto epoch_number = core::parse_number<std::uint64_t>(epoch.empty() ? "0" : epoch, "the epoch");
+  if (!epoch_number) return fail(ErrorCode::kCorrupt, epoch_number.error().message);
+  request.set_epoch(*epoch_number);
   request.set_created_ms(static_cast<std::uint64_t>(core::system_clock().now_ms()));
 
   wire::BundleFile file;
@@ -150,11 +145,9 @@ core::Result<BundleImport> import_answer(LocalStore& store, const std::filesyste
   if (!answer) return fail(answer.error());
   BundleImport result;
   auto position = answer_position(*answer);
-  auto last = store.setting("bundle_answer");
-  auto dot = last.find('.');
-  if (dot != std::string::npos &&
-      position <= std::pair<std::uint64_t, std::uint64_t>(std::stoull(last.substr(0, dot)),
-                                                          std::stoull(last.substr(dot + 1)))) {
+  // "EPOCH.HEAD" of the last answer imported: a conflict id's form, so its parser reads it.
+  auto last = changelog::parse_conflict_id(store.setting("bundle_answer"));
+  if (last && position <= *last) {
     result.is_unchanged = true;
     return result;
   }
@@ -178,8 +171,7 @@ core::Result<BundleImport> import_answer(LocalStore& store, const std::filesyste
   result.digest_differs = !*same;
   if (!*same) ERGON_TRY(store.set_setting("bootstrap_pending", "1"));
   ERGON_TRY(store.set_setting("epoch", std::to_string(answer->welcome().epoch())));
-  ERGON_TRY(store.set_setting(
-      "bundle_answer", std::to_string(position.first) + "." + std::to_string(position.second)));
+  ERGON_TRY(store.set_setting("bundle_answer", changelog::conflict_id_text(position)));
   auto reached = SyncState(store).cursor();
   if (!reached) return fail(reached.error());
   report.cursor = *reached;

@@ -25,12 +25,6 @@ constexpr std::string_view kManifest = "manifest.json";
 constexpr std::string_view kBackupPrefix = "ergond-";
 constexpr std::string_view kBackupSuffix = ".backup";
 
-std::string sql_quoted(const std::string& text) {
-  std::string out = "'";
-  for (char c : text) out += c == '\'' ? std::string("''") : std::string(1, c);
-  return out + "'";
-}
-
 }  // namespace
 
 std::filesystem::path backup_name_in(const std::filesystem::path& folder, std::int64_t at_ms) {
@@ -89,7 +83,7 @@ core::Result<BackupResult> take_backup(const std::filesystem::path& data,
                                 storage::Database::Mode::kExisting);
     if (!live) return fail(live.error());
     auto copy = staging->dir / MasterStore::kDatabaseFile;
-    ERGON_TRY(live->exec("VACUUM INTO " + sql_quoted(copy.string())));
+    ERGON_TRY(live->copy_to(copy));
     auto copied = MasterStore::open(staging->dir, clock);
     if (!copied) return fail(copied.error());
     auto seq = copied->last_seq();

@@ -103,9 +103,8 @@ core::Result<changelog::Revision> MasterStore::begin_epoch(const RestoreFacts& f
 
 core::Result<std::pair<std::size_t, std::size_t>> MasterStore::adopt_devices(
     const std::filesystem::path& replaced_db) {
-  std::string quoted = "'";
-  for (char c : replaced_db.string()) quoted += c == '\'' ? std::string("''") : std::string(1, c);
-  ERGON_TRY(impl_->db.exec("ATTACH DATABASE " + quoted + "' AS replaced"));
+  ERGON_TRY(impl_->run("ATTACH DATABASE ?1 AS replaced",
+                       [&](storage::Statement& s) { s.bind(1, replaced_db.string()); }));
   std::pair<std::size_t, std::size_t> kept{0, 0};
   auto adopted = [&]() -> core::Status {
     auto tx = impl_->db.begin_immediate();

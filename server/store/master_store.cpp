@@ -28,9 +28,7 @@ core::Status copy_before_upgrade(storage::Database& db, const std::filesystem::p
   auto copy =
       dir / (std::string(MasterStore::kDatabaseFile) + ".before-schema-" +
              std::to_string(steps.back().version) + "-" + std::to_string(clock.now_ms() / 1000));
-  std::string quoted = "'";
-  for (char c : copy.string()) quoted += c == '\'' ? std::string("''") : std::string(1, c);
-  auto copied = db.exec("VACUUM INTO " + quoted + "'");
+  auto copied = db.copy_to(copy);
   if (!copied)
     return fail(ErrorCode::kStorage,
                 "the schema upgrade stopped before it began: the copy of "

@@ -47,10 +47,15 @@ std::string_view as_bytes(const Digest& digest) {
   return {reinterpret_cast<const char*>(digest.data()), digest.size()};
 }
 
-std::string random_hex(std::size_t bytes) {
+std::string random_bytes(std::size_t bytes) {
   std::string buffer(bytes, '\0');
   if (RAND_bytes(reinterpret_cast<unsigned char*>(buffer.data()), static_cast<int>(bytes)) != 1)
     throw std::logic_error("no randomness from OpenSSL");
+  return buffer;
+}
+
+std::string random_hex(std::size_t bytes) {
+  auto buffer = random_bytes(bytes);
   return core::to_hex(reinterpret_cast<const std::uint8_t*>(buffer.data()), bytes);
 }
 

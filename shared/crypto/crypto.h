@@ -18,7 +18,9 @@ Digest sha256(std::initializer_list<std::string_view> parts);
 std::string to_hex(const Digest& digest);
 std::string_view as_bytes(const Digest& digest);
 
-/// `bytes` random bytes from OpenSSL's CSPRNG, as lower-case hex.
+/// `bytes` random bytes from OpenSSL's CSPRNG.
+std::string random_bytes(std::size_t bytes);
+/// The same, as lower-case hex.
 std::string random_hex(std::size_t bytes);
 
 /// Compares in time that depends only on the lengths, for secrets.

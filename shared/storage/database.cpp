@@ -201,6 +201,12 @@ core::Result<Transaction> Database::begin_read() {
 std::int64_t Database::last_insert_id() const { return sqlite3_last_insert_rowid(db_.get()); }
 int Database::changes() const { return sqlite3_changes(db_.get()); }
 
+core::Status Database::copy_to(const std::filesystem::path& file) {
+  auto stmt = prepare("VACUUM INTO ?1");
+  if (!stmt) return fail(stmt.error());
+  return stmt->bind(1, file.string()).run();
+}
+
 std::filesystem::path Database::path() const {
   const char* name = sqlite3_db_filename(db_.get(), "main");
   return name ? std::filesystem::path(name) : std::filesystem::path();

@@ -172,6 +172,9 @@ class Database {
   int changes() const;
   /// The main database file's path.
   std::filesystem::path path() const;
+  /// Writes one consistent copy of the database to `file` (VACUUM INTO, one read transaction:
+  /// writers on other connections go on meanwhile).
+  [[nodiscard]] core::Status copy_to(const std::filesystem::path& file);
 
  private:
   struct Close {

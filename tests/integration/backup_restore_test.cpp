@@ -129,6 +129,10 @@ TEST_CASE("a restore is refused under a running server and from a damaged or loc
   TempDir dir;
   RunningServer server(dir.path());
   server.start();
+  // Serving but never backed up: unhealthy, and says why.
+  auto unbacked = server.admin("status", {"--json"});
+  CHECK(unbacked.exit_code() == 1);
+  CHECK(parse_json(unbacked).at("problems").dump().find("no backup") != std::string::npos);
   auto plain = dir.path() / "plain.backup", sealed = dir.path() / "sealed.backup";
   auto pass = dir.path() / "pass";
   { std::ofstream(pass) << "Ηράκλειο 2024 correct horse\n"; }
@@ -150,6 +154,9 @@ TEST_CASE("a restore is refused under a running server and from a damaged or loc
   auto status = admin_json(server, "status", {});
   CHECK(status.at("healthy") == true);
   CHECK(status.at("serving") == true);
+  auto too_old = server.admin("status", {"--max-backup-age", "0", "--json"});
+  CHECK(too_old.exit_code() == 1);
+  CHECK(parse_json(too_old).at("problems").dump().find("older than") != std::string::npos);
 
   auto refused = server.admin("restore", {"--from", plain.string()});
   CHECK(refused.exit_code() == 4);

@@ -175,6 +175,12 @@ TEST_CASE("a copied token and device id do not open a session without the device
     REQUIRE(reply);
     REQUIRE(reply->has_error());
   }
+  SECTION("the all-zero device id, which only the server's own log events carry") {
+    auto other = server.enrol("directorate", "DTE", "zero");
+    auto zero = say_hello(server, other, std::string(16, '\0'), crypto::generate_signing_key());
+    REQUIRE(zero.reply->has_error());
+    CHECK_THAT(zero.reply->error().message(), Catch::Contains("all-zero device id"));
+  }
   // The owner still gets in.
   CHECK(say_hello(server, token, device, key).reply->has_welcome());
 }
