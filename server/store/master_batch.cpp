@@ -116,31 +116,32 @@ core::Result<merge::GroupState> MasterStore::Batch::group_state(const changelog:
   auto horizon = horizon_of(impl, change);
   if (!horizon) return fail(horizon.error());
   gs.horizon = *horizon;
-  auto changed = [&](std::string_view group, bool& out) -> core::Status {
-    auto found = impl.changed_by_other(key, group, change.device_id, gs.horizon);
-    if (!found) return fail(found.error());
-    out = *found;
-    return {};
-  };
   if (change.entity.kind == changelog::EntityKind::kFlag) {
     auto level = flag_level(impl, key);
     if (!level) return fail(level.error());
     gs.flag_level = *level;
     return gs;
   }
+  auto others = impl.groups_changed_by_others(key, change.device_id, gs.horizon);
+  if (!others) return fail(others.error());
+  // A create counts for every group.
+  auto changed = [&](std::string_view group) {
+    return others->contains(std::string(group)) ||
+           others->contains(std::string(changelog::kCreateGroup));
+  };
   if (change.entity.kind == changelog::EntityKind::kEnvelope) {
     ERGON_TRY(impl.query(
         "SELECT amount FROM envelopes WHERE key = ?1",
         [&](storage::Statement& s) { s.bind(1, key); },
         [&](storage::Statement& s) { gs.envelope = model::Money::from_cents(s.column_int64(0)); }));
-    ERGON_TRY(changed("amount", gs.is_group_changed_by_other));
+    gs.is_group_changed_by_other = changed("amount");
   } else {
     auto current = impl.proposal(key);
     if (!current) return fail(current.error());
     gs.current = std::move(*current);
-    ERGON_TRY(changed(change.group, gs.is_group_changed_by_other));
-    ERGON_TRY(changed(model::kStateGroup, gs.is_state_changed_by_other));
-    ERGON_TRY(changed("", gs.is_entity_changed_by_other));
+    gs.is_group_changed_by_other = changed(change.group);
+    gs.is_state_changed_by_other = changed(model::kStateGroup);
+    gs.is_entity_changed_by_other = !others->empty();
   }
   if (auto id = changelog::resolves(change))
     ERGON_TRY(impl.query(

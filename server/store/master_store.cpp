@@ -108,6 +108,10 @@ core::Result<MasterStore> MasterStore::open(const std::filesystem::path& dir,
   if (!db) return fail(db.error());
   ERGON_TRY(copy_before_upgrade(*db, dir, clock));
   ERGON_TRY(storage::migrate(*db, master_migrations()));
+  // SQLite's default page cache (2 MiB) spills a push batch's dirty pages into the WAL before
+  // it commits and re-reads the index pages the batch just wrote (bench/RESULTS.md, #13): the
+  // server's two connections take up to 32 MiB each, as the store grows.
+  ERGON_TRY(db->exec("PRAGMA cache_size = -32768"));
   MasterStore store(std::make_unique<StoreConnection>(std::move(*db), &clock));
   auto& impl = *store.impl_;
   auto server_id = impl.meta("server_id");

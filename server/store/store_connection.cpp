@@ -64,13 +64,9 @@ core::Result<DeviceRecord> device_row(storage::Statement& s) {
 }  // namespace
 
 core::Result<crypto::Digest> parse_digest(const std::string& hex) {
-  auto first = core::parse_hex16(hex.substr(0, 32));
-  auto second = core::parse_hex16(hex.size() == 64 ? hex.substr(32) : "");
-  if (!first || !second) return fail(ErrorCode::kCorrupt, "the stored state digest is damaged");
-  crypto::Digest value{};
-  std::copy(first->begin(), first->end(), value.begin());
-  std::copy(second->begin(), second->end(), value.begin() + 16);
-  return value;
+  auto value = crypto::digest_from_hex(hex);
+  if (!value) return fail(ErrorCode::kCorrupt, "the stored state digest is damaged");
+  return *value;
 }
 
 core::Result<std::string> StoreConnection::meta(std::string_view key) {
@@ -104,24 +100,20 @@ core::Result<std::optional<model::Proposal>> StoreConnection::proposal(const std
   return std::optional<model::Proposal>(std::move(p));
 }
 
-core::Result<bool> StoreConnection::changed_by_other(const std::string& entity,
-                                                     std::string_view group,
-                                                     const core::DeviceId& device,
-                                                     const changelog::Revision& horizon) {
-  bool found = false;
+core::Result<std::set<std::string>> StoreConnection::groups_changed_by_others(
+    const std::string& entity, const core::DeviceId& device, const changelog::Revision& horizon) {
+  std::set<std::string> groups;
+  // "After the horizon" is (epoch, seq) > (he, hs), spelt as two ranges of the index so that
+  // neither scans the entity's history before the horizon.
   ERGON_TRY(query(
-      "SELECT 1 FROM log WHERE entity = ?1 AND (?2 = '' OR grp = ?2 OR grp = 'create') AND "
-      "outcome = 'accepted' AND new_revision = 1 AND device_id != ?3 AND (epoch, seq) > (?4, ?5) "
-      "LIMIT 1",
+      "SELECT grp FROM log WHERE entity = ?1 AND outcome = 'accepted' AND new_revision = 1 AND "
+      "device_id != ?2 AND epoch = ?3 AND seq > ?4 UNION SELECT grp FROM log WHERE entity = ?1 "
+      "AND outcome = 'accepted' AND new_revision = 1 AND device_id != ?2 AND epoch > ?3",
       [&](storage::Statement& s) {
-        s.bind(1, entity)
-            .bind(2, group)
-            .bind(3, device.hex())
-            .bind(4, horizon.epoch)
-            .bind(5, horizon.seq);
+        s.bind(1, entity).bind(2, device.hex()).bind(3, horizon.epoch).bind(4, horizon.seq);
       },
-      [&](storage::Statement&) { found = true; }));
-  return found;
+      [&](storage::Statement& s) { groups.insert(s.column_text(0)); }));
+  return groups;
 }
 
 core::Result<std::vector<DeviceRecord>> StoreConnection::devices(DeviceKey by,

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -54,12 +55,11 @@ class StoreConnection {
   [[nodiscard]] core::Result<std::string> meta(std::string_view key);
   [[nodiscard]] core::Status set_meta(std::string_view key, std::string_view value);
   [[nodiscard]] core::Result<std::optional<model::Proposal>> proposal(const std::string& id);
-  /// Whether a device other than `device` has an accepted change to `group` of `entity` (any
-  /// group when empty; a create counts for every group) after `horizon`.
-  [[nodiscard]] core::Result<bool> changed_by_other(const std::string& entity,
-                                                    std::string_view group,
-                                                    const core::DeviceId& device,
-                                                    const changelog::Revision& horizon);
+  /// The groups of `entity` that a device other than `device` changed (accepted, a new
+  /// revision) after `horizon`; "create" stands for every group. One index range
+  /// (log_revisions_by_entity), however long the entity's history.
+  [[nodiscard]] core::Result<std::set<std::string>> groups_changed_by_others(
+      const std::string& entity, const core::DeviceId& device, const changelog::Revision& horizon);
 
   /// Which devices a lookup selects.
   enum class DeviceKey { kEnrolledId, kClientDeviceId, kEnrolledIdPrefix, kEvery };

@@ -46,6 +46,37 @@ void append_utf8(std::string& out, utf8proc_int32_t cp) {
   out.append(reinterpret_cast<char*>(buf), static_cast<std::size_t>(n));
 }
 
+// Whether `text` is already in stored form and made only of characters NFC leaves as they are:
+// printable ASCII and the Greek block's letters (U+0386, U+0388-U+03CE), single spaces between
+// words. Most stored text is, and checking costs far less than utf8proc's decompose and
+// compose; anything else takes the full path. text_test checks every character of the set
+// against the full path.
+bool is_plain_stored_form(std::string_view text) {
+  if (text.empty() || text.front() == ' ' || text.back() == ' ') return false;
+  char previous = 0;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    auto c = static_cast<unsigned char>(text[i]);
+    if (c >= 0x21 && c <= 0x7E) {
+      previous = static_cast<char>(c);
+      continue;
+    }
+    if (c == ' ') {
+      if (previous == ' ') return false;
+      previous = ' ';
+      continue;
+    }
+    // Two-byte Greek: U+0386 is CE 86; U+0388-U+03BF are CE 88-CE BF; U+03C0-U+03CE are CF 80-8E.
+    if (i + 1 >= text.size()) return false;
+    auto next = static_cast<unsigned char>(text[i + 1]);
+    bool greek = (c == 0xCE && (next == 0x86 || (next >= 0x88 && next <= 0xBF))) ||
+                 (c == 0xCF && next >= 0x80 && next <= 0x8E);
+    if (!greek) return false;
+    previous = 'g';
+    ++i;
+  }
+  return true;
+}
+
 }  // namespace
 
 std::string_view trim(std::string_view text) {
@@ -77,6 +108,7 @@ std::size_t count_characters(std::string_view text) {
 }
 
 core::Result<std::string> normalise_text(std::string_view text) {
+  if (is_plain_stored_form(text)) return std::string(text);
   if (!is_valid_utf8(text))
     return fail(ErrorCode::kInvalidArgument, "the text is not valid UTF-8; save the file as UTF-8");
   auto nfc = map(text, UTF8PROC_STABLE | UTF8PROC_COMPOSE);

@@ -13,7 +13,8 @@ using testing::TempDir;
 
 namespace {
 
-// Takes a new store back to schema 6, as the ergond before the stages wrote it.
+// Takes a new store back to schema 6, as the ergond before the stages wrote it (and before
+// the merge decision's index of schema 8).
 void downgrade_to_schema_6(const std::filesystem::path& db_file) {
   auto db = storage::Database::open(db_file, storage::Durability::kFull,
                                     storage::Database::Mode::kExisting);
@@ -23,7 +24,7 @@ DROP TRIGGER stage_events_are_kept; DROP TRIGGER stage_events_are_not_deleted;
 DROP TRIGGER stage_proposals_are_frozen; DROP TRIGGER stage_proposals_are_kept;
 DROP TRIGGER stage_envelopes_are_frozen; DROP TRIGGER stage_envelopes_are_kept;
 DROP TABLE years; DROP TABLE stage_events; DROP TABLE stage_proposals;
-DROP TABLE stage_envelopes; PRAGMA user_version = 6;)sql"));
+DROP TABLE stage_envelopes; DROP INDEX log_revisions_by_entity; PRAGMA user_version = 6;)sql"));
 }
 
 std::vector<std::filesystem::path> copies_in(const std::filesystem::path& dir) {

@@ -1,8 +1,11 @@
 #include "shared/model/text.h"
 
+#include <cstdlib>
 #include <string>
+#include <vector>
 
 #include <catch2/catch.hpp>
+#include <utf8proc.h>
 
 #include "shared/core/error.h"
 #include "shared/model/proposal.h"
@@ -186,4 +189,37 @@ TEST_CASE("a single Greek letter reads as the Latin capital it looks like", "[te
   CHECK(latin_look_alike("ΑΒ") == "ΑΒ");
   CHECK(ergon::model::parse_enum<ergon::model::Priority>("Β").value() ==
         ergon::model::Priority::kB);
+}
+
+TEST_CASE("text already in stored form comes back unchanged, as NFC leaves it", "[text]") {
+  // normalise_text returns such text without utf8proc; each character of that fast path must be
+  // one NFC keeps, so the fast path and the full one agree.
+  auto nfc = [](const std::string& text) {
+    auto* out = utf8proc_NFC(reinterpret_cast<const utf8proc_uint8_t*>(text.c_str()));
+    REQUIRE(out != nullptr);
+    std::string result(reinterpret_cast<char*>(out));
+    std::free(out);
+    return result;
+  };
+  std::vector<char32_t> plain;
+  for (char32_t c = 0x21; c <= 0x7E; ++c) plain.push_back(c);
+  plain.push_back(0x0386);
+  for (char32_t c = 0x0388; c <= 0x03CE; ++c) plain.push_back(c);
+  for (char32_t c : plain) {
+    utf8proc_uint8_t buf[4];
+    auto n = utf8proc_encode_char(static_cast<utf8proc_int32_t>(c), buf);
+    std::string text =
+        "x" + std::string(reinterpret_cast<char*>(buf), static_cast<std::size_t>(n)) + " y";
+    INFO("U+" << std::hex << static_cast<unsigned>(c));
+    CHECK(nfc(text) == text);
+    CHECK(normal(text) == text);
+  }
+  // What the fast path must not take: doubled, leading and trailing spaces, a decomposed
+  // accent, the Greek question mark and ano teleia (NFC maps them to ';' and '·').
+  CHECK(normal("α  β") == "α β");
+  CHECK(normal(" α") == "α");
+  CHECK(normal("α ") == "α");
+  CHECK(normal("\xCE\xB1\xCC\x81") == "ά");
+  CHECK(normal("τι\xCD\xBE") == "τι;");
+  CHECK(normal("α\xCE\x87") == "α\xC2\xB7");
 }
