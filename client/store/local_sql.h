@@ -69,6 +69,11 @@ inline constexpr std::string_view kOutboxReplay =
     "SELECT device_seq, entity_kind, entity, grp, vals, base_kind, base_epoch, base_seq, "
     "base_own_seq, hlc_wall, hlc_logical, user, status, reason FROM outbox WHERE status IN "
     "('pending', 'rejected') ORDER BY device_seq";
+// The same for one proposal (outbox_by_group): a page rebuilds only what it touched.
+inline constexpr std::string_view kOutboxReplayEntity =
+    "SELECT device_seq, entity_kind, entity, grp, vals, base_kind, base_epoch, base_seq, "
+    "base_own_seq, hlc_wall, hlc_logical, user, status, reason FROM outbox WHERE entity = ?1 AND "
+    "status IN ('pending', 'rejected') ORDER BY device_seq";
 // New proposals the server rejected and the user has not yet resent or dismissed.
 inline constexpr std::string_view kHeldCreates =
     "SELECT device_seq, entity, reason FROM outbox WHERE grp = 'create' AND status = 'rejected' "
@@ -93,6 +98,8 @@ inline constexpr std::string_view kServerRevisionWho =
     "SELECT epoch, seq, device, user, at_ms FROM server_revisions WHERE entity = ?1 AND grp = ?2";
 inline constexpr std::string_view kServerHas = "SELECT 1 FROM server_proposals WHERE id = ?1";
 inline constexpr std::string_view kServerEnvelopes = "SELECT key, amount FROM server_envelopes";
+inline constexpr std::string_view kServerEnvelope =
+    "SELECT amount FROM server_envelopes WHERE key = ?1";
 inline constexpr std::string_view kServerEnvelopePut =
     "INSERT OR REPLACE INTO server_envelopes (key, amount) VALUES (?1, ?2)";
 inline constexpr std::string_view kServerStateClear =

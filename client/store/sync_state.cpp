@@ -27,6 +27,25 @@ core::Result<model::Proposal> decode_synced(std::string_view blob, const std::st
   return fail(ErrorCode::kCorrupt, "synced proposal " + id + " is damaged");
 }
 
+// The user's own pending edits over the server's state, in the order they were made; and a new
+// proposal the server rejected, kept with what the user typed until it is resent or dismissed.
+core::Status replay_outbox(const std::vector<OutboxEntry>& changes,
+                           const std::set<std::string>& on_server,
+                           std::map<std::string, model::Proposal>& view) {
+  for (const auto& e : changes) {
+    const auto& key = e.change.entity.key;
+    if (e.change.entity.kind != changelog::EntityKind::kProposal) continue;
+    if (e.status == OutboxStatus::kRejected && on_server.contains(key)) continue;
+    auto it = view.find(key);
+    if (it == view.end()) {
+      if (e.change.group != changelog::kCreateGroup) continue;
+      it = view.emplace(key, model::Proposal{}).first;
+    }
+    ERGON_TRY(model::apply_values(it->second, changelog::field_values(e.change)));
+  }
+  return {};
+}
+
 }  // namespace
 
 core::Result<std::uint64_t> SyncState::cursor() {
@@ -112,11 +131,43 @@ core::Result<std::optional<model::Proposal>> SyncState::server_proposal(const st
   return std::optional<model::Proposal>(std::move(found->front()));
 }
 
-core::Status SyncState::put_server_proposal(const model::Proposal& p) {
+core::Status SyncState::put_server_proposal(const model::Proposal& p, const model::Proposal* before,
+                                            changelog::StateDigest& digest) {
   auto stmt = store_.statement(sql::kServerProposalPut);
   if (!stmt) return fail(stmt.error());
-  auto blob = changelog::encode_values(model::all_values(p));
-  return (*stmt)->bind(1, p.id.hex()).bind(2, storage::Blob{blob}).run();
+  auto after = model::all_values(p);
+  auto id = p.id.hex();
+  digest.replace(id, before ? model::all_values(*before) : model::FieldValues{}, after);
+  auto blob = changelog::encode_values(after);
+  return (*stmt)->bind(1, id).bind(2, storage::Blob{blob}).run();
+}
+
+core::Status SyncState::put_server_envelope(const std::string& key, model::Money amount,
+                                            changelog::StateDigest& digest) {
+  auto entity = changelog::envelope_entity(key);
+  auto held = store_.statement(sql::kServerEnvelope);
+  if (!held) return fail(held.error());
+  (*held)->bind(1, key);
+  ERGON_TRY((*held)->for_each([&](storage::Statement& s) {
+    digest.toggle(entity, "amount", model::Money::from_cents(s.column_int64(0)).plain());
+  }));
+  digest.toggle(entity, "amount", amount.plain());
+  auto stmt = store_.statement(sql::kServerEnvelopePut);
+  if (!stmt) return fail(stmt.error());
+  return (*stmt)->bind(1, key).bind(2, amount.cents()).run();
+}
+
+core::Result<changelog::StateDigest> SyncState::kept_digest() {
+  auto kept = store_.meta("server_digest");
+  if (!kept && kept.error().code == ErrorCode::kNotFound) return server_digest();
+  if (!kept) return fail(kept.error());
+  auto value = crypto::digest_from_hex(*kept);
+  if (!value) return fail(ErrorCode::kCorrupt, "the digest this home keeps is damaged");
+  return changelog::StateDigest(*value);
+}
+
+core::Status SyncState::keep_digest(const changelog::StateDigest& digest) {
+  return store_.set_meta("server_digest", digest.hex());
 }
 
 core::Status SyncState::set_server_revision(const std::string& entity, std::string_view group,
@@ -135,7 +186,8 @@ core::Status SyncState::set_server_revision(const std::string& entity, std::stri
       .run();
 }
 
-core::Status SyncState::apply_accepted(const changelog::LogEntry& entry) {
+core::Status SyncState::apply_accepted(const changelog::LogEntry& entry,
+                                       changelog::StateDigest& digest) {
   const auto& change = entry.change;
   changelog::GroupRevision revision{entry.outcome.position, change.device_id, change.device_seq};
   if (change.entity.kind == changelog::EntityKind::kEnvelope) {
@@ -143,25 +195,21 @@ core::Status SyncState::apply_accepted(const changelog::LogEntry& entry) {
     auto amount = model::Money::parse(it == change.values.end() ? "" : it->second);
     if (!amount)
       return fail(ErrorCode::kCorrupt, "envelope from the server: " + amount.error().message);
-    auto stmt = store_.statement(sql::kServerEnvelopePut);
-    if (!stmt) return fail(stmt.error());
-    ERGON_TRY((*stmt)->bind(1, change.entity.key).bind(2, amount->cents()).run());
+    ERGON_TRY(put_server_envelope(change.entity.key, *amount, digest));
     return set_server_revision(changelog::envelope_entity(change.entity.key), "amount", revision,
                                &change);
   }
   if (change.entity.kind != changelog::EntityKind::kProposal) return {};
+  auto current = server_proposal(change.entity.key);
+  if (!current) return fail(current.error());
+  if (!*current && change.group != changelog::kCreateGroup)
+    return fail(ErrorCode::kCorrupt, "the server changed proposal " + change.entity.key +
+                                         " which this client never received; run sync again to "
+                                         "bootstrap");
   model::Proposal p;
-  if (change.group != changelog::kCreateGroup) {
-    auto current = server_proposal(change.entity.key);
-    if (!current) return fail(current.error());
-    if (!*current)
-      return fail(ErrorCode::kCorrupt, "the server changed proposal " + change.entity.key +
-                                           " which this client never received; run sync again to "
-                                           "bootstrap");
-    p = std::move(**current);
-  }
+  if (change.group != changelog::kCreateGroup) p = **current;
   ERGON_TRY(model::apply_values(p, changelog::field_values(change)));
-  ERGON_TRY(put_server_proposal(p));
+  ERGON_TRY(put_server_proposal(p, current->has_value() ? &**current : nullptr, digest));
   if (change.group == changelog::kCreateGroup) {
     for (auto group : model::all_groups())
       ERGON_TRY(set_server_revision(change.entity.key, group, revision, &change));
@@ -175,7 +223,10 @@ core::Result<PullResult> SyncState::apply_log(const std::vector<changelog::LogEn
   auto ok = store_.in_transaction([&]() -> core::Status {
     auto position = cursor();
     if (!position) return fail(position.error());
+    auto digest = kept_digest();
+    if (!digest) return fail(digest.error());
     std::set<std::string> touched;
+    const changelog::LogEntry* last = nullptr;
     for (const auto& entry : entries) {
       // Entries at or below the cursor are in the state already (a page seen before, or a
       // snapshot); only the outcome of an own change may still be news.
@@ -184,12 +235,17 @@ core::Result<PullResult> SyncState::apply_log(const std::vector<changelog::LogEn
       if (!is_new && !is_own) continue;
       if (entry.change.entity.kind == changelog::EntityKind::kProposal)
         touched.insert(entry.change.entity.key);
-      ERGON_TRY(record_entry(entry, is_new, result));
+      ERGON_TRY(record_entry(entry, is_new ? &*digest : nullptr, result));
       if (!is_new) continue;
       *position = entry.outcome.position.seq;
-      ERGON_TRY(store_.set_meta("cursor", std::to_string(*position)));
-      ERGON_TRY(store_.set_meta("chain_head", crypto::to_hex(entry.hash)));
+      last = &entry;
       ++result.entries;
+    }
+    // The cursor, its chain head and the digest move once a page, with the page.
+    if (last) {
+      ERGON_TRY(store_.set_meta("cursor", std::to_string(*position)));
+      ERGON_TRY(store_.set_meta("chain_head", crypto::to_hex(last->hash)));
+      ERGON_TRY(keep_digest(*digest));
     }
     return rebuild_view(&touched);
   });
@@ -221,11 +277,11 @@ core::Status SyncState::park_conflict(const changelog::LogEntry& entry) {
       .run();
 }
 
-core::Status SyncState::record_entry(const changelog::LogEntry& entry, bool apply_state,
-                                     PullResult& result) {
+core::Status SyncState::record_entry(const changelog::LogEntry& entry,
+                                     changelog::StateDigest* digest, PullResult& result) {
   const auto& o = entry.outcome;
-  if (apply_state && o.kind == OutcomeKind::kAccepted && o.is_new_revision)
-    ERGON_TRY(apply_accepted(entry));
+  if (digest && o.kind == OutcomeKind::kAccepted && o.is_new_revision)
+    ERGON_TRY(apply_accepted(entry, *digest));
   if (o.kind == OutcomeKind::kConflict && o.conflict) ERGON_TRY(park_conflict(entry));
   if (auto settled = changelog::resolves(entry.change);
       settled && o.kind == OutcomeKind::kAccepted) {
@@ -270,32 +326,35 @@ core::Status SyncState::record_flag_ack(const changelog::Change& ack) {
 core::Status SyncState::apply_snapshot(const changelog::Snapshot& snapshot) {
   return store_.in_transaction([&]() -> core::Status {
     ERGON_TRY(store_.db_->exec(sql::kServerStateClear));
-    for (const auto& p : snapshot.proposals) ERGON_TRY(put_server_proposal(p));
-    auto envelope = store_.statement(sql::kServerEnvelopePut);
-    if (!envelope) return fail(envelope.error());
-    for (const auto& [key, amount] : snapshot.envelopes) {
-      (*envelope)->reset();
-      ERGON_TRY((*envelope)->bind(1, key).bind(2, amount.cents()).run());
-    }
+    changelog::StateDigest digest;
+    for (const auto& p : snapshot.proposals) ERGON_TRY(put_server_proposal(p, nullptr, digest));
+    for (const auto& [key, amount] : snapshot.envelopes)
+      ERGON_TRY(put_server_envelope(key, amount, digest));
     for (const auto& row : snapshot.revisions)
       ERGON_TRY(set_server_revision(row.entity, row.group, row.revision));
     ERGON_TRY(store_.set_meta("cursor", std::to_string(snapshot.cursor)));
     ERGON_TRY(store_.set_meta("chain_head", crypto::to_hex(snapshot.chain_head)));
+    ERGON_TRY(keep_digest(digest));
     PullResult ignored;
-    for (const auto& entry : snapshot.parked) ERGON_TRY(record_entry(entry, false, ignored));
+    for (const auto& entry : snapshot.parked) ERGON_TRY(record_entry(entry, nullptr, ignored));
     return rebuild_view();
   });
 }
 
 core::Status SyncState::apply_snapshot_part(const changelog::Snapshot& part) {
   return store_.in_transaction([&]() -> core::Status {
+    auto digest = kept_digest();
+    if (!digest) return fail(digest.error());
     std::set<std::string> touched;
     for (const auto& p : part.proposals) {
-      ERGON_TRY(put_server_proposal(p));
+      auto before = server_proposal(p.id.hex());
+      if (!before) return fail(before.error());
+      ERGON_TRY(put_server_proposal(p, before->has_value() ? &**before : nullptr, *digest));
       touched.insert(p.id.hex());
     }
     for (const auto& row : part.revisions)
       ERGON_TRY(set_server_revision(row.entity, row.group, row.revision));
+    ERGON_TRY(keep_digest(*digest));
     return rebuild_view(&touched);
   });
 }
@@ -326,23 +385,26 @@ core::Status SyncState::rebuild_view(const std::set<std::string>* only) {
   }
   std::set<std::string> on_server;
   for (const auto& [id, p] : view) on_server.insert(id);
-  // The user's own pending edits, replayed in the order they were made; and a new proposal
-  // the server rejected, kept with what the user typed until it is resent or dismissed.
-  auto replay = store_.statement(sql::kOutboxReplay);
-  if (!replay) return fail(replay.error());
-  auto changes = store_.read_outbox(**replay);
-  if (!changes) return fail(changes.error());
-  for (const auto& e : *changes) {
-    const auto& key = e.change.entity.key;
-    if (e.change.entity.kind != changelog::EntityKind::kProposal) continue;
-    if (only && !only->contains(key)) continue;
-    if (e.status == OutboxStatus::kRejected && on_server.contains(key)) continue;
-    auto it = view.find(key);
-    if (it == view.end()) {
-      if (e.change.group != changelog::kCreateGroup) continue;
-      it = view.emplace(key, model::Proposal{}).first;
+  // A page reads the outbox of the proposals it touched only, never the whole outbox.
+  auto replay = [&](const std::vector<OutboxEntry>& changes) {
+    return replay_outbox(changes, on_server, view);
+  };
+  if (only) {
+    auto of_entity = store_.statement(sql::kOutboxReplayEntity);
+    if (!of_entity) return fail(of_entity.error());
+    for (const auto& id : *only) {
+      (*of_entity)->reset();
+      (*of_entity)->bind(1, id);
+      auto changes = store_.read_outbox(**of_entity);
+      if (!changes) return fail(changes.error());
+      ERGON_TRY(replay(*changes));
     }
-    ERGON_TRY(model::apply_values(it->second, changelog::field_values(e.change)));
+  } else {
+    auto all = store_.statement(sql::kOutboxReplay);
+    if (!all) return fail(all.error());
+    auto changes = store_.read_outbox(**all);
+    if (!changes) return fail(changes.error());
+    ERGON_TRY(replay(*changes));
   }
   for (const auto& [id, p] : view) ERGON_TRY(store_.write_view(p));
   return {};

@@ -40,8 +40,14 @@ class SyncState {
   [[nodiscard]] core::Result<std::uint64_t> cursor();
   /// How many proposals the last synced server state holds.
   [[nodiscard]] core::Result<std::uint64_t> held_proposals();
-  /// The digest of the last synced server state, computed from it.
+  /// The digest of the last synced server state, computed from it: every field read.
   [[nodiscard]] core::Result<changelog::StateDigest> server_digest();
+  /// The digest of the last synced server state as kept beside it: moved with every change
+  /// applied to that state, in the same transaction, so a sync compares it without reading
+  /// the whole programme (computed once for a home that keeps none yet).
+  [[nodiscard]] core::Result<changelog::StateDigest> kept_digest();
+  /// Replaces the kept digest with `digest` (the computed one, after a mismatch).
+  [[nodiscard]] core::Status keep_digest(const changelog::StateDigest& digest);
   /// After a server restore (a new epoch): changes the server decided above its high-water mark
   /// are gone from it, so they go back to pending to be pushed again. Returns how many.
   [[nodiscard]] core::Result<std::size_t> requeue_after(std::uint64_t high_water_mark);
@@ -54,13 +60,19 @@ class SyncState {
  private:
   [[nodiscard]] core::Status rebuild_view(const std::set<std::string>* only = nullptr);
   [[nodiscard]] core::Result<std::optional<model::Proposal>> server_proposal(const std::string& id);
-  [[nodiscard]] core::Status put_server_proposal(const model::Proposal& p);
+  /// Stores `p`, moving `digest` from `before` (the stored proposal, none when new) to it.
+  [[nodiscard]] core::Status put_server_proposal(const model::Proposal& p,
+                                                 const model::Proposal* before,
+                                                 changelog::StateDigest& digest);
+  [[nodiscard]] core::Status put_server_envelope(const std::string& key, model::Money amount,
+                                                 changelog::StateDigest& digest);
   [[nodiscard]] core::Status set_server_revision(const std::string& entity, std::string_view group,
                                                  const changelog::GroupRevision& revision,
                                                  const changelog::Change* change = nullptr);
-  [[nodiscard]] core::Status apply_accepted(const changelog::LogEntry& entry);
-  [[nodiscard]] core::Status record_entry(const changelog::LogEntry& entry, bool apply_state,
-                                          PullResult& result);
+  [[nodiscard]] core::Status apply_accepted(const changelog::LogEntry& entry,
+                                            changelog::StateDigest& digest);
+  [[nodiscard]] core::Status record_entry(const changelog::LogEntry& entry,
+                                          changelog::StateDigest* digest, PullResult& result);
   [[nodiscard]] core::Status park_conflict(const changelog::LogEntry& entry);
   [[nodiscard]] core::Status record_flag_ack(const changelog::Change& ack);
 

@@ -131,9 +131,17 @@ core::Status apply_page(LocalStore& store, const wire::PullReply& page, Bootstra
 
 core::Result<bool> digest_matches(LocalStore& store, const wire::PullReply& page,
                                   SyncReport& report) {
-  auto mine = SyncState(store).server_digest();
+  SyncState sync(store);
+  auto mine = sync.kept_digest();
   if (!mine) return fail(mine.error());
-  if (crypto::as_bytes(mine->value()) != page.digest()) return false;
+  if (crypto::as_bytes(mine->value()) != page.digest()) {
+    // Before fetching a fresh copy, the digest computed from every field: when that one agrees,
+    // only the kept one was wrong, and it is replaced.
+    mine = sync.server_digest();
+    if (!mine) return fail(mine.error());
+    if (crypto::as_bytes(mine->value()) != page.digest()) return false;
+    ERGON_TRY(sync.keep_digest(*mine));
+  }
   report.digest = mine->hex();
   return true;
 }

@@ -1,5 +1,6 @@
 #include "client/sync/sync_session.h"
 
+#include <chrono>
 #include <limits>
 
 #include "client/store/sync_state.h"
@@ -114,9 +115,20 @@ asio::awaitable<core::Status> push_outbox(Stream& stream, LocalStore& store,
   co_return core::Status{};
 }
 
+using Clock = std::chrono::steady_clock;
+
+// Seconds from `start` to now, and `start` moved to now.
+double lap(Clock::time_point& start) {
+  auto now = Clock::now();
+  double seconds = std::chrono::duration<double>(now - start).count();
+  start = now;
+  return seconds;
+}
+
 template <class Stream>
 asio::awaitable<core::Result<SyncReport>> converse(Stream& stream, LocalStore& store,
-                                                   const SyncOptions& options) {
+                                                   const SyncOptions& options,
+                                                   Clock::time_point started) {
   SyncReport report;
   std::uint64_t next_id = 0;
   auto hello = make_hello(stream, store);
@@ -127,10 +139,13 @@ asio::awaitable<core::Result<SyncReport>> converse(Stream& stream, LocalStore& s
   const auto& w = welcomed->welcome();
   auto bootstrap = adopt_welcome(store, w, options, report);
   if (!bootstrap) co_return fail(bootstrap.error());
+  report.welcome_s = lap(started);
   if (auto pushed = co_await push_outbox(stream, store, options, next_id, report); !pushed)
     co_return fail(pushed.error());
+  report.push_s = lap(started);
   auto pulled = co_await pull_until_current(stream, store, options, next_id, *bootstrap, report);
   if (!pulled) co_return fail(pulled.error());
+  report.pull_s = lap(started);
   if (auto ok = store.set_setting("epoch", std::to_string(w.epoch())); !ok)
     co_return fail(ok.error());
   auto reached = SyncState(store).cursor();
@@ -144,9 +159,10 @@ struct SyncTalk {
   using Result = SyncReport;
   LocalStore* store;
   SyncOptions options;
+  Clock::time_point started = Clock::now();
   template <class Stream>
   asio::awaitable<core::Result<SyncReport>> run(Stream& stream) {
-    return converse(stream, *store, options);
+    return converse(stream, *store, options, started);
   }
 };
 

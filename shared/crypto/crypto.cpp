@@ -43,6 +43,17 @@ Digest bundle_key(std::string_view token_secret) {
 
 std::string to_hex(const Digest& digest) { return core::to_hex(digest.data(), digest.size()); }
 
+std::optional<Digest> digest_from_hex(std::string_view hex) {
+  if (hex.size() != 64) return std::nullopt;
+  auto first = core::parse_hex16(hex.substr(0, 32));
+  auto second = core::parse_hex16(hex.substr(32));
+  if (!first || !second) return std::nullopt;
+  Digest value{};
+  std::copy(first->begin(), first->end(), value.begin());
+  std::copy(second->begin(), second->end(), value.begin() + 16);
+  return value;
+}
+
 std::string_view as_bytes(const Digest& digest) {
   return {reinterpret_cast<const char*>(digest.data()), digest.size()};
 }

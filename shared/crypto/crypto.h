@@ -16,6 +16,8 @@ Digest sha256(std::string_view bytes);
 /// SHA-256 over the concatenation of the parts, without copying them together.
 Digest sha256(std::initializer_list<std::string_view> parts);
 std::string to_hex(const Digest& digest);
+/// The digest `to_hex` wrote; none unless `hex` is exactly 64 hex digits.
+std::optional<Digest> digest_from_hex(std::string_view hex);
 std::string_view as_bytes(const Digest& digest);
 
 /// `bytes` random bytes from OpenSSL's CSPRNG.

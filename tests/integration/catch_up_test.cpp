@@ -8,6 +8,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "shared/storage/database.h"
 #include "tests/integration/server_fixture.h"
 #include "tests/support/temp_dir.h"
 
@@ -49,4 +50,38 @@ TEST_CASE("a client 6,000 log rows behind catches up by snapshot with its own ou
     auto p = reader.run_json({"show", id.substr(0, 8), "--json"});
     CHECK(p.at("remarks") == remarks);
   }
+}
+
+TEST_CASE("a client's kept digest that went wrong is recomputed, not answered with a fresh copy",
+          "[integration][catch_up]") {
+  // A sync compares the digest the home keeps beside its state (moved with each change it
+  // applies) with the server's; when they differ it computes the digest from every field
+  // before it asks for a fresh copy: a wrong kept value alone costs no bootstrap, and is mended.
+  TempDir dir;
+  RunningServer server(dir.path());
+  server.start();
+  auto planning = seed_programme(server);
+  auto client = server.add_client("client", "directorate", "DTE");
+  auto first = client.sync();
+  auto kept = [&](const std::string* replace) {
+    auto db = ergon::storage::Database::open(client.home / "ergon.db",
+                                             ergon::storage::Durability::kNormal);
+    REQUIRE(db);
+    if (replace)
+      REQUIRE(db->exec("UPDATE meta SET value = '" + *replace + "' WHERE key = 'server_digest'"));
+    auto read = db->prepare("SELECT value FROM meta WHERE key = 'server_digest'");
+    REQUIRE(read);
+    REQUIRE(read->step());
+    return read->column_text(0);
+  };
+  CHECK(kept(nullptr) == first.at("digest"));
+  std::string wrong(64, '0');
+  CHECK(kept(&wrong) == wrong);
+
+  ok(planning, {"edit", client.proposal_ids("DTE").front().substr(0, 8), "remarks=Νέα σημείωση"});
+  planning.sync();
+  auto again = client.sync();
+  CHECK(again.at("bootstrapped") == false);
+  CHECK(again.at("digest") == planning.sync().at("digest"));
+  CHECK(kept(nullptr) == again.at("digest"));
 }

@@ -86,8 +86,12 @@ client::PullResult SyncHarness::pull(Client& client, std::size_t page_size) {
 }
 
 bool SyncHarness::converged(Client& client) {
-  return must(ergon::client::SyncState(*client.store).server_digest(), "client digest") ==
-         must(master_->digest(), "digest");
+  // The digest computed from every field, and the one the client keeps beside its state and
+  // moves with each change it applies: both must be the server's.
+  ergon::client::SyncState sync(*client.store);
+  auto master = must(master_->digest(), "digest");
+  return must(sync.server_digest(), "client digest") == master &&
+         must(sync.kept_digest(), "kept digest") == master;
 }
 
 std::string field_of(client::LocalStore& store, const core::ProposalId& id,
