@@ -183,28 +183,38 @@ asio::awaitable<void> Session<Stream>::serve(const Admitted& admitted) {
       co_return;  // closed, timed out or cut: nothing half-done remains
     }
     ++requests_;
-    auto id = request->request_id();
-    core::Result<wire::Message> reply = core::fail(ErrorCode::kInternal, "no reply");
-    auto routed = shared_.router.handle(*request, admitted);
-    if (!routed)
-      reply = core::fail(routed.error());
-    else if (auto* job = std::get_if<PushJob>(&*routed))
-      reply = co_await apply_push(admitted, *job);
-    else if (auto* write = std::get_if<WriteJob>(&*routed))
-      reply = co_await apply_write(*write);
-    else
-      reply = std::move(std::get<wire::Message>(*routed));
-    if (!reply) {
-      ended_by_ = "refused: " + reply.error().message;
-      co_await refuse(id, reply.error());
-      co_return;
+    // The reply is encoded before the write waits, and the request and the decoded reply are
+    // gone by then: a client slow to read holds only the frame's bytes. A snapshot page decoded
+    // is several times its encoding; 20 laptops catching up at once held 160 MB of them
+    // (bench/RESULTS.md, #13).
+    std::string frame;
+    {
+      auto id = request->request_id();
+      core::Result<wire::Message> reply = core::fail(ErrorCode::kInternal, "no reply");
+      auto routed = shared_.router.handle(*request, admitted);
+      request = core::fail(ErrorCode::kInternal, "answered");
+      if (!routed)
+        reply = core::fail(routed.error());
+      else if (auto* job = std::get_if<PushJob>(&*routed))
+        reply = co_await apply_push(admitted, *job);
+      else if (auto* write = std::get_if<WriteJob>(&*routed))
+        reply = co_await apply_write(*write);
+      else
+        reply = std::move(std::get<wire::Message>(*routed));
+      if (!reply) {
+        ended_by_ = "refused: " + reply.error().message;
+        co_await refuse(id, reply.error());
+        co_return;
+      }
+      if (reply->has_pull_reply()) {
+        ++pages_;
+        pulled_ += static_cast<std::uint64_t>(reply->pull_reply().entries_size() +
+                                              reply->pull_reply().own_size());
+      }
+      frame = wire::encode_frame(*reply);
     }
-    if (reply->has_pull_reply()) {
-      ++pages_;
-      pulled_ += static_cast<std::uint64_t>(reply->pull_reply().entries_size() +
-                                            reply->pull_reply().own_size());
-    }
-    if (auto sent = co_await net::write_frame(*stream_, *reply, options.idle_timeout); !sent) {
+    if (auto sent = co_await net::write_encoded(*stream_, std::move(frame), options.idle_timeout);
+        !sent) {
       ended_by_ = sent.error().message;
       co_return;
     }

@@ -117,16 +117,22 @@ asio::awaitable<core::Result<wire::Message>> read_frame(Stream& stream,
   co_return co_await read_frame(stream, limits);
 }
 
+/// Writes a frame wire::encode_frame made; the caller may free the message first.
 template <class Stream>
-asio::awaitable<core::Status> write_frame(Stream& stream, const wire::Message& message,
-                                          std::chrono::milliseconds deadline) {
-  std::string frame = wire::encode_frame(message);
+asio::awaitable<core::Status> write_encoded(Stream& stream, std::string frame,
+                                            std::chrono::milliseconds deadline) {
   auto sent = co_await with_deadline(
       asio::async_write(stream, asio::buffer(frame), asio::as_tuple(asio::use_awaitable)), deadline,
       "writing a frame");
   if (!sent) co_return core::fail(sent.error());
   frame_counters().written.fetch_add(frame.size(), std::memory_order_relaxed);
   co_return core::Status{};
+}
+
+template <class Stream>
+asio::awaitable<core::Status> write_frame(Stream& stream, const wire::Message& message,
+                                          std::chrono::milliseconds deadline) {
+  co_return co_await write_encoded(stream, wire::encode_frame(message), deadline);
 }
 
 }  // namespace ergon::net
