@@ -200,6 +200,8 @@ json push_measure(Run& run) {
   auto wall = seconds_since(start);
   return {{"changes", report.sent},
           {"wall_s", wall},
+          {"phases_s",
+           {{"welcome", report.welcome_s}, {"push", report.push_s}, {"pull", report.pull_s}}},
           {"changes_per_s", static_cast<double>(report.sent) / wall},
           {"bytes_per_change",
            static_cast<double>(ergon::net::frame_counters().written.load() - written) /
@@ -225,14 +227,21 @@ json latency_measure(Run& run, Laptop& laptop) {
   bench::sync(laptop);  // catch up first: the measure is of small syncs, not of a long pull
   json out;
   for (int k : {10, 100}) {
-    std::vector<double> ms;
+    std::vector<double> ms, welcome, push, pull;
     for (int r = 0; r < run.config.latency_reps; ++r) {
       bench::make_edits(laptop, {}, run.rng, k);
       auto start = Clock::now();
-      bench::sync(laptop);
+      auto report = bench::sync(laptop);
       ms.push_back(seconds_since(start) * 1000);
+      welcome.push_back(report.welcome_s * 1000);
+      push.push_back(report.push_s * 1000);
+      pull.push_back(report.pull_s * 1000);
     }
-    out["push_" + std::to_string(k)] = percentiles(ms);
+    auto& measure = out["push_" + std::to_string(k)] = percentiles(ms);
+    // The median sync's parts: connect and hello, push, pull with the digest check.
+    measure["p50_parts_ms"] = {{"welcome", percentiles(welcome)["p50_ms"]},
+                               {"push", percentiles(push)["p50_ms"]},
+                               {"pull", percentiles(pull)["p50_ms"]}};
   }
   return out;
 }
