@@ -4,10 +4,11 @@
 // laptop of the same directorate edits too (so conflicts happen). Prints one table and writes
 // the same figures as JSON; checks that every client converges on one digest and that every
 // change pushed got an outcome (nothing lost). Usage:
-//   sync_harness [--quick] [--directorates D] [--proposals P] [--edits E] [--seed S]
-//                [--out FILE] [--ergond PATH] [--work DIR]
+//   sync_harness [--quick] [--directorates D] [--proposals P] [--edits E] [--clients C]
+//                [--seed S] [--out FILE] [--ergond PATH] [--work DIR]
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -40,6 +41,7 @@ struct Config {
   int edits = 2400;     // edits per laptop
   int latency_reps = 50;
   int push_changes = 20'000;  // the push measure's outbox
+  int clients = 100;          // the concurrent measure's clients
   bool quick = false;
   std::uint64_t seed = 2024;
   std::string out = "bench/results.json";
@@ -246,6 +248,55 @@ json latency_measure(Run& run, Laptop& laptop) {
   return out;
 }
 
+// `clients` laptops, each bootstrapped alone first, then each with one new proposal and ten
+// edits of it made offline, all syncing at once (a thread each): wall time, changes/s, each
+// sync's time (p50, p99, max), failed syncs, and the server's peak memory so far.
+json concurrent_measure(Run& run) {
+  auto ref = ergon::model::ReferenceData::load(ergon::model::default_reference_dir());
+  bench::require(ref ? ergon::core::Status{} : ergon::core::fail(ref.error()), "reference");
+  std::vector<Laptop> laptops;
+  for (int i = 0; i < run.config.clients; ++i) {
+    const auto& code =
+        ref->directorates[static_cast<std::size_t>(i) % ref->directorates.size()].code;
+    laptops.push_back(bench::make_laptop(
+        *run.server, run.work / ("concurrent-" + std::to_string(i)), "directorate", code));
+    bench::sync(laptops.back());
+    bench::create_proposals(laptops.back(), run.rng, 1, run.serial);
+    bench::make_edits(laptops.back(), {}, run.rng, 10);
+  }
+  std::vector<double> ms(laptops.size());
+  std::vector<std::size_t> sent(laptops.size());
+  std::atomic<std::size_t> failed = 0;
+  std::vector<std::thread> threads;
+  auto start = Clock::now();
+  for (std::size_t i = 0; i < laptops.size(); ++i)
+    threads.emplace_back([&, i] {
+      auto begun = Clock::now();
+      ergon::client::SyncOptions options;
+      options.timeout = std::chrono::minutes(5);
+      auto report = ergon::client::sync_once(*laptops[i].store, options);
+      ms[i] = seconds_since(begun) * 1000;
+      if (!report) {
+        ++failed;
+        std::cerr << "sync_harness: a concurrent sync failed: " << report.error().message << "\n";
+        return;
+      }
+      sent[i] = report->sent;
+    });
+  for (auto& t : threads) t.join();
+  auto wall = seconds_since(start);
+  std::size_t changes = 0;
+  for (auto n : sent) changes += n;
+  auto out = percentiles(ms);
+  out["clients"] = laptops.size();
+  out["wall_s"] = wall;
+  out["changes"] = changes;
+  out["changes_per_s"] = static_cast<double>(changes) / wall;
+  out["errors"] = failed.load();
+  out["server_peak_rss_mib"] = run.server->peak_rss_mib();
+  return out;
+}
+
 Config parse_args(int argc, char** argv) {
   Config c;
   for (int i = 1; i < argc; ++i) {
@@ -261,12 +312,15 @@ Config parse_args(int argc, char** argv) {
       c.quick = true;
       c.directorates = 3, c.proposals = 20, c.edits = 100, c.latency_reps = 3;
       c.push_changes = 500;
+      c.clients = 10;
     } else if (a == "--directorates")
       c.directorates = std::stoi(next());
     else if (a == "--proposals")
       c.proposals = std::stoi(next());
     else if (a == "--edits")
       c.edits = std::stoi(next());
+    else if (a == "--clients")
+      c.clients = std::stoi(next());
     else if (a == "--seed")
       c.seed = std::stoull(next());
     else if (a == "--out")
@@ -277,7 +331,7 @@ Config parse_args(int argc, char** argv) {
       c.work = next();
     else {
       std::cerr << "usage: sync_harness [--quick] [--directorates D] [--proposals P] [--edits E] "
-                   "[--seed S] [--out FILE] [--ergond PATH] [--work DIR]\n";
+                   "[--clients C] [--seed S] [--out FILE] [--ergond PATH] [--work DIR]\n";
       std::exit(2);
     }
   }
@@ -313,6 +367,11 @@ void print_table(const json& r) {
                   l["p99_ms"].get<double>(), l["max_ms"].get<double>());
     line(std::string("small sync, ") + (k + 5) + " changes", v, "p50 <= 5 ms, p99 <= 25 ms (100)");
   }
+  const auto& c = r["concurrent"];
+  std::snprintf(v, sizeof v, "p99 %.0f ms, %zu errors, server %ld MiB", c["p99_ms"].get<double>(),
+                c["errors"].get<std::size_t>(), c["server_peak_rss_mib"].get<long>());
+  line(std::to_string(c["clients"].get<std::size_t>()) + " clients syncing at once", v,
+       "no errors, p99 <= 250 ms, <= 300 MB (1,000)");
   line("converged, nothing lost",
        round["converged"].get<bool>() && round["outcomes_missing"] == 0 ? "yes" : "NO", "yes");
 }
@@ -331,6 +390,8 @@ int main(int argc, char** argv) {
   auto idle = bench::make_laptop(server, work / "idle", "planning", "");
   auto idle_cursor = bench::sync(idle).cursor;
   std::map<std::string, std::vector<ergon::core::ProposalId>> shared;
+  // First, while the programme is small: the measure is of the server under many connections.
+  auto concurrent = concurrent_measure(run);
   auto laptops = set_up_laptops(run, shared);
   json results{{"config",
                 {{"directorates", config.directorates},
@@ -338,6 +399,7 @@ int main(int argc, char** argv) {
                  {"edits", config.edits},
                  {"seed", config.seed},
                  {"quick", config.quick}}}};
+  results["concurrent"] = concurrent;
   results["round"] = directorates_round(run, laptops, shared);
   results["pull"] = pull_measure(idle, idle_cursor);
   results["push"] = push_measure(run);
@@ -350,7 +412,8 @@ int main(int argc, char** argv) {
   print_table(results);
   std::ofstream(config.out) << results.dump(2) << "\n";
   std::cout << "figures written to " << config.out << "\n";
-  bool ok = results["round"]["converged"].get<bool>() && results["round"]["outcomes_missing"] == 0;
+  bool ok = results["round"]["converged"].get<bool>() &&
+            results["round"]["outcomes_missing"] == 0 && concurrent["errors"] == 0;
   fs::remove_all(work);
   return ok ? 0 : 1;
 }
