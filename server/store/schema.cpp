@@ -112,8 +112,8 @@ CREATE TRIGGER stage_envelopes_are_kept BEFORE DELETE ON stage_envelopes
   BEGIN SELECT RAISE(ABORT, 'a frozen stage is never deleted'); END;
 )sql"},
     // The merge decision's "changed by another device after the horizon" reads only accepted
-    // new revisions of one entity from the horizon on: a covering partial index, so a push
-    // costs the same however long the log or the entity's history has grown.
+    // new revisions of one entity from the horizon on, from a covering partial index, never the
+    // entity's rows before the horizon (bench/RESULTS.md, #13: the write rate stays flat to 1M).
     {8, R"sql(
 CREATE INDEX log_revisions_by_entity ON log (entity, epoch, seq, grp, device_id)
   WHERE outcome = 'accepted' AND new_revision = 1;
