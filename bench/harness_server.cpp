@@ -31,11 +31,16 @@ long status_mib(pid_t pid, const std::string& field) {
 
 }  // namespace
 
-HarnessServer::HarnessServer(std::filesystem::path ergond, std::filesystem::path root)
+HarnessServer::HarnessServer(std::filesystem::path ergond, const std::filesystem::path& root)
     : ergond_(std::move(ergond)), data_(root / "server") {
   admin("init --data " + data_.string() + " --year 2024");
   fingerprint_ = admin("fingerprint --data " + data_.string());
-  auto out = root / "serve.out";
+  start();
+}
+
+void HarnessServer::start() {
+  auto out = data_.parent_path() / "serve.out";
+  address_.clear();
   pid_ = fork();
   if (pid_ < 0) die("cannot fork");
   if (pid_ == 0) {
@@ -55,12 +60,15 @@ HarnessServer::HarnessServer(std::filesystem::path ergond, std::filesystem::path
   if (address_.empty()) die("ergond serve did not start; see " + out.string());
 }
 
-HarnessServer::~HarnessServer() {
+void HarnessServer::stop() {
   if (pid_ <= 0) return;
   kill(pid_, SIGTERM);
   int status = 0;
   waitpid(pid_, &status, 0);
+  pid_ = -1;
 }
+
+HarnessServer::~HarnessServer() { stop(); }
 
 std::string HarnessServer::admin(const std::string& args) const {
   std::string command = ergond_.string() + " " + args + " 2>&1";

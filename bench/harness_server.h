@@ -12,10 +12,16 @@ namespace bench {
 
 class HarnessServer {
  public:
-  HarnessServer(std::filesystem::path ergond, std::filesystem::path root);
+  HarnessServer(std::filesystem::path ergond, const std::filesystem::path& root);
   HarnessServer(const HarnessServer&) = delete;
   HarnessServer& operator=(const HarnessServer&) = delete;
   ~HarnessServer();
+
+  /// Serves the data folder (the constructor does); stop() ends it with SIGTERM. Between the
+  /// two the folder may be written in process (bench/harness_programme.h).
+  void start();
+  void stop();
+  const std::filesystem::path& data() const { return data_; }
 
   /// A token (DEVICE.SECRET) for a new device of `role` (and `directorate`).
   std::string enrol(const std::string& role, const std::string& directorate);

@@ -19,12 +19,6 @@ const char* const kWords[] = {"Ανάπλαση",  "πλατείας",    "Οδ�
                               "σχολικού",  "κτιρίου",     "δικτύου",  "ύδρευσης",
                               "Συντήρηση", "πεζοδρομίων", "πάρκου",   "Αγίου Μύρωνα"};
 
-std::string title(std::mt19937_64& rng, int n) {
-  std::string t;
-  for (int w = 0; w < 5; ++w) t += std::string(kWords[rng() % std::size(kWords)]) + " ";
-  return t + "αρ. " + std::to_string(n);
-}
-
 template <class T>
 T take(ergon::core::Result<T> r, const std::string& what) {
   if (!r) {
@@ -35,6 +29,12 @@ T take(ergon::core::Result<T> r, const std::string& what) {
 }
 
 }  // namespace
+
+std::string random_title(std::mt19937_64& rng, int n) {
+  std::string t;
+  for (int w = 0; w < 5; ++w) t += std::string(kWords[rng() % std::size(kWords)]) + " ";
+  return t + "αρ. " + std::to_string(n);
+}
 
 Laptop make_laptop(HarnessServer& server, const std::filesystem::path& home,
                    const std::string& role, const std::string& directorate) {
@@ -62,7 +62,7 @@ void create_proposals(Laptop& laptop, std::mt19937_64& rng, int count, int& seri
   for (int i = 0; i < count; ++i) {
     auto euros = 100'000 + rng() % 2'000'000;
     auto allocation = std::to_string(euros / 4) + ".00";
-    auto p = take(laptop.store->create({{"title", title(rng, ++serial)},
+    auto p = take(laptop.store->create({{"title", random_title(rng, ++serial)},
                                         {"category", "work"},
                                         {"new_or_continuing", "new"},
                                         {"area", "HER-CITY"},
@@ -89,7 +89,7 @@ void make_edits(Laptop& laptop, const std::vector<ergon::core::ProposalId>& shar
         values = {{"remarks", "Σημείωση " + std::to_string(rng() % 100000)}};
         break;
       case 1:
-        values = {{"title", title(rng, i)}};
+        values = {{"title", random_title(rng, i)}};
         break;
       default: {
         auto allocation = std::to_string(1'000 + rng() % 20'000) + ".00";

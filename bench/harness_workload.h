@@ -31,6 +31,8 @@ void create_proposals(Laptop& laptop, std::mt19937_64& rng, int count, int& seri
 /// `count` offline edits, one in ten on `shared` (may be empty).
 void make_edits(Laptop& laptop, const std::vector<ergon::core::ProposalId>& shared,
                 std::mt19937_64& rng, int count);
+/// A Greek title of five words from a works vocabulary, numbered `n`.
+std::string random_title(std::mt19937_64& rng, int n);
 /// Stops the harness with `what` and the reason when `s` failed.
 void require(const ergon::core::Status& s, const std::string& what);
 

@@ -4,14 +4,16 @@
 // laptop of the same directorate edits too (so conflicts happen). Prints one table and writes
 // the same figures as JSON; checks that every client converges on one digest and that every
 // change pushed got an outcome (nothing lost). Usage:
+// Also a new device's first sync on a large programme (default 1,000,000 field values).
 //   sync_harness [--quick] [--directorates D] [--proposals P] [--edits E] [--clients C]
-//                [--seed S] [--out FILE] [--ergond PATH] [--work DIR]
+//                [--first-sync-values N] [--seed S] [--out FILE] [--ergond PATH] [--work DIR]
 
 #include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <iostream>
 #include <map>
 #include <random>
@@ -22,7 +24,10 @@
 
 #include <nlohmann/json.hpp>
 #include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
+#include "bench/harness_programme.h"
 #include "bench/harness_server.h"
 #include "bench/harness_workload.h"
 #include "shared/net/frame_io.h"
@@ -40,8 +45,9 @@ struct Config {
   int proposals = 300;  // new proposals per laptop
   int edits = 2400;     // edits per laptop
   int latency_reps = 50;
-  int push_changes = 20'000;  // the push measure's outbox
-  int clients = 100;          // the concurrent measure's clients
+  int push_changes = 20'000;                  // the push measure's outbox
+  int clients = 100;                          // the concurrent measure's clients
+  std::size_t first_sync_values = 1'000'000;  // the first-sync measure's programme
   bool quick = false;
   std::uint64_t seed = 2024;
   std::string out = "bench/results.json";
@@ -297,6 +303,86 @@ json concurrent_measure(Run& run) {
   return out;
 }
 
+// Runs `work` in a child process and returns what it returned, with the child's peak memory
+// ("peak_rss_mib"): the figure is then the work's own, not this process's, and what the work
+// allocated is gone with the child.
+json in_child_process(const std::function<json()>& work) {
+  int pipe_fds[2];
+  bench::require(pipe(pipe_fds) == 0 ? ergon::core::Status{}
+                                     : ergon::core::fail(ergon::core::ErrorCode::kInternal, "pipe"),
+                 "child process");
+  pid_t pid = fork();
+  if (pid == 0) {
+    close(pipe_fds[0]);
+    auto text = work().dump();
+    auto written = write(pipe_fds[1], text.data(), text.size());
+    _exit(written == static_cast<ssize_t>(text.size()) ? 0 : 1);
+  }
+  close(pipe_fds[1]);
+  std::string text;
+  char buffer[4096];
+  for (ssize_t n; (n = read(pipe_fds[0], buffer, sizeof buffer)) > 0;)
+    text.append(buffer, static_cast<std::size_t>(n));
+  close(pipe_fds[0]);
+  int status = 0;
+  rusage usage{};
+  wait4(pid, &status, 0, &usage);
+  if (pid < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    std::cerr << "sync_harness: a child process failed\n";
+    std::exit(1);
+  }
+  auto out = json::parse(text);
+  out["peak_rss_mib"] = usage.ru_maxrss / 1024;
+  return out;
+}
+
+// One first sync of a new planning laptop: wall time, bytes received (frames, below TLS), the
+// log head it ends at.
+json first_sync(bench::HarnessServer& server, const fs::path& home) {
+  auto laptop = bench::make_laptop(server, home, "planning", "");
+  auto read = ergon::net::frame_counters().read.load();
+  auto start = Clock::now();
+  auto report = bench::sync(laptop);
+  return {{"wall_s", seconds_since(start)},
+          {"bytes_received", ergon::net::frame_counters().read.load() - read},
+          {"bootstrapped", report.bootstrapped},
+          {"log_rows", report.cursor}};
+}
+
+// A new device's first sync on a programme of `first_sync_values` field values (every field of
+// a proposal counts, set or empty), written into its own server in process; then again after
+// nine more edits of every proposal, so the log is ten times the state's proposals.
+json first_sync_measure(Run& run) {
+  auto proposals =
+      (run.config.first_sync_values + bench::kFieldsPerProposal - 1) / bench::kFieldsPerProposal;
+  bench::HarnessServer server(run.config.ergond, run.work / "first-sync");
+  json out{{"proposals", proposals}, {"field_values", proposals * bench::kFieldsPerProposal}};
+  for (std::size_t edits : {std::size_t{0}, std::size_t{9}}) {
+    server.stop();
+    std::cerr << "sync_harness: writing " << (edits ? proposals * edits : proposals)
+              << " changes for the first-sync measure\n";
+    auto seed = run.rng();
+    auto zstd = in_child_process([&] {
+                  std::mt19937_64 rng(seed);
+                  if (edits == 0)
+                    bench::seed_proposals(server.data(), proposals, rng);
+                  else
+                    bench::seed_history(server.data(), edits, rng);
+                  return json{{"bytes", bench::snapshot_zstd_bytes(server.data())}};
+                })["bytes"]
+                    .get<std::size_t>();
+    server.start();
+    auto sync = in_child_process(
+        [&] { return first_sync(server, run.work / ("first-sync-" + std::to_string(edits))); });
+    sync["client_peak_rss_mib"] = sync["peak_rss_mib"];
+    sync.erase("peak_rss_mib");
+    sync["snapshot_zstd_bytes"] = zstd;
+    sync["bytes_over_zstd"] = sync["bytes_received"].get<double>() / static_cast<double>(zstd);
+    out[edits == 0 ? "state" : "history_10x"] = sync;
+  }
+  return out;
+}
+
 Config parse_args(int argc, char** argv) {
   Config c;
   for (int i = 1; i < argc; ++i) {
@@ -313,6 +399,7 @@ Config parse_args(int argc, char** argv) {
       c.directorates = 3, c.proposals = 20, c.edits = 100, c.latency_reps = 3;
       c.push_changes = 500;
       c.clients = 10;
+      c.first_sync_values = 2'000;
     } else if (a == "--directorates")
       c.directorates = std::stoi(next());
     else if (a == "--proposals")
@@ -321,6 +408,8 @@ Config parse_args(int argc, char** argv) {
       c.edits = std::stoi(next());
     else if (a == "--clients")
       c.clients = std::stoi(next());
+    else if (a == "--first-sync-values")
+      c.first_sync_values = std::stoull(next());
     else if (a == "--seed")
       c.seed = std::stoull(next());
     else if (a == "--out")
@@ -331,7 +420,8 @@ Config parse_args(int argc, char** argv) {
       c.work = next();
     else {
       std::cerr << "usage: sync_harness [--quick] [--directorates D] [--proposals P] [--edits E] "
-                   "[--clients C] [--seed S] [--out FILE] [--ergond PATH] [--work DIR]\n";
+                   "[--clients C] [--first-sync-values N] [--seed S] [--out FILE] [--ergond PATH] "
+                   "[--work DIR]\n";
       std::exit(2);
     }
   }
@@ -367,6 +457,16 @@ void print_table(const json& r) {
                   l["p99_ms"].get<double>(), l["max_ms"].get<double>());
     line(std::string("small sync, ") + (k + 5) + " changes", v, "p50 <= 5 ms, p99 <= 25 ms (100)");
   }
+  for (const char* k : {"state", "history_10x"}) {
+    const auto& f = r["first_sync"][k];
+    std::snprintf(v, sizeof v, "%.2f s, %.1f MB (%.2f x zstd), %ld MiB", f["wall_s"].get<double>(),
+                  f["bytes_received"].get<double>() / 1e6, f["bytes_over_zstd"].get<double>(),
+                  f["client_peak_rss_mib"].get<long>());
+    line(std::string("first sync, ") +
+             std::to_string(r["first_sync"]["field_values"].get<std::size_t>()) + " values" +
+             (std::string(k) == "state" ? "" : ", 10x log"),
+         v, "<= 3 s, <= 2 x zstd, <= 100 MB");
+  }
   const auto& c = r["concurrent"];
   std::snprintf(v, sizeof v, "p99 %.0f ms, %zu errors, server %ld MiB", c["p99_ms"].get<double>(),
                 c["errors"].get<std::size_t>(), c["server_peak_rss_mib"].get<long>());
@@ -390,7 +490,9 @@ int main(int argc, char** argv) {
   auto idle = bench::make_laptop(server, work / "idle", "planning", "");
   auto idle_cursor = bench::sync(idle).cursor;
   std::map<std::string, std::vector<ergon::core::ProposalId>> shared;
-  // First, while the programme is small: the measure is of the server under many connections.
+  // First, while this process is small: its child's peak memory is the first sync's own.
+  auto first_sync = first_sync_measure(run);
+  // Then, while the programme is small: the measure is of the server under many connections.
   auto concurrent = concurrent_measure(run);
   auto laptops = set_up_laptops(run, shared);
   json results{{"config",
@@ -399,6 +501,7 @@ int main(int argc, char** argv) {
                  {"edits", config.edits},
                  {"seed", config.seed},
                  {"quick", config.quick}}}};
+  results["first_sync"] = first_sync;
   results["concurrent"] = concurrent;
   results["round"] = directorates_round(run, laptops, shared);
   results["pull"] = pull_measure(idle, idle_cursor);

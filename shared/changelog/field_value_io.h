@@ -1,6 +1,7 @@
 #pragma once
-// Compact on-disk encoding of a change's field values (outbox and log columns) with cereal's
-// portable binary archive, versioned; golden files pin the bytes. Not for hashing (see
+// Compact on-disk encoding of a change's field values (outbox and log columns): the bytes of
+// cereal's portable binary archive, class version 1, read and written directly (the test
+// checks them against cereal's archive; golden files pin them). Not for hashing (see
 // canonical.h) and not for the wire (Protobuf). Pure; thread-safe.
 
 #include <string>

@@ -12,15 +12,29 @@
 
 namespace ergon::crypto {
 
+namespace {
+
+// SHA-256 fetched once and one context per thread, reset for each digest: fetching the
+// algorithm and allocating a context per call cost more than hashing a field value (bench/
+// RESULTS.md, session 9).
+EVP_MD_CTX* digest_context() {
+  static EVP_MD* const md = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+  thread_local std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(),
+                                                                           &EVP_MD_CTX_free);
+  // Failure here means OpenSSL itself is broken; continuing would forge hashes.
+  if (!md || !ctx || EVP_DigestInit_ex(ctx.get(), md, nullptr) != 1)
+    throw std::logic_error("SHA-256 unavailable");
+  return ctx.get();
+}
+
+}  // namespace
+
 Digest sha256(std::initializer_list<std::string_view> parts) {
-  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), &EVP_MD_CTX_free);
+  auto* ctx = digest_context();
   Digest out{};
   unsigned int size = 0;
-  // Failure here means OpenSSL itself is broken; continuing would forge hashes.
-  if (!ctx || EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr) != 1)
-    throw std::logic_error("SHA-256 unavailable");
-  for (auto part : parts) EVP_DigestUpdate(ctx.get(), part.data(), part.size());
-  EVP_DigestFinal_ex(ctx.get(), out.data(), &size);
+  for (auto part : parts) EVP_DigestUpdate(ctx, part.data(), part.size());
+  EVP_DigestFinal_ex(ctx, out.data(), &size);
   return out;
 }
 

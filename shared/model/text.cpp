@@ -1,5 +1,6 @@
 #include "shared/model/text.h"
 
+#include <array>
 #include <cstdlib>
 #include <memory>
 #include <optional>
@@ -145,11 +146,60 @@ core::Result<std::string> normalise_text(std::string_view text) {
   return out;
 }
 
+namespace {
+
+constexpr int kSearchFoldFlags =
+    UTF8PROC_STABLE | UTF8PROC_COMPOSE | UTF8PROC_CASEFOLD | UTF8PROC_STRIPMARK;
+
+// The search fold of each character text in plain stored form can hold (ASCII, then U+0380 to
+// U+03CF at 128 on), computed once by utf8proc itself; nullopt where utf8proc refuses the
+// character. Folding such text character by character gives what folding it whole does (no
+// character of the set combines with another: text_test checks every pair).
+using FoldTable = std::array<std::optional<std::string>, 128 + 0x50>;
+
+const FoldTable& plain_fold_table() {
+  static const FoldTable table = [] {
+    FoldTable t;
+    for (utf8proc_int32_t cp = 0; cp < 128; ++cp)
+      if (auto folded = map(std::string(1, static_cast<char>(cp)), kSearchFoldFlags))
+        t[static_cast<std::size_t>(cp)] = *folded;
+    for (utf8proc_int32_t cp = 0x380; cp < 0x3D0; ++cp) {
+      std::string one;
+      append_utf8(one, cp);
+      if (auto folded = map(one, kSearchFoldFlags))
+        t[128 + static_cast<std::size_t>(cp - 0x380)] = *folded;
+    }
+    return t;
+  }();
+  return table;
+}
+
+// Folds text already in plain stored form from the table; nullopt sends it the full way.
+std::optional<std::string> fold_plain(std::string_view text) {
+  const auto& table = plain_fold_table();
+  std::string out;
+  out.reserve(text.size());
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    auto c = static_cast<unsigned char>(text[i]);
+    std::size_t at = c;
+    if (c >= 0x80) {  // a two-byte Greek letter (is_plain_stored_form checked it)
+      auto cp = ((c & 0x1Fu) << 6) | (static_cast<unsigned char>(text[++i]) & 0x3Fu);
+      at = 128 + (cp - 0x380);
+    }
+    if (!table[at]) return std::nullopt;
+    out += *table[at];
+  }
+  return out;
+}
+
+}  // namespace
+
 std::string fold_for_search(std::string_view text) {
+  if (is_plain_stored_form(text))
+    if (auto folded = fold_plain(text)) return *folded;
   auto normal = normalise_text(text);
   if (!normal) return {};
-  auto folded =
-      map(*normal, UTF8PROC_STABLE | UTF8PROC_COMPOSE | UTF8PROC_CASEFOLD | UTF8PROC_STRIPMARK);
+  auto folded = map(*normal, kSearchFoldFlags);
   return folded ? *folded : std::string{};
 }
 
