@@ -337,7 +337,9 @@ core::Status SyncState::apply_snapshot(const changelog::Snapshot& snapshot) {
     ERGON_TRY(keep_digest(digest));
     PullResult ignored;
     for (const auto& entry : snapshot.parked) ERGON_TRY(record_entry(entry, nullptr, ignored));
-    return rebuild_view();
+    std::map<std::string, model::Proposal> fresh;  // the view starts from what is in hand
+    for (const auto& p : snapshot.proposals) fresh.emplace(p.id.hex(), p);
+    return rebuild_view_from(nullptr, std::move(fresh));
   });
 }
 
@@ -346,42 +348,55 @@ core::Status SyncState::apply_snapshot_part(const changelog::Snapshot& part) {
     auto digest = kept_digest();
     if (!digest) return fail(digest.error());
     std::set<std::string> touched;
+    std::map<std::string, model::Proposal> fresh;  // the view starts from what is in hand
     for (const auto& p : part.proposals) {
-      auto before = server_proposal(p.id.hex());
+      auto id = p.id.hex();
+      auto before = server_proposal(id);
       if (!before) return fail(before.error());
       ERGON_TRY(put_server_proposal(p, before->has_value() ? &**before : nullptr, *digest));
-      touched.insert(p.id.hex());
+      touched.insert(id);
+      fresh.emplace(std::move(id), p);
     }
     for (const auto& row : part.revisions)
       ERGON_TRY(set_server_revision(row.entity, row.group, row.revision));
     ERGON_TRY(keep_digest(*digest));
-    return rebuild_view(&touched);
+    return rebuild_view_from(&touched, std::move(fresh));
   });
 }
 
 core::Status SyncState::rebuild_view(const std::set<std::string>* only) {
   // A page touches a few proposals: rebuild just those, not the whole programme.
-  std::map<std::string, model::Proposal> view;
+  std::map<std::string, model::Proposal> server;
+  if (only) {
+    for (const auto& id : *only) {
+      auto p = server_proposal(id);
+      if (!p) return fail(p.error());
+      if (*p) server.emplace(id, std::move(**p));
+    }
+  } else {
+    auto all = store_.statement(sql::kServerProposals);
+    if (!all) return fail(all.error());
+    ERGON_TRY((*all)->for_each([&](storage::Statement& s) -> core::Status {
+      auto p = decode_synced(s.column_blob(1), s.column_text(0));
+      if (!p) return fail(p.error());
+      server.emplace(s.column_text(0), std::move(*p));
+      return {};
+    }));
+  }
+  return rebuild_view_from(only, std::move(server));
+}
+
+core::Status SyncState::rebuild_view_from(const std::set<std::string>* only,
+                                          std::map<std::string, model::Proposal> view) {
   if (only) {
     auto remove = store_.statement(sql::kViewDelete);
     if (!remove) return fail(remove.error());
     for (const auto& id : *only) {
       (*remove)->reset();
       ERGON_TRY((*remove)->bind(1, id).run());
-      auto p = server_proposal(id);
-      if (!p) return fail(p.error());
-      if (*p) view.emplace(id, std::move(**p));
     }
   } else {
     ERGON_TRY(store_.db_->exec(sql::kViewDeleteAll));
-    auto server = store_.statement(sql::kServerProposals);
-    if (!server) return fail(server.error());
-    ERGON_TRY((*server)->for_each([&](storage::Statement& s) -> core::Status {
-      auto p = decode_synced(s.column_blob(1), s.column_text(0));
-      if (!p) return fail(p.error());
-      view.emplace(s.column_text(0), std::move(*p));
-      return {};
-    }));
   }
   std::set<std::string> on_server;
   for (const auto& [id, p] : view) on_server.insert(id);

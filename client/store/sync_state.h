@@ -58,7 +58,11 @@ class SyncState {
                                           int year);
 
  private:
+  /// The view of `only` (all when null) from the server state stored, with the pending outbox.
   [[nodiscard]] core::Status rebuild_view(const std::set<std::string>* only = nullptr);
+  /// The same from `server`, the server state of those proposals already in hand.
+  [[nodiscard]] core::Status rebuild_view_from(const std::set<std::string>* only,
+                                               std::map<std::string, model::Proposal> server);
   [[nodiscard]] core::Result<std::optional<model::Proposal>> server_proposal(const std::string& id);
   /// Stores `p`, moving `digest` from `before` (the stored proposal, none when new) to it.
   [[nodiscard]] core::Status put_server_proposal(const model::Proposal& p,

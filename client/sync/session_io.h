@@ -47,20 +47,37 @@ asio::awaitable<core::Result<std::string>> handshake(TlsStream& stream, const st
 /// The error for a server that presents another key than the pinned one.
 core::Error wrong_key(const Settings& settings, const std::string& presented);
 
+/// Sends `request` with the next id (into `next_id`), not waiting for its reply.
+template <class Stream>
+asio::awaitable<core::Status> send_request(Stream& stream, wire::Message request,
+                                           std::uint64_t& next_id,
+                                           std::chrono::milliseconds timeout) {
+  request.set_request_id(++next_id);
+  co_return co_await net::write_frame(stream, request, timeout);
+}
+
+/// Reads the reply to request `id`; a refusal becomes an error (about access for a hello).
+template <class Stream>
+asio::awaitable<core::Result<wire::Message>> read_reply(Stream& stream, std::uint64_t id,
+                                                        bool of_hello,
+                                                        std::chrono::milliseconds timeout) {
+  auto reply = co_await net::read_frame(stream, timeout);
+  if (!reply) co_return fail(reply.error());
+  if (reply->has_error()) co_return fail(refused(*reply, of_hello));
+  if (reply->request_id() != id)
+    co_return fail(ErrorCode::kProtocol, "the server answered another request");
+  co_return reply;
+}
+
 /// Sends `request` with the next id and reads its reply; a refusal becomes an error.
 template <class Stream>
 asio::awaitable<core::Result<wire::Message>> ask(Stream& stream, wire::Message request,
                                                  std::uint64_t& next_id,
                                                  std::chrono::milliseconds timeout) {
-  request.set_request_id(++next_id);
-  if (auto sent = co_await net::write_frame(stream, request, timeout); !sent)
+  bool of_hello = request.has_hello();
+  if (auto sent = co_await send_request(stream, std::move(request), next_id, timeout); !sent)
     co_return fail(sent.error());
-  auto reply = co_await net::read_frame(stream, timeout);
-  if (!reply) co_return fail(reply.error());
-  if (reply->has_error()) co_return fail(refused(*reply, request.has_hello()));
-  if (reply->request_id() != request.request_id())
-    co_return fail(ErrorCode::kProtocol, "the server answered another request");
-  co_return reply;
+  co_return co_await read_reply(stream, next_id, of_hello, timeout);
 }
 
 // The TLS session binding that the device key's proof signs (empty over --insecure).

@@ -2,10 +2,12 @@
 
 #include <chrono>
 #include <limits>
+#include <optional>
 
 #include "client/store/sync_state.h"
 #include "client/sync/page_apply.h"
 #include "client/sync/session_io.h"
+#include "shared/wire/pull_plan.h"
 
 namespace ergon::client {
 namespace {
@@ -28,13 +30,45 @@ core::Result<wire::Message> pull_request(SyncState& sync, const Bootstrap& boot,
   return pull;
 }
 
+// The request after `page` when the page alone decides it (not the last page): the same the
+// store gives once the page is applied (wire::PullPlan mirrors apply_page).
+std::optional<wire::Message> request_after(const wire::PullReply& page, const Bootstrap& boot,
+                                           std::uint64_t cursor, const SyncOptions& options) {
+  if (page.last_page()) return std::nullopt;
+  wire::PullPlan plan{cursor,
+                      boot.is_active,
+                      boot.has_first_part,
+                      boot.snapshot_after,
+                      boot.is_snapshot_done,
+                      boot.own_after};
+  plan.advance(page);
+  wire::Message next;
+  *next.mutable_pull() = plan.request(static_cast<std::uint32_t>(options.page_entries));
+  return next;
+}
+
+// After a page that was not the last: others pushed while this client pulled, and past the
+// catch-up line the changed state costs less than the rest of the entries.
+core::Result<bool> falls_behind(LocalStore& store, const wire::PullReply& page,
+                                std::uint64_t reached, const SyncOptions& options) {
+  if (options.progress && page.head_seq() > reached + options.page_entries)
+    options.progress("received up to " + std::to_string(reached) + " / " +
+                     std::to_string(page.head_seq()));
+  auto far = is_far_behind(store, page.head_seq(), reached);
+  if (far && *far && options.progress)
+    options.progress("far behind (" + std::to_string(page.head_seq() - reached) +
+                     " log rows): taking the changed state instead of every entry");
+  return far;
+}
+
 // Pulls pages until the client is up to date, checking the digest on the last page and
-// bootstrapping again (once) on a mismatch.
+// bootstrapping again (once) on a mismatch. The next request goes out before a page is
+// applied, so the server reads the next page while this client writes this one.
 template <class Stream>
 asio::awaitable<core::Status> pull_until_current(Stream& stream, LocalStore& store,
                                                  const SyncOptions& options, std::uint64_t& next_id,
                                                  bool bootstrap, SyncReport& report) {
-  bool rebootstrapped = false;
+  bool rebootstrapped = false, in_flight = false;
   Bootstrap boot;
   SyncState sync(store);
   for (;;) {
@@ -43,33 +77,37 @@ asio::awaitable<core::Status> pull_until_current(Stream& stream, LocalStore& sto
       if (!own_after) co_return fail(own_after.error());
       boot = Bootstrap{true, false, {}, false, *own_after};
     }
-    auto pull = pull_request(sync, boot, options);
-    if (!pull) co_return fail(pull.error());
-    auto replied = co_await ask(stream, *pull, next_id, options.timeout);
+    if (!in_flight) {
+      auto pull = pull_request(sync, boot, options);
+      if (!pull) co_return fail(pull.error());
+      auto sent = co_await send_request(stream, *pull, next_id, options.timeout);
+      if (!sent) co_return fail(sent.error());
+    }
+    auto replied = co_await read_reply(stream, next_id, false, options.timeout);
     if (!replied) co_return fail(replied.error());
     if (!replied->has_pull_reply()) co_return fail(ErrorCode::kProtocol, "expected a pull reply");
     const auto& page = replied->pull_reply();
+    auto cursor = sync.cursor();
+    if (!cursor) co_return fail(cursor.error());
+    auto next = request_after(page, boot, *cursor, options);
+    if ((in_flight = next.has_value())) {
+      auto sent = co_await send_request(stream, *next, next_id, options.timeout);
+      if (!sent) co_return fail(sent.error());
+    }
     if (auto applied = apply_page(store, page, boot, report); !applied)
       co_return fail(applied.error());
     bootstrap = boot.is_active;
     auto reached = sync.cursor();
     if (!reached) co_return fail(reached.error());
-    if (options.progress && page.head_seq() > *reached + options.page_entries)
-      options.progress("received up to " + std::to_string(*reached) + " / " +
-                       std::to_string(page.head_seq()));
+    if (next && next->pull().cursor() != *reached)
+      co_return fail(ErrorCode::kInternal, "the pull's next request and the page applied differ");
     if (!page.last_page()) {
-      // Others pushed while this client pulled: past the catch-up line, the changed state
-      // costs less than the rest of the entries.
       auto far =
-          bootstrap ? core::Result<bool>(false) : is_far_behind(store, page.head_seq(), *reached);
+          bootstrap ? core::Result<bool>(false) : falls_behind(store, page, *reached, options);
       if (!far) co_return fail(far.error());
-      if (*far && options.progress)
-        options.progress("far behind (" + std::to_string(page.head_seq() - *reached) +
-                         " log rows): taking the changed state instead of every entry");
       bootstrap = bootstrap || *far;
       continue;
     }
-
     auto same = digest_matches(store, page, report);
     if (!same) co_return fail(same.error());
     if (*same) co_return core::Status{};
