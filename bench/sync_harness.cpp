@@ -304,8 +304,8 @@ json concurrent_measure(Run& run) {
 }
 
 // Runs `work` in a child process and returns what it returned, with the child's peak memory
-// ("peak_rss_mib"): the figure is then the work's own, not this process's, and what the work
-// allocated is gone with the child.
+// ("peak_rss_mib") and CPU time ("cpu_s"): the figures are then the work's own, not this process's,
+// and what the work allocated is gone with the child.
 json in_child_process(const std::function<json()>& work) {
   int pipe_fds[2];
   bench::require(pipe(pipe_fds) == 0 ? ergon::core::Status{}
@@ -333,6 +333,8 @@ json in_child_process(const std::function<json()>& work) {
   }
   auto out = json::parse(text);
   out["peak_rss_mib"] = usage.ru_maxrss / 1024;
+  out["cpu_s"] = static_cast<double>(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) +
+                 static_cast<double>(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6;
   return out;
 }
 
@@ -372,10 +374,14 @@ json first_sync_measure(Run& run) {
                 })["bytes"]
                     .get<std::size_t>();
     server.start();
+    auto server_cpu = server.cpu_seconds();
     auto sync = in_child_process(
         [&] { return first_sync(server, run.work / ("first-sync-" + std::to_string(edits))); });
+    sync["server_cpu_s"] = server.cpu_seconds() - server_cpu;
+    sync["client_cpu_s"] = sync["cpu_s"];
     sync["client_peak_rss_mib"] = sync["peak_rss_mib"];
     sync.erase("peak_rss_mib");
+    sync.erase("cpu_s");
     sync["snapshot_zstd_bytes"] = zstd;
     sync["bytes_over_zstd"] = sync["bytes_received"].get<double>() / static_cast<double>(zstd);
     out[edits == 0 ? "state" : "history_10x"] = sync;

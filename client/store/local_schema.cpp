@@ -7,6 +7,23 @@ namespace ergon::client {
 using core::ErrorCode;
 using core::fail;
 
+namespace {
+
+// Step 6: a first sync writes a dozen revisions for each proposal: one b-tree keyed by (entity,
+// group) instead of a table and its key's index (bench/RESULTS.md, session 9).
+constexpr std::string_view kKeyedRevisions = R"sql(
+CREATE TABLE server_revisions_keyed (
+  entity TEXT NOT NULL, grp TEXT NOT NULL, epoch INTEGER NOT NULL, seq INTEGER NOT NULL,
+  device TEXT NOT NULL DEFAULT '', user TEXT NOT NULL DEFAULT '', at_ms INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (entity, grp)) WITHOUT ROWID;
+INSERT INTO server_revisions_keyed (entity, grp, epoch, seq, device, user, at_ms)
+  SELECT entity, grp, epoch, seq, device, user, at_ms FROM server_revisions;
+DROP TABLE server_revisions;
+ALTER TABLE server_revisions_keyed RENAME TO server_revisions;
+)sql";
+
+}  // namespace
+
 const std::vector<storage::Migration>& local_migrations() {
   static const std::vector<storage::Migration> steps = {
       {1, R"sql(
@@ -57,6 +74,7 @@ ALTER TABLE server_revisions ADD COLUMN device TEXT NOT NULL DEFAULT '';
 ALTER TABLE server_revisions ADD COLUMN user TEXT NOT NULL DEFAULT '';
 ALTER TABLE server_revisions ADD COLUMN at_ms INTEGER NOT NULL DEFAULT 0;
 )sql"},
+      {6, kKeyedRevisions},
   };
   return steps;
 }

@@ -14,7 +14,9 @@ namespace {
 constexpr std::uint32_t kClassVersion = 1;
 
 void put_u64(std::string& out, std::uint64_t v) {
-  for (int i = 0; i < 8; ++i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xFF));
+  char bytes[8];
+  for (std::size_t i = 0; i < 8; ++i) bytes[i] = static_cast<char>((v >> (8 * i)) & 0xFF);
+  out.append(bytes, 8);
 }
 
 void put_text(std::string& out, std::string_view text) {

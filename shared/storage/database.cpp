@@ -224,7 +224,7 @@ core::Status Transaction::commit() {
 }
 
 core::Result<Statement*> StatementCache::get(std::string_view sql) {
-  auto it = statements_.find(std::string(sql));
+  auto it = statements_.find(sql);
   if (it == statements_.end()) {
     auto prepared = db_->prepare(sql);
     if (!prepared) return fail(prepared.error());

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -210,8 +211,16 @@ class StatementCache {
   [[nodiscard]] core::Result<Statement*> get(std::string_view sql);
 
  private:
+  // Looked up by the SQL text without copying it into a key each time (a sync asks for the
+  // same few statements hundreds of thousands of times).
+  struct TextHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view text) const {
+      return std::hash<std::string_view>{}(text);
+    }
+  };
   Database* db_;
-  std::unordered_map<std::string, Statement> statements_;
+  std::unordered_map<std::string, Statement, TextHash, std::equal_to<>> statements_;
 };
 
 /// One schema step: PRAGMA user_version becomes `version` once `sql` has run.

@@ -7,7 +7,9 @@
 #include <catch2/catch.hpp>
 
 #include "client/store/importer.h"
+#include "client/store/local_schema.h"
 #include "shared/core/clock.h"
+#include "shared/storage/database.h"
 #include "tests/support/paths.h"
 #include "tests/support/temp_dir.h"
 
@@ -612,4 +614,46 @@ TEST_CASE("two stores open on one home still give later changes later client tim
             outbox[i - 1].change.client_time.logical);
     CHECK(outbox[i].change.client_time > outbox[i - 1].change.client_time);
   }
+}
+
+TEST_CASE("a home of schema 5 keeps every group revision when they move to the keyed table",
+          "[store]") {
+  TempDir dir;
+  auto file = dir / "home" / std::string(ergon::client::kDatabaseFile);
+  { init_store(dir); }
+  {
+    // Put the home back to schema 5: the revisions in a rowid table, as step 5 left them.
+    auto db = ergon::storage::Database::open(file, ergon::storage::Durability::kNormal);
+    REQUIRE(db);
+    REQUIRE(db->exec(R"sql(
+DROP TABLE server_revisions;
+CREATE TABLE server_revisions (entity TEXT NOT NULL, grp TEXT NOT NULL, epoch INTEGER NOT NULL,
+                               seq INTEGER NOT NULL, PRIMARY KEY (entity, grp));
+ALTER TABLE server_revisions ADD COLUMN device TEXT NOT NULL DEFAULT '';
+ALTER TABLE server_revisions ADD COLUMN user TEXT NOT NULL DEFAULT '';
+ALTER TABLE server_revisions ADD COLUMN at_ms INTEGER NOT NULL DEFAULT 0;
+INSERT INTO server_revisions VALUES ('p1', 'money', 1, 7, 'dev', 'Μαρία', 1000);
+INSERT INTO server_revisions VALUES ('p1', 'title', 1, 9, 'dev', '', 0);
+INSERT INTO server_revisions VALUES ('envelope:2024:1099', 'amount', 2, 3, 'plan', 'Νίκος', 5);
+PRAGMA user_version = 5;
+)sql"));
+  }
+  auto reopened = LocalStore::open(dir / "home");
+  REQUIRE(reopened);
+  auto db = ergon::storage::Database::open(file, ergon::storage::Durability::kNormal);
+  REQUIRE(db);
+  auto rows = db->prepare(
+      "SELECT entity || '/' || grp || '/' || epoch || '/' || seq || '/' || device || '/' || user "
+      "|| '/' || at_ms FROM server_revisions ORDER BY entity, grp");
+  REQUIRE(rows);
+  auto text = rows->collect<std::string>([](auto& s) { return s.column_text(0); });
+  REQUIRE(text);
+  CHECK(*text == std::vector<std::string>{"envelope:2024:1099/amount/2/3/plan/Νίκος/5",
+                                          "p1/money/1/7/dev/Μαρία/1000", "p1/title/1/9/dev//0"});
+  auto shape = db->prepare("SELECT sql FROM sqlite_master WHERE name = 'server_revisions'");
+  REQUIRE(shape);
+  auto sql = shape->collect<std::string>([](auto& s) { return s.column_text(0); });
+  REQUIRE(sql);
+  REQUIRE(sql->size() == 1);
+  CHECK_THAT(sql->front(), Contains("WITHOUT ROWID"));
 }
