@@ -274,6 +274,8 @@ json concurrent_measure(Run& run) {
   std::vector<std::size_t> sent(laptops.size());
   std::atomic<std::size_t> failed = 0;
   std::vector<std::thread> threads;
+  auto cpu = cpu_seconds_self();
+  auto server_cpu = run.server->cpu_seconds();
   auto start = Clock::now();
   for (std::size_t i = 0; i < laptops.size(); ++i)
     threads.emplace_back([&, i] {
@@ -299,6 +301,9 @@ json concurrent_measure(Run& run) {
   out["changes"] = changes;
   out["changes_per_s"] = static_cast<double>(changes) / wall;
   out["errors"] = failed.load();
+  // The laptops' work runs on the same cores as the server's: what each side spent.
+  out["clients_cpu_s"] = cpu_seconds_self() - cpu;
+  out["server_cpu_s"] = run.server->cpu_seconds() - server_cpu;
   out["server_peak_rss_mib"] = run.server->peak_rss_mib();
   return out;
 }

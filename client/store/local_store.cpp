@@ -323,10 +323,10 @@ core::Result<std::vector<Proposal>> LocalStore::list(const ListFilter& filter) {
   return out;
 }
 
-core::Status LocalStore::write_view(const Proposal& p) {
+core::Status LocalStore::write_view(const Proposal& p, const std::string* encoded) {
   auto stmt = statement(sql::kViewPut);
   if (!stmt) return fail(stmt.error());
-  auto values = changelog::encode_values(model::all_values(p));
+  auto values = encoded ? std::string() : changelog::encode_values(model::all_values(p));
   std::string search = model::fold_for_search(p.title + " " + p.remarks);
   (*stmt)
       ->bind(1, p.id.hex())
@@ -336,7 +336,7 @@ core::Status LocalStore::write_view(const Proposal& p) {
       .bind(5, model::fold_for_search(p.title))
       .bind(6, model::to_string(p.state))
       .bind(7, search)
-      .bind(8, storage::Blob{values});
+      .bind(8, storage::Blob{encoded ? *encoded : values});
   return (*stmt)->run();
 }
 

@@ -266,7 +266,9 @@ class LocalStore {
   merge::Permission permission(merge::Role unknown_as) const;
   [[nodiscard]] core::Result<std::map<std::string, model::Money>> envelope_view(int year);
   [[nodiscard]] core::Result<std::map<std::string, FlagAck>> flag_acks();
-  [[nodiscard]] core::Status write_view(const model::Proposal& p);
+  /// Writes `p`'s view row; `encoded`, when given, is encode_values(all_values(p)) already.
+  [[nodiscard]] core::Status write_view(const model::Proposal& p,
+                                        const std::string* encoded = nullptr);
   [[nodiscard]] core::Result<EditResult> change_state(const core::ProposalId& id, model::State to);
   /// Outbox rows of a statement over the outbox's columns (sql::kOutboxAll's layout).
   [[nodiscard]] core::Result<std::vector<OutboxEntry>> read_outbox(storage::Statement& stmt);

@@ -31,7 +31,8 @@ core::Result<model::Proposal> decode_synced(std::string_view blob, const std::st
 // proposal the server rejected, kept with what the user typed until it is resent or dismissed.
 core::Status replay_outbox(const std::vector<OutboxEntry>& changes,
                            const std::set<std::string>& on_server,
-                           std::map<std::string, model::Proposal>& view) {
+                           std::map<std::string, model::Proposal>& view,
+                           std::set<std::string>& replayed) {
   for (const auto& e : changes) {
     const auto& key = e.change.entity.key;
     if (e.change.entity.kind != changelog::EntityKind::kProposal) continue;
@@ -42,6 +43,7 @@ core::Status replay_outbox(const std::vector<OutboxEntry>& changes,
       it = view.emplace(key, model::Proposal{}).first;
     }
     ERGON_TRY(model::apply_values(it->second, changelog::field_values(e.change)));
+    replayed.insert(key);
   }
   return {};
 }
@@ -132,14 +134,16 @@ core::Result<std::optional<model::Proposal>> SyncState::server_proposal(const st
 }
 
 core::Status SyncState::put_server_proposal(const model::Proposal& p, const model::Proposal* before,
-                                            changelog::StateDigest& digest) {
+                                            changelog::StateDigest& digest, std::string* stored) {
   auto stmt = store_.statement(sql::kServerProposalPut);
   if (!stmt) return fail(stmt.error());
   auto after = model::all_values(p);
   auto id = p.id.hex();
   digest.replace(id, before ? model::all_values(*before) : model::FieldValues{}, after);
   auto blob = changelog::encode_values(after);
-  return (*stmt)->bind(1, id).bind(2, storage::Blob{blob}).run();
+  ERGON_TRY((*stmt)->bind(1, id).bind(2, storage::Blob{blob}).run());
+  if (stored) *stored = std::move(blob);
+  return {};
 }
 
 core::Status SyncState::put_server_envelope(const std::string& key, model::Money amount,
@@ -327,7 +331,9 @@ core::Status SyncState::apply_snapshot(const changelog::Snapshot& snapshot) {
   return store_.in_transaction([&]() -> core::Status {
     ERGON_TRY(store_.db_->exec(sql::kServerStateClear));
     changelog::StateDigest digest;
-    for (const auto& p : snapshot.proposals) ERGON_TRY(put_server_proposal(p, nullptr, digest));
+    std::map<std::string, std::string> stored;  // the view rows of unedited proposals reuse them
+    for (const auto& p : snapshot.proposals)
+      ERGON_TRY(put_server_proposal(p, nullptr, digest, &stored[p.id.hex()]));
     for (const auto& [key, amount] : snapshot.envelopes)
       ERGON_TRY(put_server_envelope(key, amount, digest));
     for (const auto& row : snapshot.revisions)
@@ -339,7 +345,7 @@ core::Status SyncState::apply_snapshot(const changelog::Snapshot& snapshot) {
     for (const auto& entry : snapshot.parked) ERGON_TRY(record_entry(entry, nullptr, ignored));
     std::map<std::string, model::Proposal> fresh;  // the view starts from what is in hand
     for (const auto& p : snapshot.proposals) fresh.emplace(p.id.hex(), p);
-    return rebuild_view_from(nullptr, std::move(fresh));
+    return rebuild_view_from(nullptr, std::move(fresh), &stored);
   });
 }
 
@@ -349,18 +355,20 @@ core::Status SyncState::apply_snapshot_part(const changelog::Snapshot& part) {
     if (!digest) return fail(digest.error());
     std::set<std::string> touched;
     std::map<std::string, model::Proposal> fresh;  // the view starts from what is in hand
+    std::map<std::string, std::string> stored;     // the view rows of unedited proposals reuse them
     for (const auto& p : part.proposals) {
       auto id = p.id.hex();
       auto before = server_proposal(id);
       if (!before) return fail(before.error());
-      ERGON_TRY(put_server_proposal(p, before->has_value() ? &**before : nullptr, *digest));
+      ERGON_TRY(
+          put_server_proposal(p, before->has_value() ? &**before : nullptr, *digest, &stored[id]));
       touched.insert(id);
       fresh.emplace(std::move(id), p);
     }
     for (const auto& row : part.revisions)
       ERGON_TRY(set_server_revision(row.entity, row.group, row.revision));
     ERGON_TRY(keep_digest(*digest));
-    return rebuild_view_from(&touched, std::move(fresh));
+    return rebuild_view_from(&touched, std::move(fresh), &stored);
   });
 }
 
@@ -387,7 +395,8 @@ core::Status SyncState::rebuild_view(const std::set<std::string>* only) {
 }
 
 core::Status SyncState::rebuild_view_from(const std::set<std::string>* only,
-                                          std::map<std::string, model::Proposal> view) {
+                                          std::map<std::string, model::Proposal> view,
+                                          const std::map<std::string, std::string>* stored) {
   if (only) {
     auto remove = store_.statement(sql::kViewDelete);
     if (!remove) return fail(remove.error());
@@ -398,11 +407,11 @@ core::Status SyncState::rebuild_view_from(const std::set<std::string>* only,
   } else {
     ERGON_TRY(store_.db_->exec(sql::kViewDeleteAll));
   }
-  std::set<std::string> on_server;
+  std::set<std::string> on_server, replayed;
   for (const auto& [id, p] : view) on_server.insert(id);
   // A page reads the outbox of the proposals it touched only, never the whole outbox.
   auto replay = [&](const std::vector<OutboxEntry>& changes) {
-    return replay_outbox(changes, on_server, view);
+    return replay_outbox(changes, on_server, view, replayed);
   };
   if (only) {
     auto of_entity = store_.statement(sql::kOutboxReplayEntity);
@@ -421,7 +430,12 @@ core::Status SyncState::rebuild_view_from(const std::set<std::string>* only,
     if (!changes) return fail(changes.error());
     ERGON_TRY(replay(*changes));
   }
-  for (const auto& [id, p] : view) ERGON_TRY(store_.write_view(p));
+  for (const auto& [id, p] : view) {
+    const std::string* encoded = nullptr;
+    if (stored && !replayed.contains(id))
+      if (auto it = stored->find(id); it != stored->end()) encoded = &it->second;
+    ERGON_TRY(store_.write_view(p, encoded));
+  }
   return {};
 }
 

@@ -60,14 +60,18 @@ class SyncState {
  private:
   /// The view of `only` (all when null) from the server state stored, with the pending outbox.
   [[nodiscard]] core::Status rebuild_view(const std::set<std::string>* only = nullptr);
-  /// The same from `server`, the server state of those proposals already in hand.
-  [[nodiscard]] core::Status rebuild_view_from(const std::set<std::string>* only,
-                                               std::map<std::string, model::Proposal> server);
+  /// The same from `server`, the server state of those proposals already in hand, and their
+  /// stored encoding by id (`stored`, may be null) for the view rows no pending edit changes.
+  [[nodiscard]] core::Status rebuild_view_from(
+      const std::set<std::string>* only, std::map<std::string, model::Proposal> server,
+      const std::map<std::string, std::string>* stored = nullptr);
   [[nodiscard]] core::Result<std::optional<model::Proposal>> server_proposal(const std::string& id);
-  /// Stores `p`, moving `digest` from `before` (the stored proposal, none when new) to it.
+  /// Stores `p`, moving `digest` from `before` (the stored proposal, none when new) to it; the
+  /// bytes stored go to `stored` when given.
   [[nodiscard]] core::Status put_server_proposal(const model::Proposal& p,
                                                  const model::Proposal* before,
-                                                 changelog::StateDigest& digest);
+                                                 changelog::StateDigest& digest,
+                                                 std::string* stored = nullptr);
   [[nodiscard]] core::Status put_server_envelope(const std::string& key, model::Money amount,
                                                  changelog::StateDigest& digest);
   [[nodiscard]] core::Status set_server_revision(const std::string& entity, std::string_view group,

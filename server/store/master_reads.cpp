@@ -110,14 +110,15 @@ core::Result<Snapshot> MasterStore::snapshot_in_read(const std::string& after,
       "SELECT id, vals FROM proposals WHERE id > ?1 ORDER BY id",
       [&](storage::Statement& s) { s.bind(1, after); },
       [&](storage::Statement& s) {
-        if (cut) return;
-        // At least one proposal a page, so a page always moves the bootstrap on.
+        // At least one proposal a page, so a page always moves the bootstrap on; past the
+        // page's bytes the walk stops, so a page never reads the proposals after it.
         if (!rows.empty() && bytes > max_bytes) {
           cut = true;
-          return;
+          return false;
         }
         rows.emplace_back(s.column_text(0), s.column_blob(1));
         bytes += rows.back().second.size();
+        return true;
       }));
   if (more) *more = cut;
   for (const auto& [id, blob] : rows) {

@@ -72,8 +72,9 @@ class Statement {
   /// Resets the statement and clears every binding, ready for reuse.
   void reset();
 
-  /// Calls `row(*this)` for each result row, then resets. `row` returns void or a
-  /// core::Status; the first failing row stops the walk and is returned.
+  /// Calls `row(*this)` for each result row, then resets. `row` returns void, a bool (false:
+  /// stop here, the rows after it are never read) or a core::Status (the first failing row
+  /// stops the walk and is returned).
   template <class Row>
   [[nodiscard]] core::Status for_each(Row&& row);
   /// Maps each row with `map(*this)` (returning T or core::Result<T>) into a vector.
@@ -108,8 +109,11 @@ core::Status Statement::for_each(Row&& row) {
     auto r = step();
     if (!r) return core::fail(r.error());
     if (*r == StepResult::kDone) break;
-    if constexpr (std::is_void_v<std::invoke_result_t<Row&, Statement&>>) {
+    using Returned = std::invoke_result_t<Row&, Statement&>;
+    if constexpr (std::is_void_v<Returned>) {
       row(*this);
+    } else if constexpr (std::is_same_v<Returned, bool>) {
+      if (!row(*this)) break;
     } else {
       auto ok = row(*this);
       if (!ok) {

@@ -433,3 +433,24 @@ TEST_CASE("a binding error surfaces at the next step", "[storage]") {
   REQUIRE(again.has_value());
   CHECK(*again == StepResult::kRow);
 }
+
+TEST_CASE("a row callback that answers false stops the walk, and the statement is reusable",
+          "[storage]") {
+  TempDir dir;
+  auto db = open_db(dir);
+  REQUIRE(db.exec("CREATE TABLE t (n INTEGER); INSERT INTO t VALUES (1), (2), (3), (4);"));
+  auto stmt = db.prepare("SELECT n FROM t ORDER BY n");
+  REQUIRE(stmt);
+  std::vector<std::int64_t> seen;
+  REQUIRE(stmt->for_each([&](auto& s) {
+    seen.push_back(s.column_int64(0));
+    return seen.size() < 2;
+  }));
+  CHECK(seen == std::vector<std::int64_t>{1, 2});
+  seen.clear();
+  REQUIRE(stmt->for_each([&](auto& s) {
+    seen.push_back(s.column_int64(0));
+    return true;
+  }));
+  CHECK(seen == std::vector<std::int64_t>{1, 2, 3, 4});
+}
