@@ -47,13 +47,17 @@ std::optional<wire::Message> request_after(const wire::PullReply& page, const Bo
   return next;
 }
 
+// Tells how far a long pull has come.
+void note_progress(const wire::PullReply& page, std::uint64_t reached, const SyncOptions& options) {
+  if (options.progress && page.head_seq() > reached + options.page_entries)
+    options.progress("received up to " + std::to_string(reached) + " / " +
+                     std::to_string(page.head_seq()));
+}
+
 // After a page that was not the last: others pushed while this client pulled, and past the
 // catch-up line the changed state costs less than the rest of the entries.
 core::Result<bool> falls_behind(LocalStore& store, const wire::PullReply& page,
                                 std::uint64_t reached, const SyncOptions& options) {
-  if (options.progress && page.head_seq() > reached + options.page_entries)
-    options.progress("received up to " + std::to_string(reached) + " / " +
-                     std::to_string(page.head_seq()));
   auto far = is_far_behind(store, page.head_seq(), reached);
   if (far && *far && options.progress)
     options.progress("far behind (" + std::to_string(page.head_seq() - reached) +
@@ -101,6 +105,7 @@ asio::awaitable<core::Status> pull_until_current(Stream& stream, LocalStore& sto
     if (!reached) co_return fail(reached.error());
     if (next && next->pull().cursor() != *reached)
       co_return fail(ErrorCode::kInternal, "the pull's next request and the page applied differ");
+    note_progress(page, *reached, options);
     if (!page.last_page()) {
       auto far =
           bootstrap ? core::Result<bool>(false) : falls_behind(store, page, *reached, options);
