@@ -22,6 +22,16 @@ DROP TABLE server_revisions;
 ALTER TABLE server_revisions_keyed RENAME TO server_revisions;
 )sql";
 
+// One row per entity, its group revisions in one JSON object (see revision_object.h).
+constexpr std::string_view kRevisionObjects = R"sql(
+CREATE TABLE server_revisions_by_entity (entity TEXT PRIMARY KEY, groups TEXT NOT NULL);
+INSERT INTO server_revisions_by_entity (entity, groups)
+  SELECT entity, json_group_object(grp, json_array(epoch, seq, device, user, at_ms))
+  FROM server_revisions GROUP BY entity;
+DROP TABLE server_revisions;
+ALTER TABLE server_revisions_by_entity RENAME TO server_revisions;
+)sql";
+
 }  // namespace
 
 const std::vector<storage::Migration>& local_migrations() {
@@ -75,6 +85,7 @@ ALTER TABLE server_revisions ADD COLUMN user TEXT NOT NULL DEFAULT '';
 ALTER TABLE server_revisions ADD COLUMN at_ms INTEGER NOT NULL DEFAULT 0;
 )sql"},
       {6, kKeyedRevisions},
+      {7, kRevisionObjects},
   };
   return steps;
 }

@@ -89,13 +89,19 @@ inline constexpr std::string_view kServerProposal =
 inline constexpr std::string_view kServerProposals = "SELECT id, vals FROM server_proposals";
 inline constexpr std::string_view kServerProposalPut =
     "INSERT OR REPLACE INTO server_proposals (id, vals) VALUES (?1, ?2)";
+// server_revisions holds one JSON object per entity: {"group": [epoch, seq, device, user, at_ms]}.
 inline constexpr std::string_view kServerRevision =
-    "SELECT epoch, seq FROM server_revisions WHERE entity = ?1 AND grp = ?2";
-inline constexpr std::string_view kServerRevisionPut =
-    "INSERT OR REPLACE INTO server_revisions (entity, grp, epoch, seq, device, user, at_ms) VALUES "
-    "(?1, ?2, ?3, ?4, ?5, ?6, ?7)";
+    "SELECT r ->> 0, r ->> 1 FROM (SELECT json_extract(groups, '$.\"' || ?2 || '\"') AS r FROM "
+    "server_revisions WHERE entity = ?1) WHERE r IS NOT NULL";
+// Merges the object ?2 into the entity's: its groups replace those stored, the others stay.
+inline constexpr std::string_view kServerRevisionsMerge =
+    "INSERT INTO server_revisions (entity, groups) VALUES (?1, json(?2)) ON CONFLICT (entity) DO "
+    "UPDATE SET groups = json_patch(groups, excluded.groups)";
 inline constexpr std::string_view kServerRevisionWho =
-    "SELECT epoch, seq, device, user, at_ms FROM server_revisions WHERE entity = ?1 AND grp = ?2";
+    "SELECT r ->> 0, r ->> 1, r ->> 2, r ->> 3, r ->> 4 FROM (SELECT json_extract(groups, '$.\"' "
+    "|| ?2 || '\"') AS r FROM server_revisions WHERE entity = ?1) WHERE r IS NOT NULL";
+inline constexpr std::string_view kServerRevisionsAll =
+    "SELECT entity, r.value ->> 0, r.value ->> 1 FROM server_revisions, json_each(groups) AS r";
 inline constexpr std::string_view kServerHas = "SELECT 1 FROM server_proposals WHERE id = ?1";
 inline constexpr std::string_view kServerEnvelopes = "SELECT key, amount FROM server_envelopes";
 inline constexpr std::string_view kServerEnvelope =

@@ -418,7 +418,7 @@ core::Result<std::map<std::string, ExportMark>> LocalStore::export_marks() {
   auto ids = statement("SELECT id FROM proposals");
   if (!ids) return fail(ids.error());
   ERGON_TRY((*ids)->for_each([&](storage::Statement& s) { marks[s.column_text(0)] = unseen; }));
-  auto revisions = statement("SELECT entity, epoch, seq FROM server_revisions");
+  auto revisions = statement(sql::kServerRevisionsAll);
   if (!revisions) return fail(revisions.error());
   ERGON_TRY((*revisions)->for_each([&](storage::Statement& s) {
     auto it = marks.find(s.column_text(0));

@@ -8,6 +8,7 @@
 
 #include "client/store/local_schema.h"
 #include "client/store/local_sql.h"
+#include "client/store/revision_object.h"
 #include "shared/changelog/field_value_io.h"
 #include "shared/core/numbers.h"
 #include "shared/model/fields.h"
@@ -174,20 +175,31 @@ core::Status SyncState::keep_digest(const changelog::StateDigest& digest) {
   return store_.set_meta("server_digest", digest.hex());
 }
 
-core::Status SyncState::set_server_revision(const std::string& entity, std::string_view group,
-                                            const changelog::GroupRevision& revision,
-                                            const changelog::Change* change) {
-  auto stmt = store_.statement(sql::kServerRevisionPut);
+core::Status SyncState::merge_server_revisions(const std::string& entity, RevisionObject& groups) {
+  auto stmt = store_.statement(sql::kServerRevisionsMerge);
   if (!stmt) return fail(stmt.error());
-  return (*stmt)
-      ->bind(1, entity)
-      .bind(2, group)
-      .bind(3, revision.revision.epoch)
-      .bind(4, revision.revision.seq)
-      .bind(5, revision.device_id.hex())
-      .bind(6, change ? std::string_view(change->user) : std::string_view())
-      .bind(7, change ? change->client_time.wall_ms : std::int64_t{0})
-      .run();
+  return (*stmt)->bind(1, entity).bind(2, groups.take()).run();
+}
+
+core::Status SyncState::set_server_revisions(const std::string& entity,
+                                             std::span<const std::string_view> groups,
+                                             const changelog::GroupRevision& revision,
+                                             const changelog::Change& change) {
+  RevisionObject object;
+  for (auto group : groups) object.add(group, revision, change.user, change.client_time.wall_ms);
+  return merge_server_revisions(entity, object);
+}
+
+core::Status SyncState::put_revision_rows(const std::vector<changelog::RevisionRow>& rows) {
+  // The server sends an entity's rows together: they become one stored row. Rows of one entity
+  // apart from each other would merge into it all the same.
+  RevisionObject object;
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    object.add(rows[i].group, rows[i].revision);
+    if (i + 1 == rows.size() || rows[i + 1].entity != rows[i].entity)
+      ERGON_TRY(merge_server_revisions(rows[i].entity, object));
+  }
+  return {};
 }
 
 core::Status SyncState::apply_accepted(const changelog::LogEntry& entry,
@@ -200,8 +212,9 @@ core::Status SyncState::apply_accepted(const changelog::LogEntry& entry,
     if (!amount)
       return fail(ErrorCode::kCorrupt, "envelope from the server: " + amount.error().message);
     ERGON_TRY(put_server_envelope(change.entity.key, *amount, digest));
-    return set_server_revision(changelog::envelope_entity(change.entity.key), "amount", revision,
-                               &change);
+    const std::string_view amount_group[] = {"amount"};
+    return set_server_revisions(changelog::envelope_entity(change.entity.key), amount_group,
+                                revision, change);
   }
   if (change.entity.kind != changelog::EntityKind::kProposal) return {};
   auto current = server_proposal(change.entity.key);
@@ -214,12 +227,10 @@ core::Status SyncState::apply_accepted(const changelog::LogEntry& entry,
   if (change.group != changelog::kCreateGroup) p = **current;
   ERGON_TRY(model::apply_values(p, changelog::field_values(change)));
   ERGON_TRY(put_server_proposal(p, current->has_value() ? &**current : nullptr, digest));
-  if (change.group == changelog::kCreateGroup) {
-    for (auto group : model::all_groups())
-      ERGON_TRY(set_server_revision(change.entity.key, group, revision, &change));
-    return {};
-  }
-  return set_server_revision(change.entity.key, change.group, revision, &change);
+  if (change.group == changelog::kCreateGroup)
+    return set_server_revisions(change.entity.key, model::all_groups(), revision, change);
+  const std::string_view group[] = {change.group};
+  return set_server_revisions(change.entity.key, group, revision, change);
 }
 
 core::Result<PullResult> SyncState::apply_log(const std::vector<changelog::LogEntry>& entries) {
@@ -336,8 +347,7 @@ core::Status SyncState::apply_snapshot(const changelog::Snapshot& snapshot) {
       ERGON_TRY(put_server_proposal(p, nullptr, digest, &stored[p.id.hex()]));
     for (const auto& [key, amount] : snapshot.envelopes)
       ERGON_TRY(put_server_envelope(key, amount, digest));
-    for (const auto& row : snapshot.revisions)
-      ERGON_TRY(set_server_revision(row.entity, row.group, row.revision));
+    ERGON_TRY(put_revision_rows(snapshot.revisions));
     ERGON_TRY(store_.set_meta("cursor", std::to_string(snapshot.cursor)));
     ERGON_TRY(store_.set_meta("chain_head", crypto::to_hex(snapshot.chain_head)));
     ERGON_TRY(keep_digest(digest));
@@ -365,8 +375,7 @@ core::Status SyncState::apply_snapshot_part(const changelog::Snapshot& part) {
       touched.insert(id);
       fresh.emplace(std::move(id), p);
     }
-    for (const auto& row : part.revisions)
-      ERGON_TRY(set_server_revision(row.entity, row.group, row.revision));
+    ERGON_TRY(put_revision_rows(part.revisions));
     ERGON_TRY(keep_digest(*digest));
     return rebuild_view_from(&touched, std::move(fresh), &stored);
   });

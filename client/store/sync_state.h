@@ -8,11 +8,13 @@
 #include <map>
 #include <optional>
 #include <set>
+#include <span>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "client/store/local_store.h"
+#include "client/store/revision_object.h"
 
 namespace ergon::client {
 
@@ -74,9 +76,16 @@ class SyncState {
                                                  std::string* stored = nullptr);
   [[nodiscard]] core::Status put_server_envelope(const std::string& key, model::Money amount,
                                                  changelog::StateDigest& digest);
-  [[nodiscard]] core::Status set_server_revision(const std::string& entity, std::string_view group,
-                                                 const changelog::GroupRevision& revision,
-                                                 const changelog::Change* change = nullptr);
+  /// Stores `revision`, set by `change`, as the revision of each of `groups` of `entity`.
+  [[nodiscard]] core::Status set_server_revisions(const std::string& entity,
+                                                  std::span<const std::string_view> groups,
+                                                  const changelog::GroupRevision& revision,
+                                                  const changelog::Change& change);
+  /// Stores the revisions a snapshot carries.
+  [[nodiscard]] core::Status put_revision_rows(const std::vector<changelog::RevisionRow>& rows);
+  /// Merges the groups of `groups` into those stored for `entity`, and empties it.
+  [[nodiscard]] core::Status merge_server_revisions(const std::string& entity,
+                                                    RevisionObject& groups);
   [[nodiscard]] core::Status apply_accepted(const changelog::LogEntry& entry,
                                             changelog::StateDigest& digest);
   [[nodiscard]] core::Status record_entry(const changelog::LogEntry& entry,

@@ -239,13 +239,19 @@ core::Result<wire::Message> RequestRouter::pull(std::uint64_t request_id, const 
   if (page->snapshot) wire::to_proto(*page->snapshot, reply->mutable_snapshot());
   for (const auto& e : page->own) wire::to_proto(shareable(e), reply->add_own());
   // Bounded by bytes as well as entries, so no page nears the frame cap whatever the log holds.
+  // The size grows by each entry added, with room for its tag and length: measuring the whole
+  // reply again for every entry cost O(entries²).
+  constexpr std::size_t kEntryFraming = 8;
+  std::size_t bytes = reply->ByteSizeLong();
   bool cut = false;
   for (const auto& e : page->entries) {
-    if (reply->entries_size() > 0 && reply->ByteSizeLong() > max_page_bytes_) {
+    if (reply->entries_size() > 0 && bytes > max_page_bytes_) {
       cut = true;
       break;
     }
-    wire::to_proto(shareable(e), reply->add_entries());
+    auto* entry = reply->add_entries();
+    wire::to_proto(shareable(e), entry);
+    bytes += entry->ByteSizeLong() + kEntryFraming;
   }
   reply->set_last_page(page->is_last_page && !cut);
   reply->set_snapshot_more(page->snapshot_more);
