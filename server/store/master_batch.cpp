@@ -55,6 +55,10 @@ core::Result<MasterStore::Batch> MasterStore::begin_batch() {
   return Batch(std::move(state));
 }
 
+core::Result<storage::Transaction> MasterStore::begin_group() {
+  return impl_->db.begin_immediate();
+}
+
 core::Result<std::optional<changelog::Outcome>> MasterStore::Batch::outcome_of(
     const changelog::Change& change) {
   std::optional<changelog::Outcome> found;

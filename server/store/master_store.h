@@ -316,6 +316,11 @@ class MasterStore {
   };
   core::Result<Batch> begin_batch();
 
+  /// One durable commit for several writes (group commit): the transactions begun while it is
+  /// open, batches included, become its savepoints, kept or undone each on its own and made
+  /// durable together when it commits.
+  core::Result<storage::Transaction> begin_group();
+
   // --- reads ---
   /// Log entries after `cursor`, at most `limit`.
   core::Result<std::vector<changelog::LogEntry>> log_after(std::uint64_t cursor, std::size_t limit);

@@ -188,15 +188,20 @@ core::Status Database::exec(std::string_view sql) {
   return fail(std::move(error));
 }
 
+// Savepoints of one name nest: RELEASE and ROLLBACK TO act on the innermost of that name.
 core::Result<Transaction> Database::begin_immediate() {
-  ERGON_TRY(exec("BEGIN IMMEDIATE"));
-  return Transaction(this);
+  bool nested = in_transaction();
+  ERGON_TRY(exec(nested ? "SAVEPOINT nested" : "BEGIN IMMEDIATE"));
+  return Transaction(this, nested);
 }
 
 core::Result<Transaction> Database::begin_read() {
-  ERGON_TRY(exec("BEGIN"));
-  return Transaction(this);
+  bool nested = in_transaction();
+  ERGON_TRY(exec(nested ? "SAVEPOINT nested" : "BEGIN"));
+  return Transaction(this, nested);
 }
+
+bool Database::in_transaction() const { return sqlite3_get_autocommit(db_.get()) == 0; }
 
 std::int64_t Database::last_insert_id() const { return sqlite3_last_insert_rowid(db_.get()); }
 int Database::changes() const { return sqlite3_changes(db_.get()); }
@@ -213,12 +218,15 @@ std::filesystem::path Database::path() const {
 }
 
 Transaction::~Transaction() {
-  if (db_) (void)db_->exec("ROLLBACK");
+  if (!db_) return;
+  // A savepoint rolled back stays open until released. If SQLite already rolled the outer
+  // transaction back, both fail harmlessly.
+  (void)db_->exec(nested_ ? "ROLLBACK TO nested; RELEASE nested" : "ROLLBACK");
 }
 
 core::Status Transaction::commit() {
   if (!db_) return fail(ErrorCode::kInternal, "commit of a finished transaction");
-  auto ok = db_->exec("COMMIT");
+  auto ok = db_->exec(nested_ ? "RELEASE nested" : "COMMIT");
   if (ok) db_ = nullptr;
   return ok;
 }

@@ -1,7 +1,8 @@
 #pragma once
 // The RAII SQLite wrapper: Database owns a connection, Statement a prepared statement,
-// Transaction rolls back in its destructor unless committed. Every SQLite failure becomes an
-// Error value. The only product code that includes <sqlite3.h> (storage_test hooks its file
+// Transaction rolls back in its destructor unless committed; one begun inside another is a
+// SAVEPOINT of it, so a group of writes can share one durable commit. Every SQLite failure becomes
+// an Error value. The only product code that includes <sqlite3.h> (storage_test hooks its file
 // layer to watch a busy wait).
 // Thread-safety: one Database per thread; its Statements belong to the same thread.
 
@@ -169,9 +170,15 @@ class Database {
   /// Runs one or more statements without results.
   [[nodiscard]] core::Status exec(std::string_view sql);
   /// BEGIN IMMEDIATE: takes the write lock now, so the reads inside see what the write commits.
+  /// Inside an open transaction it is a SAVEPOINT instead: its commit keeps its writes for the
+  /// outer transaction to commit, its rollback undoes only them.
   [[nodiscard]] core::Result<Transaction> begin_immediate();
-  /// BEGIN (deferred): a consistent read of one committed state (WAL snapshot isolation).
+  /// BEGIN (deferred): a consistent read of one committed state (WAL snapshot isolation); a
+  /// SAVEPOINT inside an open transaction, as above.
   [[nodiscard]] core::Result<Transaction> begin_read();
+  /// Whether a transaction is open on this connection (SQLite may end one by itself: an I/O
+  /// error or a full disk rolls it back).
+  bool in_transaction() const;
 
   std::int64_t last_insert_id() const;
   int changes() const;
@@ -191,19 +198,25 @@ class Database {
 
 class Transaction {
  public:
-  Transaction(Transaction&& other) noexcept : db_(other.db_) { other.db_ = nullptr; }
+  Transaction(Transaction&& other) noexcept : db_(other.db_), nested_(other.nested_) {
+    other.db_ = nullptr;
+  }
   Transaction& operator=(Transaction&&) = delete;
   Transaction(const Transaction&) = delete;
   Transaction& operator=(const Transaction&) = delete;
   /// Rolls back unless commit() succeeded.
   ~Transaction();
 
+  /// COMMIT, or RELEASE of a savepoint (durable only when its outer transaction commits).
   [[nodiscard]] core::Status commit();
+  /// Still open: not committed, and not rolled back by SQLite itself after an error.
+  bool is_open() const { return db_ && db_->in_transaction(); }
 
  private:
   friend class Database;
-  explicit Transaction(Database* db) : db_(db) {}
+  Transaction(Database* db, bool nested) : db_(db), nested_(nested) {}
   Database* db_;
+  bool nested_;
 };
 
 /// Statements prepared once, on first use, and kept for the connection's life. A store keeps

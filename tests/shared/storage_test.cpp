@@ -312,6 +312,54 @@ TEST_CASE("a moved-from transaction does not roll back what its new owner commit
   CHECK(query_int(db, "SELECT count(*) FROM proposal") == 1);
 }
 
+TEST_CASE("a transaction begun inside another is a savepoint of it", "[storage]") {
+  TempDir dir;
+  auto db = open_db(dir);
+  REQUIRE(migrate(db, kSteps).has_value());
+  auto other = open_db(dir);
+  CHECK_FALSE(db.in_transaction());
+  {
+    auto outer = db.begin_immediate();
+    REQUIRE(outer.has_value());
+    CHECK(db.in_transaction());
+    {
+      auto kept = db.begin_immediate();
+      REQUIRE(kept.has_value());
+      exec(db, "INSERT INTO proposal VALUES ('a', 'Πλατεία')");
+      REQUIRE(kept->commit().has_value());
+    }
+    {
+      auto undone = db.begin_immediate();
+      REQUIRE(undone.has_value());
+      exec(db, "INSERT INTO proposal VALUES ('b', 'Οδός')");
+    }  // rolled back: only its own row goes
+    {
+      auto read = db.begin_read();
+      REQUIRE(read.has_value());
+      CHECK(query_int(db, "SELECT count(*) FROM proposal") == 1);
+    }
+    CHECK(db.in_transaction());  // the inner ones never end the outer one
+    // Released is not committed: another connection sees nothing yet.
+    CHECK(query_int(other, "SELECT count(*) FROM proposal") == 0);
+    REQUIRE(outer->commit().has_value());
+  }
+  CHECK_FALSE(db.in_transaction());
+  CHECK(query_int(other, "SELECT count(*) FROM proposal") == 1);
+  CHECK(query_int(other, "SELECT count(*) FROM proposal WHERE id = 'a'") == 1);
+
+  // An outer rollback undoes the savepoints committed inside it.
+  {
+    auto outer = db.begin_immediate();
+    REQUIRE(outer.has_value());
+    auto inner = db.begin_immediate();
+    REQUIRE(inner.has_value());
+    exec(db, "INSERT INTO proposal VALUES ('c', 'Γέφυρα')");
+    REQUIRE(inner->commit().has_value());
+  }
+  CHECK_FALSE(db.in_transaction());
+  CHECK(query_int(db, "SELECT count(*) FROM proposal") == 1);
+}
+
 TEST_CASE("bad SQL is an error value with code storage, not a crash", "[storage]") {
   TempDir dir;
   auto db = open_db(dir);
