@@ -6,8 +6,8 @@
 // Group commit: the jobs queued while one runs share its transaction, each in a savepoint of
 // its own (a job that fails undoes only itself), and one COMMIT makes the group durable. A
 // job's result reaches its caller only after that COMMIT, so an answer is never ahead of the
-// disk; if the COMMIT fails, every job of the group gets its error, and nothing of the group
-// was kept (a client retries its push idempotently). A group stops taking jobs after
+// disk; if the COMMIT fails, every job of the group gets its error and the group is rolled
+// back (a client retries its push, idempotently). A group stops taking jobs after
 // kGroupBudget, so the first job's caller does not wait for a long queue.
 // Thread-safe to submit from the network thread; stop() joins the thread.
 
