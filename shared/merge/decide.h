@@ -62,6 +62,15 @@ enum class Envelope { kNext, kDuplicate, kForeign, kGap };
 Envelope check_envelope(const changelog::Change& change, const core::DeviceId& authenticated,
                         std::uint64_t high_water_mark);
 
+/// The one group an envelope change has, and the one of a flag acknowledgement.
+inline constexpr std::string_view kEnvelopeGroup = "amount";
+inline constexpr std::string_view kFlagAckGroup = "ack";
+
+/// The first rule of every decision, on the server and offline: a change carries values of its
+/// own group only (a proposal's group its fields, an envelope its amount, a flag acknowledgement
+/// its reason and level). nullopt: it does; otherwise the rejection naming the foreign value.
+std::optional<Decision> check_values_in_group(const changelog::Change& change);
+
 /// The outcome of `change` (see docs/merge.md for the table).
 Decision decide(const changelog::Change& change, const GroupState& state,
                 const Permission& permission, const model::ReferenceData& reference);

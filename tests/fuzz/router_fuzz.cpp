@@ -3,12 +3,18 @@
 // message of any type (hello, ping, pull with any cursor, push of changes with any envelope,
 // entity, group and values, raw bytes parsed as a message), answered by RequestRouter and, for
 // pushes, applied by MergeService to a real MasterStore in a temporary folder. Nothing here may
-// crash, leak or read out of bounds; every refusal must be an Error value.
+// crash, leak or read out of bounds; every refusal must be an Error value. The oracle of the
+// decision's first rule: an accepted change leaves every field outside its group as it was (a
+// create aside, which makes a proposal), and every other proposal too.
 
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <iterator>
+#include <map>
+#include <set>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -128,6 +134,66 @@ void add_stage_move(FuzzedDataProvider& in, wire::StageMoveRequest* move) {
   d->set_body(in.ConsumeRandomLengthString(16));
 }
 
+using Master = std::map<std::string, ergon::model::FieldValues>;
+
+Master master(World& w) {
+  auto programme = w.store->programme({w.store->info().year, {}, 0});
+  if (!programme) std::abort();
+  return programme->proposals;
+}
+
+// The fields whose values differ between two versions of a proposal (all, when one is absent).
+std::vector<std::string> changed_fields(const Master& before, const Master& after,
+                                        const std::string& id) {
+  auto b = before.find(id), a = after.find(id);
+  std::vector<std::string> changed;
+  for (const auto& field : model::all_fields()) {
+    std::string name(field.name);
+    auto value = [&](const Master::const_iterator& it, const Master& m) {
+      if (it == m.end()) return std::string("\x01absent");
+      auto v = it->second.find(name);
+      return v == it->second.end() ? std::string() : v->second;
+    };
+    if (value(b, before) != value(a, after)) changed.push_back(name);
+  }
+  return changed;
+}
+
+// Applies a push one change at a time, checking after each accepted one that the master moved
+// only inside that change's group.
+void apply_checked(World& w, const server::PushJob& job) {
+  for (const auto& change : job.changes) {
+    auto before = master(w);
+    auto outcomes = w.merge->apply_batch(w.admitted.context, std::span(&change, 1));
+    if (!outcomes) continue;
+    (void)w.router->push_reply(job.request_id, *outcomes);
+    auto after = master(w);
+    bool accepted = outcomes->size() == 1 &&
+                    outcomes->front().kind == changelog::OutcomeKind::kAccepted &&
+                    !outcomes->front().is_duplicate;
+    std::set<std::string> ids;
+    for (const auto& [id, values] : before) ids.insert(id);
+    for (const auto& [id, values] : after) ids.insert(id);
+    for (const auto& id : ids) {
+      auto changed = changed_fields(before, after, id);
+      if (changed.empty()) continue;
+      bool is_target = accepted && change.entity.kind == changelog::EntityKind::kProposal &&
+                       change.entity.key == id;
+      if (!is_target) {
+        std::fprintf(stderr, "proposal %s changed by a change it was not the target of\n",
+                     id.c_str());
+        std::abort();
+      }
+      if (change.group == changelog::kCreateGroup) continue;
+      for (const auto& field : changed)
+        if (model::find_field(field)->group != change.group) {
+          std::fprintf(stderr, "a '%s' change moved '%s'\n", change.group.c_str(), field.c_str());
+          std::abort();
+        }
+    }
+  }
+}
+
 wire::Message next_message(FuzzedDataProvider& in, World& w, std::uint64_t& next_seq) {
   wire::Message m;
   m.set_request_id(in.ConsumeIntegral<std::uint64_t>());
@@ -200,10 +266,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     }
     auto routed = w.router->handle(message, w.admitted);
     if (!routed) continue;
-    if (auto* job = std::get_if<server::PushJob>(&*routed)) {
-      auto outcomes = w.merge->apply_batch(w.admitted.context, job->changes);
-      if (outcomes) (void)w.router->push_reply(job->request_id, *outcomes);
-    }
+    if (auto* job = std::get_if<server::PushJob>(&*routed)) apply_checked(w, *job);
     if (auto* write = std::get_if<server::WriteJob>(&*routed)) (void)write->work(*w.store);
   }
   return 0;

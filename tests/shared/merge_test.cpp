@@ -980,3 +980,78 @@ TEST_CASE("a change to a parked group is still rejected when invalid or not perm
   auto row = GENERATE_REF(from_range(std::begin(rows), std::end(rows)));
   check_decision_row(row);
 }
+
+TEST_CASE("a change carrying a field of another group is rejected before any other rule",
+          "[merge][hardening]") {
+  // The role table judges the change's group; a value outside it would be applied beside it
+  // (a directorate's remarks change carrying state=included decided its own proposal).
+  struct Row {
+    std::string description;
+    Role role;
+    std::string group;
+    FieldValues values;
+    std::string named;  // the foreign field the reason names
+  };
+  const auto current = proposal(kOwnDirectorate, State::kSubmitted);
+  auto with = [&](std::string_view group, FieldValues extra) {
+    auto values = edit_values(current, group);
+    for (auto& [name, value] : extra) values[name] = value;
+    return values;
+  };
+  const Row rows[] = {
+      {"a directorate's remarks change moving the proposal", Role::kDirectorate, "remarks",
+       with("remarks", {{"directorate", std::string(kOtherDirectorate)}}), "directorate"},
+      {"a directorate's priority change deciding its own proposal", Role::kDirectorate, "priority",
+       with("priority", {{"state", "included"}}), "state"},
+      {"a directorate's title change setting the allocation", Role::kDirectorate, "title",
+       with("title", {{"allocation", "1.00"}}), "allocation"},
+      {"budget's money change carrying a title", Role::kBudget, "money",
+       with("money", {{"title", "Άλλος τίτλος έργου"}}), "title"},
+      {"budget's money change carrying a state", Role::kBudget, "money",
+       with("money", {{"state", "included"}}), "state"},
+      {"planning's state change carrying a ΚΑ code", Role::kPlanning, "state",
+       FieldValues{{"state", "included"}, {"decision_reason", "ώριμο"}, {"ka_code", "30-7323.9"}},
+       "ka_code"},
+      {"an auditor's title change carrying remarks: the foreign field first", Role::kAuditor,
+       "title", with("title", {{"remarks", "x"}}), "remarks"},
+      {"a name that is no field at all", Role::kPlanning, "title",
+       with("title", {{"colour", "red"}}), "colour"},
+  };
+  for (const auto& row : rows) {
+    INFO(row.description);
+    auto change = change_of(EntityKind::kProposal, kProposalHex, row.group, row.values, rev(5));
+    GroupState state;
+    state.current = current;
+    state.horizon = rev(5);
+    auto d = decide(change, state, permission(row.role), reference());
+    check_expected(
+        d, no(ErrorCode::kInvalidArgument, "'" + row.named + "' is not in the change's group"));
+    auto offline = ergon::merge::check_edit(change, current, permission(row.role));
+    REQUIRE(offline);
+    CHECK_THAT(offline->reason, Contains("'" + row.named + "' is not in the change's group"));
+  }
+
+  SECTION("an envelope change carries its amount only, a flag acknowledgement its reason") {
+    GroupState state;
+    auto envelope = change_of(EntityKind::kEnvelope, kEnvelopeKey, "amount",
+                              {{"amount", "1000.00"}, {"state", "included"}}, rev(5));
+    check_expected(decide(envelope, state, permission(Role::kBudget), reference()),
+                   no(ErrorCode::kInvalidArgument, "'state' is not in the change's group"));
+    envelope.values = {{"amount", "1000.00"}};
+    envelope.group = "title";
+    check_expected(decide(envelope, state, permission(Role::kBudget), reference()),
+                   no(ErrorCode::kInvalidArgument, "of the group 'amount', not 'title'"));
+    auto ack = change_of(EntityKind::kFlag, "envelope:2024:1099", "ack",
+                         {{"reason", "εγκρίθηκε"}, {"level", "1"}, {"title", "x"}}, rev(5));
+    check_expected(decide(ack, state, permission(Role::kPlanning), reference()),
+                   no(ErrorCode::kInvalidArgument, "'title' is not in the change's group"));
+  }
+
+  SECTION("the group's own fields alone pass the rule") {
+    for (auto group : ergon::model::all_groups()) {
+      auto change = change_of(EntityKind::kProposal, kProposalHex, group,
+                              ergon::model::group_values(current, group), rev(5));
+      CHECK_FALSE(ergon::merge::check_values_in_group(change));
+    }
+  }
+}
