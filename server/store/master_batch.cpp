@@ -126,14 +126,13 @@ core::Result<merge::GroupState> MasterStore::Batch::group_state(const changelog:
     gs.flag_level = *level;
     return gs;
   }
-  auto others = impl.groups_changed_by_others(key, change.device_id, gs.horizon);
+  bool is_envelope = change.entity.kind == changelog::EntityKind::kEnvelope;
+  auto others = impl.groups_changed_by_others(is_envelope ? envelope_entity(key) : key,
+                                              change.device_id, gs.horizon);
   if (!others) return fail(others.error());
-  // A create counts for every group.
-  auto changed = [&](std::string_view group) {
-    return others->contains(std::string(group)) ||
-           others->contains(std::string(changelog::kCreateGroup));
-  };
-  if (change.entity.kind == changelog::EntityKind::kEnvelope) {
+  // A create is a revision of every group.
+  auto changed = [&](std::string_view group) { return others->contains(std::string(group)); };
+  if (is_envelope) {
     ERGON_TRY(impl.query(
         "SELECT amount FROM envelopes WHERE key = ?1",
         [&](storage::Statement& s) { s.bind(1, key); },
@@ -257,9 +256,14 @@ core::Result<crypto::Digest> insert_log_row(StoreConnection& impl, const crypto:
 
 core::Status set_revision(StoreConnection& impl, const std::string& entity, std::string_view group,
                           const changelog::Change& change, const Revision& at) {
+  // The row's previous revision becomes "the latest by another device" when another device
+  // writes now (schema step 9); SET reads the row as it was.
   return impl.run(
-      "INSERT OR REPLACE INTO revisions (entity, grp, epoch, seq, device_id, device_seq) "
-      "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+      "INSERT INTO revisions (entity, grp, epoch, seq, device_id, device_seq) VALUES (?1, ?2, ?3, "
+      "?4, ?5, ?6) ON CONFLICT (entity, grp) DO UPDATE SET other_epoch = CASE WHEN device_id = "
+      "excluded.device_id THEN other_epoch ELSE epoch END, other_seq = CASE WHEN device_id = "
+      "excluded.device_id THEN other_seq ELSE seq END, epoch = excluded.epoch, seq = "
+      "excluded.seq, device_id = excluded.device_id, device_seq = excluded.device_seq",
       [&](storage::Statement& st) {
         st.bind(1, entity)
             .bind(2, group)

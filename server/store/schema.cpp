@@ -118,6 +118,26 @@ CREATE TRIGGER stage_envelopes_are_kept BEFORE DELETE ON stage_envelopes
 CREATE INDEX log_revisions_by_entity ON log (entity, epoch, seq, grp, device_id)
   WHERE outcome = 'accepted' AND new_revision = 1;
 )sql"},
+    // ... and still scanned every revision after the horizon: a flood of edits to one proposal
+    // made each push slower and held the writer. Each group's row now keeps, beside its latest
+    // revision, the latest by any other device than that one's: "changed by another device
+    // since H" is then one comparison per group, whatever the entity's history. Filled here
+    // from the log (a create counts for every group; an envelope's log rows name its key).
+    {9, R"sql(
+ALTER TABLE revisions ADD COLUMN other_epoch INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE revisions ADD COLUMN other_seq INTEGER NOT NULL DEFAULT 0;
+UPDATE revisions SET other_epoch = log.epoch, other_seq = log.seq
+  FROM (SELECT r.entity AS entity, r.grp AS grp,
+          (SELECT l.seq FROM log l
+            WHERE l.entity = (CASE WHEN r.entity LIKE 'envelope:%' THEN substr(r.entity, 10)
+                                   ELSE r.entity END)
+              AND l.outcome = 'accepted' AND l.new_revision = 1 AND l.device_id != r.device_id
+              AND (l.grp = r.grp OR l.grp = 'create')
+            ORDER BY l.epoch DESC, l.seq DESC LIMIT 1) AS seq
+        FROM revisions r) AS other
+  JOIN log ON log.seq = other.seq
+  WHERE other.entity = revisions.entity AND other.grp = revisions.grp;
+)sql"},
 };
 
 }  // namespace

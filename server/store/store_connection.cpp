@@ -103,16 +103,17 @@ core::Result<std::optional<model::Proposal>> StoreConnection::proposal(const std
 core::Result<std::set<std::string>> StoreConnection::groups_changed_by_others(
     const std::string& entity, const core::DeviceId& device, const changelog::Revision& horizon) {
   std::set<std::string> groups;
-  // "After the horizon" is (epoch, seq) > (he, hs), spelt as two ranges of the index so that
-  // neither scans the entity's history before the horizon.
+  // One row per group, whatever the entity's history: its latest revision, and the latest by
+  // any device other than that one's. The latest by a device other than `device` is the first
+  // when another device wrote it, else the second.
   ERGON_TRY(query(
-      "SELECT grp FROM log WHERE entity = ?1 AND outcome = 'accepted' AND new_revision = 1 AND "
-      "device_id != ?2 AND epoch = ?3 AND seq > ?4 UNION SELECT grp FROM log WHERE entity = ?1 "
-      "AND outcome = 'accepted' AND new_revision = 1 AND device_id != ?2 AND epoch > ?3",
+      "SELECT grp, CASE WHEN device_id != ?2 THEN epoch ELSE other_epoch END, CASE WHEN "
+      "device_id != ?2 THEN seq ELSE other_seq END FROM revisions WHERE entity = ?1",
+      [&](storage::Statement& s) { s.bind(1, entity).bind(2, device.hex()); },
       [&](storage::Statement& s) {
-        s.bind(1, entity).bind(2, device.hex()).bind(3, horizon.epoch).bind(4, horizon.seq);
-      },
-      [&](storage::Statement& s) { groups.insert(s.column_text(0)); }));
+        changelog::Revision latest{s.column_uint64(1), s.column_uint64(2)};
+        if (latest > horizon) groups.insert(s.column_text(0));
+      }));
   return groups;
 }
 

@@ -55,9 +55,9 @@ class StoreConnection {
   [[nodiscard]] core::Result<std::string> meta(std::string_view key);
   [[nodiscard]] core::Status set_meta(std::string_view key, std::string_view value);
   [[nodiscard]] core::Result<std::optional<model::Proposal>> proposal(const std::string& id);
-  /// The groups of `entity` that a device other than `device` changed (accepted, a new
-  /// revision) after `horizon`; "create" stands for every group. One index range
-  /// (log_revisions_by_entity), however long the entity's history.
+  /// The groups of `entity` (a proposal id, or envelope_entity(KEY)) that a device other than
+  /// `device` changed (accepted, a new revision) after `horizon`. One row per group of the
+  /// revisions table (schema step 9), however long the entity's history.
   [[nodiscard]] core::Result<std::set<std::string>> groups_changed_by_others(
       const std::string& entity, const core::DeviceId& device, const changelog::Revision& horizon);
 
