@@ -3,6 +3,7 @@
 #include <iostream>
 
 #include "client/cli/commands.h"
+#include "shared/core/output_file.h"
 
 namespace ergon::client::cli {
 
@@ -41,18 +42,7 @@ core::Status write_output(const std::string& path, std::string_view bytes) {
     std::cout << bytes << std::flush;
     return {};
   }
-  std::string temp = path + ".tmp";
-  {
-    std::ofstream out(temp, std::ios::binary | std::ios::trunc);
-    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-    out.flush();
-    if (!out)
-      return core::fail(core::ErrorCode::kStorage,
-                        "cannot write " + temp + "; check the folder exists and is writable");
-  }
-  if (std::rename(temp.c_str(), path.c_str()) != 0)
-    return core::fail(core::ErrorCode::kStorage, "cannot rename " + temp + " to " + path);
-  return {};
+  return core::write_file(path, bytes, core::FileMode::kShared);
 }
 
 // A group's values for people: money the Greek way (1.500.000,00), the rest as stored.

@@ -13,6 +13,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "shared/core/output_file.h"
+
 extern char** environ;
 
 namespace ergon::client {
@@ -119,12 +121,11 @@ core::Status print_pdf(std::string_view html, const std::filesystem::path& out,
                                                 std::to_string(timeout.count()) + " s"
                                           : "Chromium could not print the report (exit " +
                                                 std::to_string(*status) + "): " + tail_of(log));
-  std::error_code ec;
-  auto part = out.string() + ".part";
-  std::filesystem::copy_file(pdf, part, std::filesystem::copy_options::overwrite_existing, ec);
-  if (!ec) std::filesystem::rename(part, out, ec);
-  if (ec) return fail(ErrorCode::kStorage, "cannot write " + out.string() + ": " + ec.message());
-  return {};
+  std::ifstream printed(pdf, std::ios::binary);
+  std::stringstream bytes;
+  bytes << printed.rdbuf();
+  if (!printed) return fail(ErrorCode::kStorage, "cannot read Chromium's " + pdf.string());
+  return core::write_file(out, bytes.str(), core::FileMode::kShared);
 }
 
 }  // namespace ergon::client

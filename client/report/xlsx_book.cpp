@@ -9,10 +9,19 @@ std::string cell_name(lxw_row_t row, lxw_col_t col) {
   return letters + std::to_string(row + 1);
 }
 
-Workbook::Workbook(std::filesystem::path path)
-    : path_(std::move(path)), temp_(path_.string() + ".part") {
-  book_ = workbook_new(temp_.c_str());
-  if (!book_) return;
+Workbook::Workbook(std::filesystem::path path) : path_(std::move(path)) {
+  auto file = core::OutputFile::create(path_, core::FileMode::kShared);
+  if (!file) {
+    error_ = file.error().message;
+    return;
+  }
+  file_.emplace(std::move(*file));
+  book_ = workbook_new(file_->temporary().c_str());
+  if (!book_) {
+    error_ = "cannot create " + file_->temporary().string() +
+             ": check that the folder exists and is writable";
+    return;
+  }
   auto make = [this](auto setup) {
     lxw_format* f = workbook_add_format(book_);
     setup(f);
@@ -42,15 +51,12 @@ Workbook::Workbook(std::filesystem::path path)
 
 Workbook::~Workbook() {
   if (!book_) return;
-  (void)workbook_close(book_);
-  std::error_code ec;
-  std::filesystem::remove(temp_, ec);
+  (void)workbook_close(book_);  // file_ then removes the unfinished file
 }
 
 core::Status Workbook::opened() const {
   if (book_) return {};
-  return core::fail(core::ErrorCode::kStorage,
-                    "cannot create " + temp_ + ": check that the folder exists and is writable");
+  return core::fail(core::ErrorCode::kStorage, error_);
 }
 
 lxw_worksheet* Workbook::add_sheet(const std::string& name) {
@@ -60,17 +66,10 @@ lxw_worksheet* Workbook::add_sheet(const std::string& name) {
 core::Status Workbook::commit() {
   lxw_error error = workbook_close(book_);
   book_ = nullptr;
-  std::error_code ec;
-  if (error != LXW_NO_ERROR) {
-    std::filesystem::remove(temp_, ec);
+  if (error != LXW_NO_ERROR)
     return core::fail(core::ErrorCode::kStorage,
                       "cannot write " + path_.string() + ": " + lxw_strerror(error));
-  }
-  std::filesystem::rename(temp_, path_, ec);
-  if (ec)
-    return core::fail(core::ErrorCode::kStorage,
-                      "cannot write " + path_.string() + ": " + ec.message());
-  return {};
+  return file_->commit();
 }
 
 }  // namespace ergon::client

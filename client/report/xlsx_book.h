@@ -1,13 +1,16 @@
 #pragma once
-// A libxlsxwriter workbook written beside its destination and renamed into place by commit(),
-// so a failed write leaves no half file; with the cell formats the Ergon sheets share.
+// A libxlsxwriter workbook written to a new file beside its destination (core::OutputFile: made
+// exclusively, never through a planted link) and renamed into place by commit(), so a failed
+// write leaves no half file; with the cell formats the Ergon sheets share.
 // Not thread-safe.
 
 #include <filesystem>
+#include <optional>
 #include <string>
 
 #include <xlsxwriter.h>
 
+#include "shared/core/output_file.h"
 #include "shared/core/result.h"
 #include "shared/model/money.h"
 
@@ -45,7 +48,8 @@ class Workbook {
 
  private:
   std::filesystem::path path_;
-  std::string temp_;
+  std::optional<core::OutputFile> file_;
+  std::string error_;  // why the file could not be made
   lxw_workbook* book_ = nullptr;
   Formats formats_;
 };

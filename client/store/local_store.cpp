@@ -97,7 +97,12 @@ namespace {
 core::Result<model::ReferenceData> install_reference(const std::filesystem::path& home,
                                                      const std::filesystem::path& from_dir) {
   std::error_code ec;
+  // A home made here is its user's alone (0700): it holds the device's token and key.
+  bool is_new = !std::filesystem::exists(home, ec);
   std::filesystem::create_directories(home / kReferenceFolder, ec);
+  if (!ec && is_new)
+    std::filesystem::permissions(home, std::filesystem::perms::owner_all,
+                                 std::filesystem::perm_options::replace, ec);
   if (ec)
     return fail(ErrorCode::kStorage,
                 "cannot create the home " + home.string() + ": " + ec.message());

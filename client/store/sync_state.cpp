@@ -11,6 +11,7 @@
 #include "client/store/revision_object.h"
 #include "shared/changelog/field_value_io.h"
 #include "shared/core/numbers.h"
+#include "shared/core/output_file.h"
 #include "shared/model/fields.h"
 
 namespace ergon::client {
@@ -87,14 +88,7 @@ core::Status SyncState::replace_reference(const std::map<std::string, std::strin
     auto known = model::ReferenceData::file_names();
     if (std::find(known.begin(), known.end(), name) == known.end()) continue;
     auto path = store_.home_ / kReferenceFolder / name;
-    std::ofstream out(path.string() + ".tmp", std::ios::binary | std::ios::trunc);
-    out << content;
-    out.close();
-    if (!out) return fail(ErrorCode::kStorage, "cannot write " + path.string());
-    std::error_code ec;
-    std::filesystem::rename(path.string() + ".tmp", path, ec);
-    if (ec)
-      return fail(ErrorCode::kStorage, "cannot replace " + path.string() + ": " + ec.message());
+    ERGON_TRY(core::write_file(path, content, core::FileMode::kShared));
   }
   store_.reference_ = std::move(*reference);
   return {};

@@ -73,23 +73,28 @@ core::Result<wire::BundleAnswer> checked_answer(LocalStore& store,
                                                 const std::filesystem::path& in) {
   auto file = wire::read_bundle(in, wire::BundleKind::kAnswer);
   if (!file) return fail(file.error());
-  wire::BundleAnswer answer;
-  if (!answer.ParseFromString(file->body()))
-    return fail(ErrorCode::kCorrupt, in.string() + " is damaged (its answer cannot be decoded)");
   auto pinned = store.setting("fingerprint");
   if (pinned.empty())
     return fail(ErrorCode::kUsage,
                 "this home has no pinned server key: 'ergon init --token … "
                 "--fingerprint SHA256:…' (from 'ergond fingerprint')");
-  auto presented = net::certificate_fingerprint(answer.certificate());
+  // The pinned key's signature first, read from the certificate field alone: an answer nobody
+  // signed is never decoded.
+  auto fields = wire::top_level_fields(file->body(), {8});  // the certificate
+  if (!fields) return fail(ErrorCode::kCorrupt, in.string() + ": " + fields.error().message);
+  const auto& certificate = (*fields)[8];
+  auto presented = net::certificate_fingerprint(certificate);
   if (!presented || *presented != pinned)
     return fail(ErrorCode::kCorrupt, in.string() +
                                          " was not made by this client's server (its "
                                          "key is not the pinned " +
                                          pinned + ")");
-  if (!net::verify_by_certificate(answer.certificate(), file->body(), file->signature()))
+  if (!net::verify_by_certificate(certificate, file->body(), file->signature()))
     return fail(ErrorCode::kCorrupt,
                 in.string() + " is damaged or altered: its server signature does not match");
+  wire::BundleAnswer answer;
+  if (!answer.ParseFromString(file->body()))
+    return fail(ErrorCode::kCorrupt, in.string() + " is damaged (its answer cannot be decoded)");
   const auto& id = store.device().device_id.bytes();
   if (answer.client_device_id() != std::string(reinterpret_cast<const char*>(id.data()), id.size()))
     return fail(ErrorCode::kInvalidArgument,

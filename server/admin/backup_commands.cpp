@@ -103,7 +103,10 @@ core::Status run_backup(const BackupOptions& o) {
 core::Status run_restore(const BackupOptions& o) {
   auto secret = passphrase(o);
   if (!secret) return fail(secret.error());
-  auto r = backup::restore_backup(o.data, o.from, *secret);
+  backup::RestoreTrust trust;
+  if (!o.fingerprint.empty()) trust.fingerprint = o.fingerprint;
+  trust.unauthenticated = o.unauthenticated;
+  auto r = backup::restore_backup(o.data, o.from, *secret, trust);
   if (!r) return fail(r.error());
   if (o.json) {
     std::cout << json{{"server_id", r->server_id},
@@ -163,11 +166,22 @@ Example:  ergond backup --data /var/lib/ergon --into /var/lib/ergon/backups --ke
   restore->add_option("--passphrase-file", o.passphrase_file,
                       "for an encrypted backup: a file whose first line is the passphrase "
                       "(or ERGON_BACKUP_PASSPHRASE)");
+  restore->add_option("--fingerprint", o.fingerprint,
+                      "the server's fingerprint as printed at init (SHA256:…): a plain backup "
+                      "must hold that server's key");
+  restore->add_flag("--unauthenticated", o.unauthenticated,
+                    "restore a plain backup whose server key nothing vouches for");
   restore->add_flag("--json", o.json, "print what was restored as JSON");
   restore->footer(R"(The store it replaces is kept in DATA/replaced-TIME/. The new epoch is written
 into the log, so the audit chain shows the rewind; clients that meet it re-send every change the
 backup lacks (acknowledged ones too), and nothing anyone saved is lost.
-Example:  ergond restore --data /var/lib/ergon --from /var/lib/ergon/backups/ergond-20261128-023000.backup)");
+Whose backup: an encrypted one is proven by its passphrase. A plain one carries only a hash
+that anyone can recompute, so its server key must be the one this folder holds, or the one
+--fingerprint names when the folder was lost; with neither it is refused (--unauthenticated
+takes it as it is).
+Examples:
+  ergond restore --data /var/lib/ergon --from /var/lib/ergon/backups/ergond-20261128-023000.backup
+  ergond restore --data /var/lib/ergon --from ergond-20261128-023000.backup --fingerprint SHA256:…)");
   restore->callback([&o, &action] { action = [&o] { return run_restore(o); }; });
 
   auto* status = app.add_subcommand(

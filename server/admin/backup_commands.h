@@ -17,6 +17,8 @@ struct BackupOptions {
   std::string bundle_in, bundle_out;
   std::size_t keep = 0;
   double max_backup_age_hours = 30;
+  std::string fingerprint;       // restore: the server key a plain backup must hold
+  bool unauthenticated = false;  // restore: accept a plain backup without that check
   bool encrypt = false;
   bool json = false;
   bool unhealthy = false;  // set by status: main exits 1

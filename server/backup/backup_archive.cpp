@@ -13,6 +13,8 @@
 #include <openssl/rand.h>
 #include <unistd.h>
 
+#include "shared/core/output_file.h"
+
 namespace ergon::server::backup {
 
 using core::ErrorCode;
@@ -333,29 +335,17 @@ core::Status write_archive(const std::filesystem::path& out, std::span<const Arc
   auto header = header_of(passphrase.has_value(), salt, nonce);
   auto body = Body::make(true, key, nonce, header);
   if (!body) return fail(body.error());
-  auto temporary = std::filesystem::path(out.string() + ".partial");
-  std::error_code ec;
-  std::filesystem::remove(temporary, ec);
-  auto f = create_private(temporary);
+  auto f = core::OutputFile::create(out, core::FileMode::kPrivate);
   if (!f) return fail(f.error());
-  auto written = [&]() -> core::Status {
-    ERGON_TRY(write_all(f->get(), header, temporary));
-    Writer w(f->get(), *body, temporary);
-    ERGON_TRY(write_body(w, entries));
-    ERGON_TRY(w.put_unhashed(body->digest()));
-    auto tag = body->finish();
-    if (!tag) return fail(tag.error());
-    ERGON_TRY(write_all(f->get(), *tag, temporary));
-    return flush_to_disk(f->get(), temporary);
-  }();
-  f->reset();
-  if (written) std::filesystem::rename(temporary, out, ec);
-  if (!written || ec) {
-    std::filesystem::remove(temporary, ec);
-    return written ? fail(ErrorCode::kStorage, "cannot move the backup to " + out.string())
-                   : written;
-  }
-  return {};
+  const auto& temporary = f->temporary();
+  ERGON_TRY(write_all(f->stream(), header, temporary));
+  Writer w(f->stream(), *body, temporary);
+  ERGON_TRY(write_body(w, entries));
+  ERGON_TRY(w.put_unhashed(body->digest()));
+  auto tag = body->finish();
+  if (!tag) return fail(tag.error());
+  ERGON_TRY(write_all(f->stream(), *tag, temporary));
+  return f->commit();
 }
 
 core::Result<bool> is_encrypted(const std::filesystem::path& in) {

@@ -52,8 +52,18 @@ struct RestoreResult {
 /// folder holds another server's store. The store it replaces is kept in DATA/replaced-TIME/,
 /// and its enrolments and revocations newer than the backup carry over (a restore must neither
 /// lock out a device enrolled since nor let a revoked one back in).
+///
+/// Whose backup it is: an encrypted backup is proven by its passphrase. A plain one is checked
+/// only by an unkeyed hash, so anyone can re-hash an altered copy: its server key must be the
+/// one `fingerprint` names (as printed at init) or, without it, the one the folder holds now;
+/// with neither, it is refused unless the caller accepts it `unauthenticated`.
+struct RestoreTrust {
+  std::optional<std::string> fingerprint;
+  bool unauthenticated = false;
+};
 core::Result<RestoreResult> restore_backup(const std::filesystem::path& data,
                                            const std::filesystem::path& from,
-                                           const std::optional<std::string>& passphrase);
+                                           const std::optional<std::string>& passphrase,
+                                           const RestoreTrust& trust);
 
 }  // namespace ergon::server::backup

@@ -108,11 +108,43 @@ core::Status move_into_place(const std::filesystem::path& from, const std::files
   return sync_folder(data);
 }
 
+// The backup's server key against what the administrator trusts (see RestoreTrust).
+core::Status check_trust(const std::filesystem::path& data, const std::filesystem::path& from,
+                         const std::filesystem::path& extracted, bool is_encrypted,
+                         const RestoreTrust& trust) {
+  ERGON_TRY(net::check_key_matches_certificate(extracted));
+  if (trust.unauthenticated) return {};
+  auto expected = trust.fingerprint;
+  std::error_code ec;
+  if (!expected && !is_encrypted && std::filesystem::exists(data / net::kCertFile, ec)) {
+    auto present = net::server_fingerprint(data);
+    if (!present) return fail(present.error());
+    expected = *present;
+  }
+  if (!expected) {
+    if (is_encrypted) return {};
+    return fail(ErrorCode::kInvalidArgument,
+                from.string() +
+                    " is a plain backup, checked by a hash anyone can recompute: give the "
+                    "server's fingerprint as printed at init (--fingerprint SHA256:…), or "
+                    "--unauthenticated if you trust this file as it is");
+  }
+  auto found = net::server_fingerprint(extracted);
+  if (!found) return fail(found.error());
+  if (*found != *expected)
+    return fail(ErrorCode::kInvalidArgument,
+                from.string() + " holds the server key " + *found + ", not " + *expected +
+                    (trust.fingerprint ? " (--fingerprint)" : " (this folder's server)") +
+                    ": it is not this server's backup, or it was altered");
+  return {};
+}
+
 }  // namespace
 
 core::Result<RestoreResult> restore_backup(const std::filesystem::path& data,
                                            const std::filesystem::path& from,
-                                           const std::optional<std::string>& passphrase) {
+                                           const std::optional<std::string>& passphrase,
+                                           const RestoreTrust& trust) {
   std::error_code ec;
   std::filesystem::create_directories(data, ec);
   if (ec) return fail(ErrorCode::kStorage, "cannot create " + data.string() + ": " + ec.message());
@@ -136,6 +168,9 @@ core::Result<RestoreResult> restore_backup(const std::filesystem::path& data,
                 data.string() + " holds server " + (*present)->server_id +
                     " but the backup is of server " + manifest->server_id +
                     ": restore it into its own server's folder, or into an empty one");
+  auto encrypted = is_encrypted(from);
+  if (!encrypted) return fail(encrypted.error());
+  ERGON_TRY(check_trust(data, from, staging->dir, *encrypted, trust));
 
   RestoreResult r;
   r.server_id = manifest->server_id;

@@ -23,13 +23,31 @@ constexpr std::uint32_t kPageEntries = 1000;
 // is answered with a snapshot, which is bounded by the programme, not by the log.
 constexpr std::size_t kMaxPages = 1000;
 
+// What authenticates a request, read from its bytes before the rest is decoded.
+struct RequestHead {
+  wire::Hello hello;
+  std::string nonce, server_id;
+};
+
+core::Result<RequestHead> request_head(const wire::BundleFile& file,
+                                       const std::filesystem::path& in) {
+  auto fields = wire::top_level_fields(file.body(), {1, 2, 5});  // hello, nonce, server_id
+  if (!fields) return fail(ErrorCode::kCorrupt, in.string() + ": " + fields.error().message);
+  RequestHead head;
+  if (!head.hello.ParseFromString((*fields)[1]))
+    return fail(ErrorCode::kCorrupt, in.string() + " is damaged (its hello cannot be decoded)");
+  head.nonce = (*fields)[2];
+  head.server_id = (*fields)[5];
+  return head;
+}
+
 core::Result<Admitted> admit(RequestRouter& router, MasterStore& store,
-                             const wire::BundleFile& file, const wire::BundleRequest& request) {
-  if (request.nonce().size() != kNonceBytes)
+                             const wire::BundleFile& file, const RequestHead& head) {
+  if (head.nonce.size() != kNonceBytes)
     return fail(ErrorCode::kProtocol, "the bundle's nonce is not 16 bytes");
-  auto admitted = router.admit_bundle(request.hello(), request.nonce(), file.body(), file.mac());
+  auto admitted = router.admit_bundle(head.hello, head.nonce, file.body(), file.mac());
   if (!admitted) return fail(admitted.error());
-  if (!crypto::verify_signature(request.hello().public_key(), file.body(), file.signature()))
+  if (!crypto::verify_signature(head.hello.public_key(), file.body(), file.signature()))
     return fail(ErrorCode::kUnauthenticated,
                 "the bundle's device signature does not match its contents: it was altered");
   if (admitted->needs_binding) {
@@ -92,25 +110,28 @@ core::Result<Applied> apply_bundle(const std::filesystem::path& data,
                                    const std::filesystem::path& out) {
   auto file = wire::read_bundle(in, wire::BundleKind::kRequest);
   if (!file) return fail(file.error());
-  wire::BundleRequest request;
-  if (!request.ParseFromString(file->body()))
-    return fail(ErrorCode::kCorrupt, in.string() + " is damaged (its request cannot be decoded)");
+  auto head = request_head(*file, in);
+  if (!head) return fail(head.error());
   auto store = MasterStore::open(data);
   if (!store) return fail(store.error());
   const auto& info = store->info();
-  if (!request.server_id().empty() && request.server_id() != info.server_id)
+  if (!head->server_id.empty() && head->server_id != info.server_id)
     return fail(ErrorCode::kInvalidArgument, in.string() + " was made for server " +
-                                                 request.server_id() + "; this is server " +
+                                                 head->server_id + "; this is server " +
                                                  info.server_id + ": carry it to its own server");
   RequestRouter router(*store);
-  auto admitted = admit(router, *store, *file, request);
+  // The enrolment's key and the device's signature first: a forged file is never decoded.
+  auto admitted = admit(router, *store, *file, *head);
   if (!admitted) return fail(admitted.error());
+  wire::BundleRequest request;
+  if (!request.ParseFromString(file->body()))
+    return fail(ErrorCode::kCorrupt, in.string() + " is damaged (its request cannot be decoded)");
 
   Applied applied;
   applied.enrolment = admitted->record.device_id;
   wire::BundleAnswer answer;
   answer.set_request_digest(std::string(crypto::as_bytes(crypto::sha256(file->body()))));
-  answer.set_client_device_id(request.hello().client_device_id());
+  answer.set_client_device_id(head->hello.client_device_id());
   // A client that has not met this epoch numbers its changes past what the server now holds:
   // it learns of the restore from this answer and re-sends them in its next bundle.
   applied.pushes_skipped = request.epoch() != 0 && request.epoch() != info.epoch;

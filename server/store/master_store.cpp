@@ -53,7 +53,12 @@ core::Result<MasterStore> MasterStore::create(const std::filesystem::path& dir,
     return fail(ErrorCode::kAlreadyExists,
                 "a server store exists already in " + dir.string() +
                     "; it is never overwritten (choose another --data folder)");
+  // A folder made here is the server's alone (0700); one the administrator made keeps its mode.
+  bool is_new = !std::filesystem::exists(dir, ec);
   std::filesystem::create_directories(dir, ec);
+  if (!ec && is_new)
+    std::filesystem::permissions(dir, std::filesystem::perms::owner_all,
+                                 std::filesystem::perm_options::replace, ec);
   if (ec) return fail(ErrorCode::kStorage, "cannot create " + dir.string() + ": " + ec.message());
   auto files = model::ReferenceData::read_files(reference_dir);
   if (!files) return fail(files.error());

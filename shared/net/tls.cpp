@@ -10,6 +10,7 @@
 #include <openssl/x509.h>
 #include <sys/stat.h>
 
+#include "shared/core/output_file.h"
 #include "shared/crypto/crypto.h"
 
 namespace ergon::net {
@@ -72,12 +73,11 @@ core::Status create_server_identity(const std::filesystem::path& dir) {
   if (X509_sign(cert.get(), key.get(), EVP_sha256()) == 0)
     return fail(ErrorCode::kInternal, "OpenSSL could not sign the certificate");
   ERGON_TRY(write_private(dir / kKeyFile, key.get()));
-  FILE* f = std::fopen((dir / kCertFile).c_str(), "w");
-  if (!f) return fail(ErrorCode::kStorage, "cannot create " + (dir / kCertFile).string());
-  bool ok = PEM_write_X509(f, cert.get()) == 1;
-  ok = std::fclose(f) == 0 && ok;
-  if (!ok) return fail(ErrorCode::kStorage, "cannot write " + (dir / kCertFile).string());
-  return {};
+  auto out = core::OutputFile::create(dir / kCertFile, core::FileMode::kShared);
+  if (!out) return fail(out.error());
+  if (PEM_write_X509(out->stream(), cert.get()) != 1)
+    return fail(ErrorCode::kStorage, "cannot write " + (dir / kCertFile).string());
+  return out->commit();
 }
 
 core::Result<std::string> server_fingerprint(const std::filesystem::path& dir) {
@@ -89,6 +89,22 @@ core::Result<std::string> server_fingerprint(const std::filesystem::path& dir) {
   std::fclose(f);
   if (!cert) return fail(ErrorCode::kCorrupt, (dir / kCertFile).string() + " is not a certificate");
   return fingerprint_of(cert.get());
+}
+
+core::Status check_key_matches_certificate(const std::filesystem::path& dir) {
+  auto pem = server_certificate(dir);
+  if (!pem) return fail(pem.error());
+  Owned<BIO, BIO_free_all> bio(BIO_new_mem_buf(pem->data(), static_cast<int>(pem->size())));
+  Owned<X509, X509_free> cert(bio ? PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr)
+                                  : nullptr);
+  FILE* f = std::fopen((dir / kKeyFile).c_str(), "r");
+  if (!f) return fail(ErrorCode::kNotFound, "no server key in " + dir.string());
+  Owned<EVP_PKEY, EVP_PKEY_free> key(PEM_read_PrivateKey(f, nullptr, nullptr, nullptr));
+  std::fclose(f);
+  if (!cert || !key || X509_check_private_key(cert.get(), key.get()) != 1)
+    return fail(ErrorCode::kCorrupt, "the server key in " + dir.string() +
+                                         " is not the key of the certificate beside it");
+  return {};
 }
 
 core::Result<std::string> server_certificate(const std::filesystem::path& dir) {

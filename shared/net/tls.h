@@ -32,6 +32,9 @@ bool verify_by_certificate(std::string_view pem, std::string_view message,
 
 core::Result<std::string> server_fingerprint(const std::filesystem::path& dir);
 
+/// kCorrupt unless the private key in `dir` is the key of the certificate beside it.
+core::Status check_key_matches_certificate(const std::filesystem::path& dir);
+
 /// The fingerprint of the certificate a TLS peer presented.
 core::Result<std::string> peer_fingerprint(SSL* ssl);
 

@@ -1,6 +1,12 @@
 #include "shared/storage/database.h"
 
+#include <cerrno>
+#include <cstring>
+
+#include <fcntl.h>
 #include <sqlite3.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 namespace ergon::storage {
 namespace {
@@ -123,6 +129,30 @@ bool Statement::column_is_null(int index) const {
 
 namespace {
 
+// The stores hold tokens, device keys and every directorate's figures: their owner alone reads
+// them. A new file is made 0600 before SQLite opens it (its -wal and -shm files take the
+// database's mode); an older file readable by others is narrowed when opened for writing. An
+// existing file is never opened here: closing any descriptor of a file drops every POSIX lock
+// this process holds on it, the locks of its other SQLite connections included.
+core::Status keep_private(const std::filesystem::path& path, Database::Mode mode) {
+  if (mode == Database::Mode::kReadOnly) return {};
+  if (mode == Database::Mode::kCreate) {
+    int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd >= 0)
+      ::close(fd);  // new and empty: no connection can hold a lock on it yet
+    else if (errno != EEXIST)
+      return fail(ErrorCode::kStorage, "opening " + path.string() + ": " + std::strerror(errno) +
+                                           " (check that the folder exists and is writable)");
+  }
+  for (const char* suffix : {"", "-wal", "-shm"}) {
+    struct stat st {};
+    auto file = path.string() + suffix;
+    if (::stat(file.c_str(), &st) == 0 && (st.st_mode & 077) != 0)
+      (void)::chmod(file.c_str(), 0600);
+  }
+  return {};
+}
+
 core::Result<int> user_version(Database& db) {
   auto stmt = db.prepare("PRAGMA user_version");
   if (!stmt) return fail(stmt.error());
@@ -141,6 +171,7 @@ core::Result<Database> Database::open(const std::filesystem::path& path, Durabil
   int flags = SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_URI;
   flags |= mode == Mode::kReadOnly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE;
   if (mode == Mode::kCreate) flags |= SQLITE_OPEN_CREATE;
+  ERGON_TRY(keep_private(path, mode));
   // A folder nobody may write holds no -shm file to share: read the file as it stands.
   std::string name =
       mode == Mode::kReadOnly ? "file:" + path.string() + "?immutable=1" : "file:" + path.string();

@@ -1,10 +1,13 @@
 #include "shared/wire/bundle.h"
 
-#include <cstdio>
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 
-#include <unistd.h>
+#include <google/protobuf/io/coded_stream.h>
+#include <google/protobuf/wire_format_lite.h>
+
+#include "shared/core/output_file.h"
 
 namespace ergon::wire {
 
@@ -52,6 +55,33 @@ core::Result<BundleFile> decode_bundle(std::string_view bytes, BundleKind expect
   return file;
 }
 
+core::Result<std::map<int, std::string>> top_level_fields(std::string_view message,
+                                                          std::initializer_list<int> numbers) {
+  using google::protobuf::internal::WireFormatLite;
+  google::protobuf::io::CodedInputStream in(reinterpret_cast<const std::uint8_t*>(message.data()),
+                                            static_cast<int>(message.size()));
+  std::map<int, std::string> found;
+  auto damaged = [] { return fail(Code::kCorrupt, "the bundle is damaged (it cannot be decoded)"); };
+  while (auto tag = in.ReadTag()) {
+    auto number = static_cast<int>(WireFormatLite::GetTagFieldNumber(tag));
+    bool wanted = std::find(numbers.begin(), numbers.end(), number) != numbers.end();
+    if (!wanted ||
+        WireFormatLite::GetTagWireType(tag) != WireFormatLite::WIRETYPE_LENGTH_DELIMITED) {
+      if (!WireFormatLite::SkipField(&in, tag)) return damaged();
+      continue;
+    }
+    std::uint32_t length = 0;
+    std::string bytes;
+    if (found.contains(number) || !in.ReadVarint32(&length) ||
+        !in.ReadString(&bytes, static_cast<int>(length)))
+      return damaged();
+    found.emplace(number, std::move(bytes));
+  }
+  if (!in.ConsumedEntireMessage() || in.CurrentPosition() != static_cast<int>(message.size()))
+    return damaged();
+  return found;
+}
+
 core::Result<BundleFile> read_bundle(const std::filesystem::path& path, BundleKind expected) {
   std::error_code ec;
   auto size = std::filesystem::file_size(path, ec);
@@ -69,19 +99,7 @@ core::Result<BundleFile> read_bundle(const std::filesystem::path& path, BundleKi
 
 core::Status write_bundle(const std::filesystem::path& path, const BundleFile& file) {
   auto bytes = encode_bundle(file);
-  auto partial = std::filesystem::path(path.string() + ".partial");
-  std::FILE* f = std::fopen(partial.c_str(), "wb");
-  if (!f) return fail(Code::kStorage, "cannot create " + partial.string());
-  bool written = std::fwrite(bytes.data(), 1, bytes.size(), f) == bytes.size();
-  written = std::fflush(f) == 0 && ::fsync(::fileno(f)) == 0 && written;
-  written = std::fclose(f) == 0 && written;
-  std::error_code ec;
-  if (written) std::filesystem::rename(partial, path, ec);
-  if (!written || ec) {
-    std::filesystem::remove(partial, ec);
-    return fail(Code::kStorage, "cannot write " + path.string() + " (is the disk full?)");
-  }
-  return {};
+  return core::write_file(path, bytes, core::FileMode::kPrivate);
 }
 
 }  // namespace ergon::wire

@@ -5,6 +5,8 @@
 // which signature is the server's (server/bundle) and the client's (client/sync/bundle). Pure.
 
 #include <filesystem>
+#include <initializer_list>
+#include <map>
 #include <string>
 #include <string_view>
 
@@ -29,6 +31,14 @@ std::string encode_bundle(const BundleFile& file);
 /// given where a request belongs), each saying which file and what to do.
 core::Result<BundleFile> decode_bundle(std::string_view bytes, BundleKind expected,
                                        std::string_view name);
+
+/// The bytes of the top-level length-delimited fields `numbers` of a serialized message (a
+/// BundleRequest's hello and nonce, a BundleAnswer's certificate), read without decoding any
+/// other field: what authenticates a bundle is checked before the rest is decoded, so a forged
+/// file never costs the memory its millions of tiny fields would. Absent fields are missing
+/// from the map; kCorrupt when the bytes are no message or a wanted field comes twice.
+core::Result<std::map<int, std::string>> top_level_fields(std::string_view message,
+                                                          std::initializer_list<int> numbers);
 
 /// Reads a whole bundle file and decodes it (see decode_bundle).
 core::Result<BundleFile> read_bundle(const std::filesystem::path& path, BundleKind expected);
