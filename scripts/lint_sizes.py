@@ -35,6 +35,8 @@ def strip_code(text):
             end = text.find(")" + m.group(1) + '"', i)
             j = n if end < 0 else end + len(m.group(1)) + 2
             out.append(re.sub(r"[^\n]", " ", text[i:j])); i = j
+        elif c == "'" and i > 0 and text[i - 1].isdigit() and i + 1 < n and text[i + 1].isalnum():
+            out.append(c); i += 1  # a digit separator (2'000), not a character literal
         elif c in "\"'":
             j = i + 1
             while j < n and text[j] != c:
@@ -118,6 +120,9 @@ def self_test():
     assert [f[1] for f in long_functions(long)] == [72], long_functions(long)
     assert [f[1] for f in long_functions(lam)] == [74], long_functions(lam)
     assert long_functions(tricky) == []
+    # A digit separator is no character literal: the long function after it is still found.
+    separated = "int m() {\n  return 2'000;\n}\nint n() {\n" + body + "\n}\nchar c = 'x';\n"
+    assert [f[1] for f in long_functions(separated)] == [72], long_functions(separated)
     print("lint_sizes self-test: ok")
 
 

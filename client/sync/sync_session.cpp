@@ -136,11 +136,17 @@ asio::awaitable<core::Status> push_outbox(Stream& stream, LocalStore& store,
                                           SyncReport& report) {
   auto pending = SyncState(store).pending_changes(std::numeric_limits<std::size_t>::max());
   if (!pending) co_return fail(pending.error());
-  for (std::size_t i = 0; i < pending->size(); i += options.batch_changes) {
+  // A batch stops at batch_changes or kMaxPushBytes, well inside what the server unpacks.
+  for (std::size_t i = 0, end = 0; i < pending->size(); i = end) {
     wire::Message push;
-    std::size_t end = std::min(pending->size(), i + options.batch_changes);
-    for (std::size_t j = i; j < end; ++j)
-      wire::to_proto((*pending)[j], push.mutable_push()->add_changes());
+    std::size_t bytes = 0;
+    for (end = i; end < pending->size() && end - i < options.batch_changes &&
+                  (end == i || bytes < kMaxPushBytes);
+         ++end) {
+      auto* change = push.mutable_push()->add_changes();
+      wire::to_proto((*pending)[end], change);
+      bytes += change->ByteSizeLong();
+    }
     auto replied = co_await ask(stream, push, next_id, options.timeout);
     if (!replied) co_return fail(replied.error());
     if (!replied->has_push_reply()) co_return fail(ErrorCode::kProtocol, "expected a push reply");

@@ -15,6 +15,10 @@
 
 namespace ergon::client {
 
+/// A push batch closes once its changes reach this size: the server unpacks no request larger
+/// than a frame (16 MiB), and a change holds at most 64 KiB of values.
+inline constexpr std::size_t kMaxPushBytes = 8u << 20;
+
 struct SyncReport {
   std::size_t sent = 0;
   std::size_t accepted = 0;

@@ -39,6 +39,7 @@ struct Options {
   bool insecure = false;
   std::size_t max_connections = server::ServerOptions{}.max_connections;
   std::size_t max_page_bytes = server::ServerOptions{}.max_page_bytes;
+  std::size_t max_logging_in = server::ServerOptions{}.max_unadmitted_per_address;
 };
 
 // Local time of a millisecond timestamp, "YYYY-MM-DD HH:MM" (the server's zone), or "never".
@@ -184,6 +185,7 @@ core::Status run_serve(const Options& o) {
   server::ServerOptions options;
   options.max_connections = raise_file_limit(o.max_connections);
   options.max_page_bytes = o.max_page_bytes;
+  options.max_unadmitted_per_address = o.max_logging_in;
   boost::asio::io_context io(1);
   server::Server server(io, *reader, **writer, tls, options);
   auto endpoint = server.listen(where->first, where->second);
@@ -243,6 +245,12 @@ void add_serve_command(CLI::App& app, Options& o, Action& action) {
       ->add_option("--max-connections", o.max_connections,
                    "connections served at once; later ones are told to retry (default 2048; "
                    "the open-file limit is raised to match)")
+      ->check(CLI::Range(1, 1'000'000));
+  serve
+      ->add_option("--max-logging-in-per-address", o.max_logging_in,
+                   "connections from one address still logging in (TLS and hello); past this "
+                   "its new connections are closed at once (default 256; a town hall behind one "
+                   "NAT address may need more)")
       ->check(CLI::Range(1, 1'000'000));
   serve
       ->add_option("--max-page-bytes", o.max_page_bytes,

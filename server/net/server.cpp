@@ -93,8 +93,15 @@ asio::awaitable<void> Server::accept_loop() {
     }
     boost::system::error_code peer_ec;
     auto remote = socket.remote_endpoint(peer_ec);
-    std::string peer =
-        peer_ec ? "?" : remote.address().to_string() + ":" + std::to_string(remote.port());
+    std::string address = peer_ec ? "?" : remote.address().to_string();
+    // One address holding connections open before login cannot take every slot: past its
+    // share, its new connections are closed at once (no TLS, no refusal to write).
+    if (registry_.unadmitted_from(address) >= options_.max_unadmitted_per_address) {
+      boost::system::error_code ignored;
+      socket.close(ignored);
+      continue;
+    }
+    std::string peer = address + ":" + (peer_ec ? "?" : std::to_string(remote.port()));
     socket.set_option(tcp::no_delay(true), peer_ec);
     spawn_session(std::move(socket), peer, registry_.size() >= options_.max_connections);
   }

@@ -36,7 +36,9 @@ Session<Stream>::Session(std::shared_ptr<Stream> stream, std::string peer, Sessi
                          bool over_limit)
     : stream_(std::move(stream)),
       peer_(std::move(peer)),
+      address_(peer_.substr(0, peer_.rfind(':'))),
       shared_(shared),
+      memory_share_{shared.options.session_share_bytes},
       over_limit_(over_limit),
       started_(std::chrono::steady_clock::now()) {}
 
@@ -51,11 +53,13 @@ template <class Stream>
 asio::awaitable<void> Session<Stream>::run(std::shared_ptr<Session> self) {
   auto& registry = self->shared_.registry;
   // The closer holds only the stream: closing cancels the session's pending read or write.
-  auto id = registry.add([stream = self->stream_] {
-    boost::system::error_code ignored;
-    socket_of(*stream).shutdown(tcp::socket::shutdown_both, ignored);
-    socket_of(*stream).close(ignored);
-  });
+  auto id = registry.add(
+      [stream = self->stream_] {
+        boost::system::error_code ignored;
+        socket_of(*stream).shutdown(tcp::socket::shutdown_both, ignored);
+        socket_of(*stream).close(ignored);
+      },
+      self->address_);
   struct Unregister {
     SessionRegistry& registry;
     SessionRegistry::Id id;
@@ -116,10 +120,12 @@ asio::awaitable<std::optional<Admitted>> Session<Stream>::admit() {
     co_return std::nullopt;
   }
   auto enrolment = RequestRouter::enrolment_of(hello->hello().token());
-  auto wait = shared_.throttle.admit_attempt(enrolment, std::chrono::steady_clock::now());
+  const auto& address = address_;
+  auto wait = shared_.throttle.admit_attempt(enrolment, address, std::chrono::steady_clock::now());
   if (!wait) {
     const core::Error throttled{ErrorCode::kUnauthenticated,
-                                "too many refused tokens for this enrolment; retry in a minute"};
+                                "too many refused tokens for this enrolment from this address; "
+                                "retry in a minute"};
     co_await refuse(hello->request_id(), throttled);
     co_return std::nullopt;
   }
@@ -130,11 +136,11 @@ asio::awaitable<std::optional<Admitted>> Session<Stream>::admit() {
   auto admitted = shared_.router.admit(hello->hello(), session_binding_);
   if (!admitted) {
     if (admitted.error().code == ErrorCode::kUnauthenticated)
-      shared_.throttle.record_failure(enrolment, std::chrono::steady_clock::now());
+      shared_.throttle.record_failure(enrolment, address, std::chrono::steady_clock::now());
     co_await refuse(hello->request_id(), admitted.error());
     co_return std::nullopt;
   }
-  shared_.throttle.record_success(enrolment);
+  shared_.throttle.record_success(enrolment, address);
   auto welcome = shared_.router.welcome(hello->request_id(), *admitted);
   if (!welcome) {
     co_await refuse(hello->request_id(), welcome.error());
@@ -173,15 +179,21 @@ asio::awaitable<bool> Session<Stream>::bind(const Admitted& admitted) {
 template <class Stream>
 asio::awaitable<void> Session<Stream>::serve(const Admitted& admitted) {
   const auto& options = shared_.options;
-  net::FrameLimits limits{wire::kMaxFrameBytes, wire::kMaxDecompressedBytes, &shared_.admitted,
+  // A request unpacks to at most a frame's size, and its memory is held until its reply is sent.
+  net::FrameLimits limits{wire::kMaxFrameBytes, wire::kMaxFrameBytes, &shared_.admitted,
                           options.idle_timeout};
+  limits.shares = {&memory_share_, &shared_.registry.device_share(admitted.record.device_id,
+                                                                  options.device_share_bytes)};
   for (;;) {
-    auto request = co_await net::read_frame(*stream_, limits);
-    if (!request) {
-      ended_by_ = request.error().message;
-      co_await refuse(0, request.error());
+    auto read = co_await net::read_held(*stream_, limits);
+    if (!read) {
+      ended_by_ = read.error().message;
+      co_await refuse(0, read.error());
       co_return;  // closed, timed out or cut: nothing half-done remains
     }
+    auto held = std::move(read->held);
+    core::Result<wire::Message> request = std::move(read->message);
+    read = core::fail(ErrorCode::kInternal, "taken");
     ++requests_;
     // The reply is encoded before the write waits, and the request and the decoded reply are
     // gone by then: a client slow to read holds only the frame's bytes. A snapshot page decoded

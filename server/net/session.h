@@ -19,6 +19,7 @@
 #include "server/net/store_writer.h"
 #include "server/net/token_throttle.h"
 #include "shared/net/memory_budget.h"
+#include "shared/wire/frame.h"
 
 namespace ergon::server {
 
@@ -28,8 +29,15 @@ struct ServerOptions {
   std::size_t max_connections = 2048;
   /// A hello is a few hundred bytes: before admission no frame may be larger than this.
   std::size_t max_hello_bytes = 4u << 10;
-  /// What all admitted sessions together may hold in frames being read and unpacked.
+  /// What all admitted sessions together may hold in requests being read, unpacked and
+  /// answered; one session at most its share, the sessions of one enrolment together theirs
+  /// (a whole frame and its unpacked message fit in a session's share).
   std::size_t admitted_budget_bytes = 192u << 20;
+  std::size_t session_share_bytes = (2 * wire::kMaxFrameBytes) + (1u << 20);
+  std::size_t device_share_bytes = 64u << 20;
+  /// Connections from one address still in their TLS handshake or hello: past this the
+  /// accept loop closes new ones from that address at once.
+  std::size_t max_unadmitted_per_address = 256;
   /// Where a pull page stops adding snapshot parts and entries.
   std::size_t max_page_bytes = kMaxPageBytes;
 };
@@ -69,7 +77,9 @@ class Session {
 
   std::shared_ptr<Stream> stream_;
   std::string peer_;
+  std::string address_;  // peer_ without its port
   SessionShared& shared_;
+  net::MemoryBudget::Share memory_share_;
   bool over_limit_;
   std::string session_binding_;
   std::chrono::steady_clock::time_point started_;

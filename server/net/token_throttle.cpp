@@ -11,8 +11,9 @@ std::chrono::milliseconds TokenThrottle::backoff(int failures) const {
 }
 
 std::optional<std::chrono::milliseconds> TokenThrottle::admit_attempt(const std::string& enrolment,
+                                                                      const std::string& address,
                                                                       Clock::time_point now) {
-  auto it = entries_.find(enrolment);
+  auto it = entries_.find(key(enrolment, address));
   if (it == entries_.end() || it->second.failures < kFreeFailures)
     return std::chrono::milliseconds{0};
   auto& entry = it->second;
@@ -24,26 +25,35 @@ std::optional<std::chrono::milliseconds> TokenThrottle::admit_attempt(const std:
   return wait;
 }
 
-void TokenThrottle::record_failure(const std::string& enrolment, Clock::time_point now) {
-  if (entries_.size() >= kMaxTracked) forget_old(now);
-  auto& entry = entries_[enrolment];
+void TokenThrottle::record_failure(const std::string& enrolment, const std::string& address,
+                                   Clock::time_point now) {
+  auto k = key(enrolment, address);
+  if (entries_.size() >= kMaxTracked && !entries_.contains(k)) make_room(now);
+  auto& entry = entries_[k];
   ++entry.failures;
   entry.next_slot = std::max(entry.next_slot, now + backoff(entry.failures));
 }
 
-void TokenThrottle::record_success(const std::string& enrolment) { entries_.erase(enrolment); }
+void TokenThrottle::record_success(const std::string& enrolment, const std::string& address) {
+  entries_.erase(key(enrolment, address));
+}
 
-int TokenThrottle::failures(const std::string& enrolment) const {
-  auto it = entries_.find(enrolment);
+int TokenThrottle::failures(const std::string& enrolment, const std::string& address) const {
+  auto it = entries_.find(key(enrolment, address));
   return it == entries_.end() ? 0 : it->second.failures;
 }
 
-void TokenThrottle::forget_old(Clock::time_point now) {
+void TokenThrottle::make_room(Clock::time_point now) {
   // Records whose backoff ended long ago carry no protection worth the memory.
   std::erase_if(entries_, [&](const auto& item) {
     return item.second.next_slot + std::chrono::minutes(10) < now;
   });
-  if (entries_.size() >= kMaxTracked) entries_.clear();
+  if (entries_.size() < kMaxTracked) return;
+  // Still full of records in force: the one whose backoff ends soonest protects least.
+  auto soonest = std::min_element(
+      entries_.begin(), entries_.end(),
+      [](const auto& a, const auto& b) { return a.second.next_slot < b.second.next_slot; });
+  entries_.erase(soonest);
 }
 
 }  // namespace ergon::server

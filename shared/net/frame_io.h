@@ -7,8 +7,8 @@
 // Memory follows the bytes that really arrive: a body is read in chunks of kReadChunk, each
 // reserved from the caller's MemoryBudget before it is allocated, so a length prefix that
 // announces 16 MiB and sends nothing costs one chunk; a compressed body's declared size is
-// checked against the budget's free bytes before it is unpacked. The reservation ends with the
-// read: the parsed message is the caller's to account for.
+// reserved too before it is unpacked. read_frame ends the reservation with the read;
+// read_held hands it to the caller with the message, to hold until the reply is sent.
 
 #include <algorithm>
 #include <array>
@@ -40,6 +40,13 @@ struct FrameLimits {
   std::size_t max_message_bytes = wire::kMaxDecompressedBytes;
   MemoryBudget* budget = nullptr;
   std::chrono::milliseconds deadline{30'000};
+  std::array<MemoryBudget::Share*, 2> shares{};  // caps within the budget (session, device)
+};
+
+/// A message with the memory reserved for it: its frame and its unpacked size.
+struct HeldMessage {
+  wire::Message message;
+  MemoryBudget::Reservation held;
 };
 
 /// Runs `op` (an awaitable yielding a tuple starting with error_code) against a timer; the
@@ -79,7 +86,7 @@ inline FrameCounters& frame_counters() {
 }
 
 template <class Stream>
-asio::awaitable<core::Result<wire::Message>> read_frame(Stream& stream, FrameLimits limits) {
+asio::awaitable<core::Result<HeldMessage>> read_held(Stream& stream, FrameLimits limits) {
   std::array<unsigned char, 4> header{};
   auto got = co_await with_deadline(
       asio::async_read(stream, asio::buffer(header), asio::as_tuple(asio::use_awaitable)),
@@ -89,7 +96,7 @@ asio::awaitable<core::Result<wire::Message>> read_frame(Stream& stream, FrameLim
   auto length = wire::check_frame_length(header.data(), limits.max_frame_bytes);
   if (!length) co_return core::fail(length.error());
   MemoryBudget unbounded(~std::size_t{0});
-  auto held = (limits.budget ? *limits.budget : unbounded).reserve();
+  auto held = limits.budget ? limits.budget->reserve(limits.shares) : unbounded.reserve();
   std::string body;
   while (body.size() < *length) {
     std::size_t chunk = std::min<std::size_t>(kReadChunk, *length - body.size());
@@ -104,9 +111,20 @@ asio::awaitable<core::Result<wire::Message>> read_frame(Stream& stream, FrameLim
     if (!got) co_return core::fail(got.error());
   }
   frame_counters().read.fetch_add(header.size() + body.size(), std::memory_order_relaxed);
-  std::size_t unpack_cap = limits.max_message_bytes;
-  if (limits.budget) unpack_cap = std::min(unpack_cap, limits.budget->available());
-  co_return wire::parse_message(body, unpack_cap);
+  // The unpacked bytes count from before they are allocated until the caller lets go.
+  auto parsed = wire::parse_message(body, limits.max_message_bytes, [&](std::size_t unpacked) {
+    return !limits.budget || held.grow(unpacked);
+  });
+  if (!parsed) co_return core::fail(parsed.error());
+  if (!limits.budget) held = MemoryBudget::Reservation{};  // nothing to hold: `unbounded` ends here
+  co_return HeldMessage{std::move(*parsed), std::move(held)};
+}
+
+template <class Stream>
+asio::awaitable<core::Result<wire::Message>> read_frame(Stream& stream, FrameLimits limits) {
+  auto read = co_await read_held(stream, limits);
+  if (!read) co_return core::fail(read.error());
+  co_return std::move(read->message);
 }
 
 template <class Stream>

@@ -50,6 +50,11 @@ std::string encode_frame(const Message& message) {
 }
 
 core::Result<Message> parse_message(std::string_view body, std::size_t max_unpacked_bytes) {
+  return parse_message(body, max_unpacked_bytes, nullptr);
+}
+
+core::Result<Message> parse_message(std::string_view body, std::size_t max_unpacked_bytes,
+                                    const std::function<bool(std::size_t)>& reserve_unpacked) {
   Message message;
   if (!message.ParseFromArray(body.data(), static_cast<int>(body.size())))
     return fail(Code::kProtocol, "a frame that is not a valid Ergon message");
@@ -62,6 +67,9 @@ core::Result<Message> parse_message(std::string_view body, std::size_t max_unpac
   auto frame_size = ZSTD_getFrameContentSize(c.zstd().data(), c.zstd().size());
   if (frame_size != c.size())
     return fail(Code::kProtocol, "a compressed message whose size does not match its header");
+  if (reserve_unpacked && !reserve_unpacked(c.size()))
+    return fail(Code::kUnavailable,
+                "the server is short of memory for messages in flight; retry shortly");
   std::string unpacked(c.size(), '\0');
   auto n = ZSTD_decompress(unpacked.data(), unpacked.size(), c.zstd().data(), c.zstd().size());
   if (ZSTD_isError(n) || n != c.size())

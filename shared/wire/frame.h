@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -35,6 +36,10 @@ std::string encode_frame(const Message& message);
 /// is at most `max_unpacked_bytes` (checked before anything is unpacked).
 core::Result<Message> parse_message(std::string_view body,
                                     std::size_t max_unpacked_bytes = kMaxDecompressedBytes);
+/// The same, asking `reserve_unpacked` for the declared size before it is allocated: false
+/// refuses the message (kUnavailable: no memory for it now; the peer may retry).
+core::Result<Message> parse_message(std::string_view body, std::size_t max_unpacked_bytes,
+                                    const std::function<bool(std::size_t)>& reserve_unpacked);
 
 /// Accumulates bytes from a stream and yields whole frame bodies.
 class FrameDecoder {

@@ -77,6 +77,11 @@ asio::awaitable<void> read_one(tcp::socket& socket, net::FrameLimits limits, Rea
   out.elapsed = std::chrono::duration_cast<milliseconds>(net::Clock::now() - started);
 }
 
+asio::awaitable<void> read_held_one(tcp::socket& socket, net::FrameLimits limits,
+                                    std::optional<ergon::core::Result<net::HeldMessage>>& out) {
+  out = co_await net::read_held(socket, limits);
+}
+
 // Reads one frame, then closes the socket, so a peer blocked writing the rest gets an error.
 asio::awaitable<void> read_one_and_hang_up(tcp::socket& socket, net::FrameLimits limits,
                                            ReadResult& out) {
@@ -350,21 +355,62 @@ TEST_CASE("a frame read under a budget holds none of it afterwards", "[net]") {
   CHECK(budget.used() == 0);
 }
 
-TEST_CASE("a compressed body declaring more than the budget's free bytes is kTooLarge", "[net]") {
+TEST_CASE("a compressed body past the budget, a share or the cap is refused before unpacking",
+          "[net]") {
   Loopback loop;
   auto message = error_message(6, std::string(4 * net::kReadChunk, 'z'));  // packs to ~1 KiB
   auto frame = wire::encode_frame(message);
   REQUIRE(frame.size() < net::kReadChunk);
   net::MemoryBudget budget(2 * net::kReadChunk);
+  net::MemoryBudget::Share share{2 * net::kReadChunk};
+  net::MemoryBudget roomy(64 * net::kReadChunk);
   auto limits = limits_with(milliseconds(5000));
+  auto expected = ErrorCode::kUnavailable;  // no room now: the peer may retry
   SECTION("the budget's free bytes") { limits.budget = &budget; }
-  SECTION("max_message_bytes") { limits.max_message_bytes = 2 * net::kReadChunk; }
+  SECTION("a share of a roomy budget") {
+    limits.budget = &roomy;
+    limits.shares = {&share, nullptr};
+  }
+  SECTION("max_message_bytes") {
+    limits.max_message_bytes = 2 * net::kReadChunk;
+    expected = ErrorCode::kTooLarge;  // never: the message is too large
+  }
   ReadResult got;
   loop.spawn(read_one(loop.reader, limits, got));
   loop.spawn(write_in_pieces(loop.peer, frame, frame.size(), milliseconds(0)));
   loop.run(2);
-  CHECK(error_of(got).code == ErrorCode::kTooLarge);
+  CHECK(error_of(got).code == expected);
   CHECK(budget.used() == 0);
+  CHECK(roomy.used() == 0);
+  CHECK(share.used == 0);
+}
+
+TEST_CASE("read_held keeps a message's frame and unpacked bytes until the caller lets go",
+          "[net]") {
+  Loopback loop;
+  auto message = error_message(7, std::string(4 * net::kReadChunk, 'z'));
+  auto frame = wire::encode_frame(message);
+  net::MemoryBudget budget(64 * net::kReadChunk);
+  net::MemoryBudget::Share session{16 * net::kReadChunk}, device{32 * net::kReadChunk};
+  auto limits = limits_with(milliseconds(5000));
+  limits.budget = &budget;
+  limits.shares = {&session, &device};
+  std::optional<ergon::core::Result<net::HeldMessage>> got;
+  loop.spawn(read_held_one(loop.reader, limits, got));
+  loop.spawn(write_in_pieces(loop.peer, frame, frame.size(), milliseconds(0)));
+  loop.run(2);
+  REQUIRE(got);
+  REQUIRE(*got);
+  CHECK(MessageDifferencer::Equals((*got)->message, message));
+  // The frame's bytes and the declared unpacked size, in the budget and both shares.
+  auto held = frame.size() - 4 + message.ByteSizeLong();
+  CHECK(budget.used() == held);
+  CHECK(session.used == held);
+  CHECK(device.used == held);
+  got.reset();
+  CHECK(budget.used() == 0);
+  CHECK(session.used == 0);
+  CHECK(device.used == 0);
 }
 
 TEST_CASE("a length of zero is a protocol error", "[net]") {
