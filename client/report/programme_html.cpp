@@ -208,10 +208,9 @@ std::string flags_and_footer(const ProgrammeReport& report) {
 
 std::string render_programme_html(const ProgrammeReport& report, const model::ReferenceData& ref) {
   std::string year = std::to_string(report.year);
-  std::string out =
-      "<!DOCTYPE html>\n<html lang=\"el\">\n<head>\n<meta charset=\"utf-8\">\n"
-      "<title>Τεχνικό Πρόγραμμα " +
-      year + "</title>\n" + std::string(kStyle) + "\n</head>\n<body>\n";
+  std::string out = "<!DOCTYPE html>\n<html lang=\"el\">\n<head>\n<meta charset=\"utf-8\">\n" +
+                    std::string(kReportSecurityPolicy) + "<title>Τεχνικό Πρόγραμμα " + year +
+                    "</title>\n" + std::string(kStyle) + "\n</head>\n<body>\n";
   out += "<h1>ΤΕΧΝΙΚΟ ΠΡΟΓΡΑΜΜΑ " + year + "</h1>\n<p class=\"stage\">" +
          escape(stage_lines(report.stage).front()) + "</p>\n";
   out += table_html(report, ref) + sources_html(report, ref) + charts_html(report, ref) +

@@ -99,6 +99,13 @@ std::string render_programme_text(const ProgrammeReport& report, const model::Re
 /// A self-contained HTML page (inline CSS and SVG, no script) that prints on A4 landscape.
 std::string render_programme_html(const ProgrammeReport& report, const model::ReferenceData& ref);
 
+/// The page's Content-Security-Policy, as a <meta> of its head: nothing but its own styles runs
+/// or loads, so no script runs when Chromium prints it, whatever a title or remark holds.
+/// (Chromium's own switch against JavaScript stops its new headless mode from printing.)
+inline constexpr std::string_view kReportSecurityPolicy =
+    "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src "
+    "'unsafe-inline'; img-src data:\">\n";
+
 /// Pads or cuts `text` to `width` characters; numbers are right-aligned when `right` is set.
 std::string fit(std::string_view text, std::size_t width, bool right = false);
 

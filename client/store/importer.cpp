@@ -219,6 +219,8 @@ core::Result<ImportReport> import_csv(LocalStore& store, std::istream& in, std::
 core::Result<ImportReport> import_csv(LocalStore& store, std::istream& in,
                                       const ImportOptions& options) {
   model::CsvReader reader(in);
+  // The longest field is 2,000 characters of remarks (at most 4 bytes each in UTF-8).
+  reader.limit(16 << 10, 256);
   auto header = reader.header();
   if (!header) return fail(header.error());
   const std::vector<std::string> columns = std::move(*header);

@@ -140,7 +140,7 @@ core::Result<Routed> RequestRouter::handle(const wire::Message& request, const A
     return Routed{std::move(*page)};
   }
   if (request.has_history()) {
-    auto page = history(id, request.history());
+    auto page = history(id, admitted, request.history());
     if (!page) return fail(page.error());
     return Routed{std::move(*page)};
   }
@@ -300,6 +300,7 @@ void to_proto(const HistoryEvent& e, wire::HistoryEvent* out) {
 }  // namespace
 
 core::Result<wire::Message> RequestRouter::history(std::uint64_t request_id,
+                                                   const Admitted& admitted,
                                                    const wire::HistoryRequest& asked) {
   if (asked.after_seq() > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()))
     return fail(ErrorCode::kProtocol, "history: after_seq is beyond any log position");
@@ -330,6 +331,12 @@ core::Result<wire::Message> RequestRouter::history(std::uint64_t request_id,
       break;
     }
     to_proto(e, reply->add_events());
+    // As in a pull: what a user typed in a rejected change stays with its device; planning and
+    // auditors, who answer for the programme, see it too.
+    auto role = admitted.record.role;
+    bool sees_values = role == merge::Role::kPlanning || role == merge::Role::kAuditor ||
+                       e.enrolment == admitted.record.device_id;
+    if (e.kind == "rejected" && !sees_values) reply->mutable_events()->rbegin()->clear_fields();
   }
   reply->set_more(page->more);
   reply->set_next_after(page->next_after);

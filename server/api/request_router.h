@@ -81,7 +81,8 @@ class RequestRouter {
   core::Result<PushJob> decode_push(std::uint64_t request_id, const wire::PushRequest& push);
   core::Result<wire::Message> pull(std::uint64_t request_id, const Admitted& admitted,
                                    const wire::PullRequest& pull);
-  core::Result<wire::Message> history(std::uint64_t request_id, const wire::HistoryRequest& asked);
+  core::Result<wire::Message> history(std::uint64_t request_id, const Admitted& admitted,
+                                      const wire::HistoryRequest& asked);
   core::Result<wire::Message> audit_verify(std::uint64_t request_id,
                                            const wire::AuditVerifyRequest& asked);
   // The programme's stages (programme_requests.cpp).

@@ -63,6 +63,20 @@ int CsvReader::peek() {
   return in_.peek();
 }
 
+core::Status CsvReader::check_limits(const CsvRow& row, const std::string& cell) const {
+  if (cell.size() >= max_cell_bytes_)
+    return fail(ErrorCode::kInvalidArgument,
+                "line " + std::to_string(row.line) + ", column " +
+                    std::to_string(row.cells.size() + 1) + ": a cell of more than " +
+                    std::to_string(max_cell_bytes_) +
+                    " bytes; no field is that long (check the file is the right one)");
+  if (row.cells.size() >= max_cells_)
+    return fail(ErrorCode::kInvalidArgument, "line " + std::to_string(row.line) + ": more than " +
+                                                 std::to_string(max_cells_) +
+                                                 " cells; the sheet has far fewer columns");
+  return {};
+}
+
 core::Result<std::optional<CsvRow>> CsvReader::read_row() {
   CsvRow row;
   row.line = line_;
@@ -74,12 +88,13 @@ core::Result<std::optional<CsvRow>> CsvReader::read_row() {
       return fail(ErrorCode::kInvalidArgument,
                   "line " + std::to_string(row.line) +
                       ": not valid UTF-8; save the file from the spreadsheet as 'CSV UTF-8'");
-    row.cells.push_back(std::move(cell));
+    row.cells.push_back(unguarded(std::move(cell)));
     cell.clear();
     cell_was_quoted = false;
     return {};
   };
   for (int c = get(); c != EOF; c = get()) {
+    ERGON_TRY(check_limits(row, cell));
     if (quoted) {
       if (c == '"' && peek() == '"') {
         cell.push_back('"');
@@ -148,7 +163,21 @@ core::Result<CsvTable> parse_csv(std::string_view text, char delimiter) {
   return table;
 }
 
-std::string csv_cell(std::string_view value, char delimiter) {
+bool starts_formula(std::string_view value) {
+  auto first = value.find_first_not_of('\'');
+  return first != std::string_view::npos &&
+         std::string_view("=+-@\t\r").find(value[first]) != std::string_view::npos;
+}
+
+std::string unguarded(std::string cell) {
+  if (cell.starts_with('\'') && starts_formula(std::string_view(cell).substr(1))) cell.erase(0, 1);
+  return cell;
+}
+
+std::string csv_cell(std::string_view guarded_or_not, char delimiter) {
+  std::string guarded;
+  if (starts_formula(guarded_or_not)) guarded = "'" + std::string(guarded_or_not);
+  std::string_view value = guarded.empty() ? guarded_or_not : guarded;
   if (value.find_first_of(std::string{delimiter, '"', '\n', '\r'}) == std::string_view::npos)
     return std::string(value);
   std::string out = "\"";

@@ -3,6 +3,7 @@
 // quoting, UTF-8 with or without BOM, CRLF or LF. Pure; thread-safe.
 
 #include <cstddef>
+#include <cstdint>
 #include <istream>
 #include <optional>
 #include <string>
@@ -39,6 +40,12 @@ class CsvReader {
   /// The next row that is not blank, or nullopt at the end.
   core::Result<std::optional<CsvRow>> next();
   char delimiter() const { return delimiter_; }
+  /// Refuses, while reading, a cell longer than `max_cell_bytes` or a row of more than
+  /// `max_cells` cells, so a hostile file costs at most one bounded row of memory.
+  void limit(std::size_t max_cell_bytes, std::size_t max_cells) {
+    max_cell_bytes_ = max_cell_bytes;
+    max_cells_ = max_cells;
+  }
   /// Bytes consumed so far, for progress.
   std::size_t bytes_read() const { return bytes_read_; }
 
@@ -46,6 +53,7 @@ class CsvReader {
   int get();
   int peek();
   core::Result<std::optional<CsvRow>> read_row();
+  core::Status check_limits(const CsvRow& row, const std::string& cell) const;
 
   std::istream& in_;
   char delimiter_;
@@ -53,12 +61,21 @@ class CsvReader {
   std::size_t lookahead_at_ = 0;
   std::size_t line_ = 1;
   std::size_t bytes_read_ = 0;
+  std::size_t max_cell_bytes_ = SIZE_MAX, max_cells_ = SIZE_MAX;
 };
 
 /// Parses a whole text (CsvReader over it), keeping every row.
 core::Result<CsvTable> parse_csv(std::string_view text, char delimiter = 0);
 
-/// One cell, quoted when it holds the delimiter, a quote or a line break.
+/// One cell, quoted when it holds the delimiter, a quote or a line break. A value a spreadsheet
+/// would run as a formula (starting with =, +, -, @, tab or carriage return, after any leading
+/// apostrophes) gets one apostrophe in front, as OWASP's CSV-injection guidance recommends;
+/// CsvReader takes exactly that apostrophe off again, so every value makes the round trip.
 std::string csv_cell(std::string_view value, char delimiter);
+
+/// Whether csv_cell guards `value` with an apostrophe.
+bool starts_formula(std::string_view value);
+/// A cell as read, with csv_cell's guard taken off (CsvReader does it for every cell).
+std::string unguarded(std::string cell);
 
 }  // namespace ergon::model

@@ -30,6 +30,12 @@ bool is_space(utf8proc_int32_t cp) {
 
 bool is_control(utf8proc_int32_t cp) { return cp < 0x20 || (cp >= 0x7F && cp < 0xA0); }
 
+// The embeddings, overrides and isolates that make text display in another order than it is
+// stored ("Trojan Source"): a title could read one figure and hold another.
+bool is_bidi_control(utf8proc_int32_t cp) {
+  return (cp >= 0x202A && cp <= 0x202E) || (cp >= 0x2066 && cp <= 0x2069);
+}
+
 // Runs utf8proc_map and takes ownership of its malloc'd result.
 core::Result<std::string> map(std::string_view text, int options) {
   utf8proc_uint8_t* out = nullptr;
@@ -132,12 +138,16 @@ core::Result<std::string> normalise_text(std::string_view text) {
       pending_space = !out.empty();
       continue;
     }
-    if (is_control(cp)) {
+    if (is_control(cp) || is_bidi_control(cp)) {
       char hex[16];
       std::snprintf(hex, sizeof hex, "U+%04X", static_cast<unsigned>(cp));
-      return fail(ErrorCode::kInvalidArgument, "the text has a control character (" +
-                                                   std::string(hex) + ") at character " +
-                                                   std::to_string(position) + "; remove it");
+      return fail(ErrorCode::kInvalidArgument,
+                  std::string(is_control(cp) ? "the text has a control character ("
+                                             : "the text has a bidirectional control character (") +
+                      hex + ") at character " + std::to_string(position) +
+                      (is_control(cp) ? "; remove it"
+                                      : ", which shows text in another order than it is "
+                                        "stored; remove it"));
     }
     if (pending_space) out.push_back(' ');
     pending_space = false;

@@ -5,9 +5,13 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <string>
 
 #include <catch2/catch.hpp>
 
+#include "client/report/programme_report.h"
 #include "tests/support/temp_dir.h"
 
 using Catch::Matchers::Contains;
@@ -43,4 +47,22 @@ TEST_CASE("ERGON_CHROMIUM names the browser; a missing or failing one is a clear
     CHECK_THAT(printed.error().message, Contains("could not print"));
   }
   CHECK_FALSE(std::filesystem::exists(out));
+}
+
+TEST_CASE("a report page runs no script when Chromium prints it", "[report][pdf][hardening]") {
+  ergon::testing::TempDir dir;
+  auto out = dir / "out.pdf";
+  auto printed = ergon::client::print_pdf(
+      "<head>" + std::string(ergon::client::kReportSecurityPolicy) +
+          "</head><p id=\"t\">ΚΕΙΜΕΝΟ ΣΕΛΙΔΑΣ</p>"
+          "<script>document.getElementById('t').textContent = 'SCRIPT RAN';</script>",
+      out);
+  INFO((printed ? std::string() : printed.error().message));
+  REQUIRE(printed);
+  auto text = dir / "out.txt";
+  REQUIRE(std::system(("pdftotext " + out.string() + " " + text.string()).c_str()) == 0);
+  std::ifstream in(text);
+  std::string content((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  CHECK(content.find("SCRIPT RAN") == std::string::npos);
+  CHECK(content.find("ΚΕΙΜΕΝΟ ΣΕΛΙΔΑΣ") != std::string::npos);
 }

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <limits>
 #include <memory>
+#include <span>
 #include <string>
 #include <variant>
 #include <vector>
@@ -19,6 +20,7 @@
 #include "client/store/sync_state.h"
 #include "server/merge/merge_service.h"
 #include "server/store/master_store.h"
+#include "shared/changelog/change.h"
 #include "shared/crypto/crypto.h"
 #include "shared/wire/convert.h"
 #include "shared/wire/frame.h"
@@ -658,4 +660,40 @@ TEST_CASE("a message the router does not take after the welcome is an error, not
   wire::Message ping;
   ping.mutable_ping();
   CHECK(reply_of(router.handle(ping, admitted)).has_pong());
+}
+
+TEST_CASE("a rejected change's values reach its own device, planning and auditors only",
+          "[router][audit][hardening]") {
+  World w;
+  RequestRouter router(w.store());
+  auto dte = w.admit_and_bind(router, w.enrol(merge::Role::kDirectorate, "DTE"));
+  changelog::Change create;
+  create.device_id = dte.context.device_id;
+  create.device_seq = 1;
+  create.entity = {changelog::EntityKind::kProposal, core::ProposalId::random().hex()};
+  create.group = std::string(changelog::kCreateGroup);
+  create.values = {{"directorate", "DTE"}, {"title", "Απόρρητο σχέδιο της Διεύθυνσης"}};
+  create.user = "Μαρία Παπαδάκη";
+  auto outcomes = must(w.merge().apply_batch(dte.context, std::span(&create, 1)));
+  REQUIRE(outcomes.at(0).kind == changelog::OutcomeKind::kRejected);
+
+  auto seen_by = [&](const Admitted& who) {
+    wire::Message history;
+    history.set_request_id(3);
+    history.mutable_history();
+    auto reply = reply_of(router.handle(history, who));
+    REQUIRE(reply.has_history_reply());
+    for (const auto& e : reply.history_reply().events())
+      if (e.kind() == "rejected") {
+        CHECK_FALSE(e.reason().empty());  // everyone learns that, and why
+        return e.fields_size();
+      }
+    FAIL("no rejected event in the history");
+    return 0;
+  };
+  CHECK(seen_by(dte) > 0);
+  CHECK(seen_by(w.admit_and_bind(router, w.enrol(merge::Role::kPlanning, ""))) > 0);
+  CHECK(seen_by(w.admit_and_bind(router, w.enrol(merge::Role::kAuditor, ""))) > 0);
+  CHECK(seen_by(w.admit_and_bind(router, w.enrol(merge::Role::kDirectorate, "DPOL"))) == 0);
+  CHECK(seen_by(w.admit_and_bind(router, w.enrol(merge::Role::kBudget, ""))) == 0);
 }

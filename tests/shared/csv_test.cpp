@@ -1,5 +1,6 @@
 #include "shared/model/csv.h"
 
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -182,6 +183,42 @@ TEST_CASE("csv_cell quotes only what needs it", "[csv]") {
   CHECK(csv_cell("", ';').empty());
 }
 
+TEST_CASE("csv_cell guards what a spreadsheet would run as a formula", "[csv][hardening]") {
+  CHECK(csv_cell("=1+1", ';') == "'=1+1");
+  CHECK(csv_cell("+30 2810", ';') == "'+30 2810");
+  CHECK(csv_cell("-2", ';') == "'-2");
+  CHECK(csv_cell("@SUM(A1)", ';') == "'@SUM(A1)");
+  CHECK(csv_cell("\tx", ';') == "'\tx");
+  CHECK(csv_cell("\rx", ';') == "\"'\rx\"");
+  CHECK(csv_cell("=a;b", ';') == "\"'=a;b\"");
+  CHECK(csv_cell("'=x", ';') == "''=x");  // so that reading takes one apostrophe off, not two
+  CHECK(csv_cell("it's = fine", ';') == "it's = fine");
+  CHECK(csv_cell("'quoted'", ';') == "'quoted'");
+  // A cell of another program's file that begins with an apostrophe and no formula stays.
+  auto table = parse("a;b\n'hello;'=x\n");
+  CHECK(table.rows.at(0).cells == Cells{"'hello", "=x"});
+}
+
+TEST_CASE("a reader with limits refuses a huge cell or row while reading it", "[csv][hardening]") {
+  std::string huge = "title;remarks\nx;" + std::string(100'000, 'a') + "\n";
+  std::istringstream in(huge);
+  ergon::model::CsvReader reader(in);
+  reader.limit(1000, 8);
+  REQUIRE(reader.header());
+  auto row = reader.next();
+  REQUIRE_FALSE(row);
+  CHECK_THAT(row.error().message, Contains("line 2, column 2: a cell of more than 1000 bytes"));
+  CHECK(reader.bytes_read() < 2000);  // it stopped there, not at the end of the cell
+
+  std::istringstream wide("a;b\n" + std::string(100'000, ';') + "\n");
+  ergon::model::CsvReader many(wide);
+  many.limit(1000, 8);
+  REQUIRE(many.header());
+  auto cells = many.next();
+  REQUIRE_FALSE(cells);
+  CHECK_THAT(cells.error().message, Contains("line 2: more than 8 cells"));
+}
+
 TEST_CASE("cells written with csv_cell parse back unchanged", "[csv]") {
   char delimiter = GENERATE(';', ',');
   Cells header = {"title", "remarks", "amount"};
@@ -189,6 +226,11 @@ TEST_CASE("cells written with csv_cell parse back unchanged", "[csv]") {
       {"Ανάπλαση; Πλατείας, \"Ελευθερίας\"", "γραμμή 1\nγραμμή 2\r\nγραμμή 3", "1.234,56"},
       {"", "\"", "  spaces kept  "},
       {"\"\"", ";,", "x"},
+      // what a spreadsheet would run as a formula, and apostrophes that must survive
+      {"=HYPERLINK(\"http://x\";\"κλικ\")", "+30 2810 399399", "-5"},
+      {"@SUM(A1)", "\tκαρτέλα", "\rγραμμή"},
+      {"'=1+1", "''-x", "'απόστροφος"},
+      {"'", "it's", "=;\""},
   };
   std::string text;
   auto write_row = [&](const Cells& cells) {

@@ -121,6 +121,16 @@ TEST_CASE("a control character is refused naming it and its position", "[text]")
       {"\x7F", 1, "U+007F"},
       {"Οδός\x1B", 5, "U+001B"},
       {"a\xC2\x9B", 2, "U+009B"},  // CSI, a C1 control (NEL, U+0085, is a line break)
+      // bidirectional overrides and isolates ("Trojan Source"): RLO, LRE, PDF, RLI, PDI
+      {"Ποσό \xE2\x80\xAE"
+       "001",
+       6, "U+202E"},
+      {"\xE2\x80\xAAx", 1, "U+202A"},
+      {"x\xE2\x80\xAC", 2, "U+202C"},
+      {"ab\xE2\x81\xA7"
+       "c",
+       3, "U+2067"},
+      {"abc\xE2\x81\xA9", 4, "U+2069"},
   }));
   CAPTURE(text);
   auto out = normalise_text(text);
