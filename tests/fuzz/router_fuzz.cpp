@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <iterator>
 #include <map>
+#include <optional>
 #include <set>
 #include <span>
 #include <string>
@@ -149,8 +150,9 @@ std::vector<std::string> changed_fields(const Master& before, const Master& afte
   std::vector<std::string> changed;
   for (const auto& field : model::all_fields()) {
     std::string name(field.name);
-    auto value = [&](const Master::const_iterator& it, const Master& m) {
-      if (it == m.end()) return std::string("\x01absent");
+    auto value = [&](const Master::const_iterator& it,
+                     const Master& m) -> std::optional<std::string> {
+      if (it == m.end()) return std::nullopt;  // no such proposal
       auto v = it->second.find(name);
       return v == it->second.end() ? std::string() : v->second;
     };
