@@ -11,6 +11,9 @@
 #   --quick  20 honest, 50 hostile: a smoke check
 #   env: PARALLEL=50  KEEP=1 (keep the temp folder)  HOSTILE_KINDS=idle_tcp,idle_tls,slow,...
 #        RECONNECT_DELAY=1.0 (seconds before a closed hostile connection comes back)
+#        HOSTILE_SOURCE=127.0.0.2 (the address the attack comes from: ergond lets one address
+#        hold 256 connections logging in, so an attack from the honest clients' own address
+#        would shut them out too, as it would behind one NAT)
 #        LOADGEN_NICE=0 (run the honest clients and the hostile peers under `nice -n N`, so that
 #        ergond gets a larger share of the CPU it shares with ~50 load-generating processes)
 #
@@ -105,6 +108,7 @@ sampler=$!
 "${loadgen[@]}" python3 bench/hostile_peers.py "${addr%:*}" "${addr##*:}" --count "$hostile" \
   --kinds "${HOSTILE_KINDS:-idle_tcp,idle_tls,slow,oversized,garbage}" \
   --reconnect-delay "${RECONNECT_DELAY:-1.0}" --ready-file "$work/hostile.ready" \
+  --source "${HOSTILE_SOURCE:-127.0.0.2}" \
   >"$work/hostile.json" 2>"$work/hostile.err" &
 peers=$!
 for _ in $(seq 1200); do [ -f "$work/hostile.ready" ] && break; sleep 0.1; done

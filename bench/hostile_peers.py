@@ -3,7 +3,7 @@
 
     python3 bench/hostile_peers.py HOST PORT [--count 1000] [--seconds S] [--kinds K,K,...]
                                    [--reconnect-delay 1.0] [--ramp 10] [--slow-interval 3.0]
-                                   [--ready-file F]
+                                   [--ready-file F] [--source ADDRESS]
 
 Standard library only (socket, ssl, threading): one thread per connection, COUNT threads. The
 kinds, dealt round-robin over the connections:
@@ -100,7 +100,9 @@ class Peer(threading.Thread):
 
     def once(self):
         try:
-            sock = socket.create_connection((self.args.host, self.args.port), timeout=10)
+            source = (self.args.source, 0) if self.args.source else None
+            sock = socket.create_connection((self.args.host, self.args.port), timeout=10,
+                                            source_address=source)
         except OSError as e:
             self.stats.add(self.kind, "connect_failed")
             self.stats.error(self.kind, e)
@@ -196,6 +198,9 @@ def main():
                    help="spread the first connections over this many seconds")
     p.add_argument("--slow-interval", type=float, default=3.0)
     p.add_argument("--ready-file")
+    p.add_argument("--source", help="the local address to connect from (the load test uses "
+                   "127.0.0.2: ergond limits connections logging in per address, and the "
+                   "honest clients come from 127.0.0.1)")
     args = p.parse_args()
     kinds = args.kinds.split(",")
     for k in kinds:

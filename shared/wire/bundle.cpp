@@ -61,7 +61,9 @@ core::Result<std::map<int, std::string>> top_level_fields(std::string_view messa
   google::protobuf::io::CodedInputStream in(reinterpret_cast<const std::uint8_t*>(message.data()),
                                             static_cast<int>(message.size()));
   std::map<int, std::string> found;
-  auto damaged = [] { return fail(Code::kCorrupt, "the bundle is damaged (it cannot be decoded)"); };
+  auto damaged = [] {
+    return fail(Code::kCorrupt, "the bundle is damaged (it cannot be decoded)");
+  };
   while (auto tag = in.ReadTag()) {
     auto number = static_cast<int>(WireFormatLite::GetTagFieldNumber(tag));
     bool wanted = std::find(numbers.begin(), numbers.end(), number) != numbers.end();
