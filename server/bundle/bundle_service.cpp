@@ -103,6 +103,22 @@ core::Status pull_all(RequestRouter& router, const Admitted& admitted, wire::Pul
                                         "ask for the whole programme instead)");
 }
 
+// The answer with the server's certificate, signed by its key, written to `out`.
+core::Status write_answer(const std::filesystem::path& data, const std::filesystem::path& out,
+                          wire::BundleAnswer& answer) {
+  auto certificate = net::server_certificate(data);
+  if (!certificate) return fail(certificate.error());
+  answer.set_certificate(*certificate);
+  answer.set_answered_ms(static_cast<std::uint64_t>(core::system_clock().now_ms()));
+  wire::BundleFile reply;
+  reply.set_kind(static_cast<std::uint32_t>(wire::BundleKind::kAnswer));
+  reply.set_body(answer.SerializeAsString());
+  auto signature = net::sign_as_server(data, reply.body());
+  if (!signature) return fail(signature.error());
+  reply.set_signature(*signature);
+  return wire::write_bundle(out, reply);
+}
+
 }  // namespace
 
 core::Result<Applied> apply_bundle(const std::filesystem::path& data,
@@ -152,18 +168,7 @@ core::Result<Applied> apply_bundle(const std::filesystem::path& data,
   applied.head = answer.pages().rbegin()->head_seq();
   answer.set_bootstrap(applied.bootstrap);
   answer.set_pushes_skipped(applied.pushes_skipped);
-  auto certificate = net::server_certificate(data);
-  if (!certificate) return fail(certificate.error());
-  answer.set_certificate(*certificate);
-  answer.set_answered_ms(static_cast<std::uint64_t>(core::system_clock().now_ms()));
-
-  wire::BundleFile reply;
-  reply.set_kind(static_cast<std::uint32_t>(wire::BundleKind::kAnswer));
-  reply.set_body(answer.SerializeAsString());
-  auto signature = net::sign_as_server(data, reply.body());
-  if (!signature) return fail(signature.error());
-  reply.set_signature(*signature);
-  ERGON_TRY(wire::write_bundle(out, reply));
+  ERGON_TRY(write_answer(data, out, answer));
   return applied;
 }
 
