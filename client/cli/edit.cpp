@@ -1,6 +1,7 @@
 #include <iostream>
 
 #include "client/cli/commands.h"
+#include "shared/model/text.h"
 
 namespace ergon::client::cli {
 namespace {
@@ -92,24 +93,31 @@ void add_submit_withdraw_commands(CLI::App& app, Context& ctx) {
         std::tuple{"withdraw",
                    "Withdraw a proposal before planning decides (it is kept, marked withdrawn)",
                    "withdrawn"}}) {
-    auto id = std::make_shared<std::string>();
+    auto ids = std::make_shared<std::vector<std::string>>();
     auto* cmd = app.add_subcommand(name, help);
-    cmd->add_option("ID", *id, "the proposal's id, or its first 8+ hex digits")->required();
-    cmd->footer(std::string("Example:  ergon ") + name + " 3f9a12bc");
+    cmd->add_option("ID", *ids, "the proposals' ids, or their first 8+ hex digits")->required();
+    cmd->footer(std::string("All the ids together, or none.\nExample:  ergon ") + name +
+                " 3f9a12bc 7c01d2e4");
     bool is_submit = std::string_view(name) == "submit";
-    cmd->callback([&ctx, id, is_submit, verb = std::string(verb)] {
-      ctx.action = [&ctx, id, is_submit, verb]() -> core::Status {
+    cmd->callback([&ctx, ids, is_submit, verb = std::string(verb)] {
+      ctx.action = [&ctx, ids, is_submit, verb]() -> core::Status {
         auto store = ctx.open_store();
         if (!store) return core::fail(store.error());
-        auto resolved = store->resolve_id(*id);
-        if (!resolved) return core::fail(resolved.error());
-        auto result = is_submit ? store->submit(*resolved) : store->withdraw(*resolved);
-        if (!result) return core::fail(result.error());
-        if (result->queued_seqs.empty())
-          std::cout << resolved->hex().substr(0, 8) << ": already " << verb
-                    << "; nothing to synchronise\n";
-        else
-          print_queued(*result, verb);
+        std::vector<core::ProposalId> resolved;
+        for (const auto& text : *ids) {
+          auto id = store->resolve_id(text);
+          if (!id) return core::fail(id.error());
+          resolved.push_back(*id);
+        }
+        auto results = is_submit ? store->submit(resolved) : store->withdraw(resolved);
+        if (!results) return core::fail(results.error());
+        for (const auto& result : *results) {
+          if (result.queued_seqs.empty())
+            std::cout << result.proposal.id.hex().substr(0, 8) << ": already " << verb
+                      << "; nothing to synchronise\n";
+          else
+            print_queued(result, verb);
+        }
         return {};
       };
     });
@@ -132,6 +140,11 @@ core::Status run_decide(const DecideOptions& opts, const Context& ctx) {
                       "'" + word +
                           "' is not a decision; write included, deferred or rejected "
                           "after the ids");
+  if ((*decision == model::State::kDeferred || *decision == model::State::kRejected) &&
+      model::trim(opts.reason).empty())
+    return core::fail(
+        core::ErrorCode::kInvalidArgument,
+        "a proposal is " + word + " with a reason, which its directorate reads: add --reason '…'");
   auto store = ctx.open_store();
   if (!store) return core::fail(store.error());
   std::vector<core::ProposalId> ids;

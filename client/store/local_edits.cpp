@@ -78,16 +78,39 @@ core::Result<EditResult> LocalStore::edit(const core::ProposalId& id, const Fiel
   return edited;
 }
 
-core::Result<EditResult> LocalStore::change_state(const core::ProposalId& id, State to) {
-  return edit(id, {{"state", std::string(model::to_string(to))}, {"decision_reason", ""}},
-              EditScope::kAnyField);
+// One state for every proposal of `ids`, in one transaction: all move, or none.
+core::Result<std::vector<EditResult>> LocalStore::change_states(
+    const std::vector<core::ProposalId>& ids, State to, const std::string& reason) {
+  auto batch = begin_edits();
+  if (!batch) return fail(batch.error());
+  std::vector<EditResult> results;
+  for (const auto& id : ids) {
+    auto changed =
+        batch->edit(id, {{"state", std::string(model::to_string(to))}, {"decision_reason", reason}},
+                    EditScope::kAnyField);
+    if (!changed) return fail(changed.error());
+    results.push_back(std::move(*changed));
+  }
+  ERGON_TRY(batch->commit());
+  return results;
 }
 
+core::Result<std::vector<EditResult>> LocalStore::submit(const std::vector<core::ProposalId>& ids) {
+  return change_states(ids, State::kSubmitted, "");
+}
+core::Result<std::vector<EditResult>> LocalStore::withdraw(
+    const std::vector<core::ProposalId>& ids) {
+  return change_states(ids, State::kWithdrawn, "");
+}
 core::Result<EditResult> LocalStore::submit(const core::ProposalId& id) {
-  return change_state(id, State::kSubmitted);
+  auto results = submit(std::vector{id});
+  if (!results) return fail(results.error());
+  return std::move(results->front());
 }
 core::Result<EditResult> LocalStore::withdraw(const core::ProposalId& id) {
-  return change_state(id, State::kWithdrawn);
+  auto results = withdraw(std::vector{id});
+  if (!results) return fail(results.error());
+  return std::move(results->front());
 }
 
 core::Result<std::vector<EditResult>> LocalStore::decide(const std::vector<core::ProposalId>& ids,
@@ -96,18 +119,7 @@ core::Result<std::vector<EditResult>> LocalStore::decide(const std::vector<core:
   if (!model::is_decided(decision))
     return fail(ErrorCode::kUsage, "a decision is included, deferred or rejected, not '" +
                                        std::string(model::to_string(decision)) + "'");
-  auto batch = begin_edits();
-  if (!batch) return fail(batch.error());
-  std::vector<EditResult> results;
-  for (const auto& id : ids) {
-    auto decided = batch->edit(
-        id, {{"state", std::string(model::to_string(decision))}, {"decision_reason", reason}},
-        EditScope::kAnyField);
-    if (!decided) return fail(decided.error());
-    results.push_back(std::move(*decided));
-  }
-  ERGON_TRY(batch->commit());
-  return results;
+  return change_states(ids, decision, reason);
 }
 
 core::Result<Proposal> EditBatch::create(const FieldValues& values, std::optional<int> year,
@@ -369,9 +381,14 @@ core::Result<EditResult> EditBatch::settle(const ClientConflict& conflict,
 
 core::Result<std::uint64_t> LocalStore::set_envelope(int year, const std::string& source,
                                                      model::Money amount) {
+  // The user typed a source code: name it as typed, not the YEAR:SOURCE key made of it.
+  if (!reference_.funding_source(source))
+    return fail(ErrorCode::kInvalidArgument,
+                "envelope: '" + source +
+                    "' is not a funding source of funding-sources.csv (e.g. 1099, Ίδιοι πόροι)");
   changelog::Change change;
   change.entity = {changelog::EntityKind::kEnvelope, std::to_string(year) + ":" + source};
-  change.group = "amount";
+  change.group = std::string(merge::kEnvelopeGroup);
   change.values = {{"amount", amount.plain()}};
   if (auto refused =
           merge::check_envelope_change(change, permission(merge::Role::kBudget), reference_))

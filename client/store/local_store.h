@@ -193,6 +193,11 @@ class LocalStore {
   /// server: nothing is queued.
   [[nodiscard]] core::Result<EditResult> submit(const core::ProposalId& id);
   [[nodiscard]] core::Result<EditResult> withdraw(const core::ProposalId& id);
+  /// The same for every proposal in `ids`, in one transaction: all of them, or none.
+  [[nodiscard]] core::Result<std::vector<EditResult>> submit(
+      const std::vector<core::ProposalId>& ids);
+  [[nodiscard]] core::Result<std::vector<EditResult>> withdraw(
+      const std::vector<core::ProposalId>& ids);
   /// Planning's decision (included, deferred or rejected; a reason is required for the last
   /// two) on every proposal in `ids`, all in one transaction: all are decided, or none.
   [[nodiscard]] core::Result<std::vector<EditResult>> decide(
@@ -269,7 +274,8 @@ class LocalStore {
   /// Writes `p`'s view row; `encoded`, when given, is encode_values(all_values(p)) already.
   [[nodiscard]] core::Status write_view(const model::Proposal& p,
                                         const std::string* encoded = nullptr);
-  [[nodiscard]] core::Result<EditResult> change_state(const core::ProposalId& id, model::State to);
+  [[nodiscard]] core::Result<std::vector<EditResult>> change_states(
+      const std::vector<core::ProposalId>& ids, model::State to, const std::string& reason);
   /// Outbox rows of a statement over the outbox's columns (sql::kOutboxAll's layout).
   [[nodiscard]] core::Result<std::vector<OutboxEntry>> read_outbox(storage::Statement& stmt);
   /// Refuses an edit of a rejected new proposal: it must be resent (or dismissed) first.

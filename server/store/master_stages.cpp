@@ -153,7 +153,7 @@ core::Result<StageEvent> MasterStore::move_stage(int year, const merge::StageMov
     return fail(ErrorCode::kStageLocked,
                 "the programme of " + std::to_string(year) +
                     " cannot move while flags are open; acknowledge each with a reason "
-                    "('ergon flags ack ID --reason TEXT') or fix its cause:" +
+                    "('ergon flag ack ID --reason TEXT') or fix its cause:" +
                     *flags);
   StageEvent e;
   e.year = year;

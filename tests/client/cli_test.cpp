@@ -593,7 +593,7 @@ TEST_CASE("decide includes, defers or rejects several proposals at once, all or 
     auto a = planning.add_square(), b = planning.add_square();
     auto no_reason = planning.in_home({"decide", a, b, "rejected"});
     CHECK(no_reason.exit_code() == 3);
-    CHECK_THAT(no_reason.err, Contains("reason"));
+    CHECK_THAT(no_reason.err, Contains("add --reason"));  // the option to use, by its name
     auto not_a_decision = planning.in_home({"decide", a, "submitted"});
     CHECK(not_a_decision.exit_code() == 2);
     // One unknown id: nothing is decided.
@@ -613,6 +613,15 @@ TEST_CASE("decide includes, defers or rejects several proposals at once, all or 
     planning.ok({"decide", a, "included"});
     CHECK(planning.ok_json({"show", a, "--json"})["state"] == "included");
     CHECK(planning.ok_json({"list", "--state", "included", "--json"}).size() == 1u);
+
+    // submit, like decide, takes several ids: all of them, or none.
+    auto c = planning.add_square(), d = planning.add_square();
+    auto one_decided = planning.in_home({"submit", c, a});
+    CHECK(one_decided.exit_code() == 3);
+    CHECK(planning.ok_json({"show", c, "--json"})["state"] == "draft");
+    CHECK(count_lines(planning.ok({"submit", c, d}).out) == 2u);
+    for (const auto& id : {c, d})
+      CHECK(planning.ok_json({"show", id, "--json"})["state"] == "submitted");
   }
   (void)second;
 }

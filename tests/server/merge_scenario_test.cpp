@@ -533,6 +533,10 @@ TEST_CASE("envelopes: budget sets them, everyone sees the arithmetic to the cent
   REQUIRE_FALSE(not_budget);
   CHECK_THAT(not_budget.error().message, Catch::Contains("only budget"));
   h.pull(budget);
+  auto unknown = budget.store->set_envelope(2024, "9999", model::Money::from_cents(1));
+  REQUIRE_FALSE(unknown);
+  CHECK_THAT(unknown.error().message, Catch::Contains("'9999' is not a funding source"));
+  CHECK_THAT(unknown.error().message, !Catch::Contains("2024:9999"));  // what was typed
   REQUIRE(budget.store->set_envelope(2024, "1099", *model::Money::parse("700.000,00")));
   REQUIRE(budget.store->set_envelope(2024, "0518", *model::Money::parse("50.000,00")));
   h.sync(budget);

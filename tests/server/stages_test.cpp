@@ -190,6 +190,8 @@ TEST_CASE("no stage moves while a flag is open; the refusal lists the flags", "[
   REQUIRE_FALSE(refused);
   CHECK(refused.error().code == core::ErrorCode::kStageLocked);
   CHECK_THAT(refused.error().message, Catch::Contains("envelope:2024:1099"));
+  // The hint names the command that exists (`ergon flag ack`, not `flags ack`).
+  CHECK_THAT(refused.error().message, Catch::Contains("'ergon flag ack ID --reason TEXT'"));
   auto years = h.master().years();
   REQUIRE(years);
   CHECK(years->back().stage == "proposals");  // nothing moved, nothing frozen
