@@ -24,7 +24,8 @@ Error storage_error(const std::string& what, const std::filesystem::path& path, 
 Result<OutputFile> OutputFile::create(const std::filesystem::path& target, FileMode mode) {
   auto folder = target.parent_path();
   if (folder.empty()) folder = ".";
-  // A hidden name in the target's folder, so the rename stays on one file system.
+  // A hidden name in the target's folder, so the rename stays on one file system; mkostemp
+  // replaces the six X of its template with random characters.
   std::string pattern = (folder / ("." + target.filename().string() + ".XXXXXX")).string();
   int fd = ::mkostemp(pattern.data(), O_CLOEXEC);  // O_CREAT | O_EXCL, mode 0600
   if (fd < 0) return fail(storage_error("cannot create a file beside", target, errno));
