@@ -14,6 +14,9 @@
 #        HOSTILE_SOURCE=127.0.0.2 (the address the attack comes from: ergond lets one address
 #        hold 256 connections logging in, so an attack from the honest clients' own address
 #        would shut them out too, as it would behind one NAT)
+#        HOT_FLOOD=1 (0 leaves it out: one device floods one proposal's remarks with edits, HOT_EDITS
+#        (default 200) a sync, while another device of its directorate edits the same proposal
+#        offline and pushes with a horizon the flood left behind; both through the honest phase)
 #        LOADGEN_NICE=0 (run the honest clients and the hostile peers under `nice -n N`, so that
 #        ergond gets a larger share of the CPU it shares with ~50 load-generating processes)
 #
@@ -116,6 +119,38 @@ for _ in $(seq 1200); do [ -f "$work/hostile.ready" ] && break; sleep 0.1; done
 sleep 2
 say "$hostile hostile connections open: $(cat "$work/hostile.err")"
 
+# --- the hot proposal: a flood of edits of one proposal beside the honest clients -------------
+hot=${HOT_FLOOD:-1}
+flood_one() {  # home: edit the hot proposal HOT_EDITS times offline, sync; until flood.stop
+  local home=$1 round=0 k rc
+  while [ ! -f "$work/flood.stop" ]; do
+    round=$((round + 1))
+    for k in $(seq "${HOT_EDITS:-200}"); do
+      "$ergon" --home "$home" edit "$hot_id" remarks="κύμα $round.$k" >/dev/null \
+        2>>"$home.flood.err" || echo "$round.$k" >>"$home.flood.failed"
+    done
+    rc=0; "$ergon" --home "$home" sync --json >"$home.flood.json" 2>>"$home.flood.err" || rc=$?
+    echo "$round $rc $(python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print(r.get("sent",0), r.get("conflicts",0), r.get("rejected",0))' "$home.flood.json" 2>/dev/null || echo '0 0 0')" >>"$home.flood.rounds"
+  done
+}
+flooders=()
+if [ "$hot" = 1 ]; then
+  for who in hot stale; do
+    t=$("$ergond" enrol --data "$work/server" --role directorate --directorate DTE --name "κύμα $who")
+    "$ergon" --home "$work/$who" init --directorate DTE --user "Κύμα $who" --year 2024 \
+      --server "$addr" --token "$t" --fingerprint "$fp" >/dev/null
+  done
+  hot_id=$("$ergon" --home "$work/hot" add title="Το έργο του κύματος" category=work area=ALL \
+    total_budget=100.000,00 allocation=50.000,00 funding=1099 new_or_continuing=new \
+    status=maturing priority=C)
+  "$ergon" --home "$work/hot" sync >/dev/null
+  "$ergon" --home "$work/stale" sync >/dev/null
+  export hot_id
+  export -f flood_one
+  for who in hot stale; do "${loadgen[@]}" bash -c 'flood_one "$1"' _ "$work/$who" & flooders+=($!); done
+  say "hot proposal ${hot_id:0:8}: two devices flooding it, ${HOT_EDITS:-200} edits a sync"
+fi
+
 # --- the honest phase: first sync, an edit, second sync; PARALLEL processes at a time ---------
 honest_one() {  # i: one line "i rc1 ms1 rc_edit rc2 ms2" in clients/i.result
   local i=$1 home=$work/clients/$1 t rc1 rc2 rce=0 ms1 ms2 id
@@ -145,6 +180,8 @@ say "honest phase: $honest clients, $parallel at a time"
 phase_start=$(now_ms)
 seq "$honest" | "${loadgen[@]}" xargs -P "$parallel" -I{} bash -c 'honest_one {}'
 phase_ms=$(( $(now_ms) - phase_start ))
+touch "$work/flood.stop"
+for pid in "${flooders[@]}"; do wait "$pid" || true; done
 say "honest phase done in $phase_ms ms; converging"
 
 "$ergon" "${planning[@]}" sync --json >"$work/planning.json" 2>"$work/planning.err" || true
@@ -163,10 +200,11 @@ hwm=$(awk '/^VmHWM/ {print $2}' "/proc/$server/status" 2>/dev/null || echo 0)
 # --- the table and the checks ----------------------------------------------------------------
 set +e
 python3 - "$work" "$honest" "$hostile" "$parallel" "$phase_start" "$phase_ms" "$final_ms" \
-  "$phase_end" "$server_alive" "$verify_rc" "${hwm:-0}" "$rss_limit_kb" "$(getconf CLK_TCK)" <<'PY'
+  "$phase_end" "$server_alive" "$verify_rc" "${hwm:-0}" "$rss_limit_kb" "$(getconf CLK_TCK)" \
+  "$hot" <<'PY'
 import json, os, sys
 (work, honest, hostile, parallel, phase_start, phase_ms, final_ms, phase_end, alive, verify_rc,
- hwm, limit, tck) = sys.argv[1:]
+ hwm, limit, tck, hot) = sys.argv[1:]
 honest, hostile, parallel = int(honest), int(hostile), int(parallel)
 phase_start, phase_ms, final_ms, phase_end = int(phase_start), int(phase_ms), int(final_ms), int(phase_end)
 hwm, limit = int(hwm), int(limit)
@@ -242,6 +280,19 @@ def pct(values, p):
     v = sorted(values)
     return v[min(len(v) - 1, int(round(p / 100 * (len(v) - 1))))]
 
+def flood_rows():
+    if hot != "1":
+        return [("hot proposal", "no flood (HOT_FLOOD=0)")]
+    out = []
+    for who in ("hot", "stale"):
+        rounds = [l.split() for l in open(f"{work}/{who}.flood.rounds")] if os.path.exists(f"{work}/{who}.flood.rounds") else []
+        failed = sum(1 for _ in open(f"{work}/{who}.flood.failed")) if os.path.exists(f"{work}/{who}.flood.failed") else 0
+        bad = sum(1 for r in rounds if r[1] != "0")
+        pushed = sum(int(r[2]) for r in rounds); conf = sum(int(r[3]) for r in rounds); rej = sum(int(r[4]) for r in rounds)
+        out.append((f"hot proposal, {who} device", f"{len(rounds)} syncs, {pushed} edits pushed ({conf} conflicts, "
+                    f"{rej} rejected); failed edits {failed}, failed syncs {bad}"))
+    return out
+
 mb = lambda kb: f"{kb * 1024 / 1e6:.0f} MB ({kb / 1024:.0f} MiB)"
 rows = [
     ("honest clients", f"{honest} ({min(parallel, honest)} at a time); each: sync, add + edit, sync"),
@@ -265,6 +316,7 @@ rows += [
     ("per-sync latency", f"p50 {pct(lat, 50)} ms, p99 {pct(lat, 99)} ms, max {max(lat, default=0)} ms"),
     ("final syncs (convergence)", f"{honest} in {final_ms / 1000:.1f} s; p50 {pct(final_lat, 50)} ms, "
      f"p99 {pct(final_lat, 99)} ms, max {max(final_lat, default=0)} ms"),
+    *flood_rows(),
     ("errors", f"sync {sync_errors}, add/edit {edit_errors}, final sync {final_errors}, "
      f"rejected {rejected}, conflicts {conflicts}"),
     ("converged", f"{honest - diverged}/{honest} at digest {str(digest)[:16]}"),

@@ -195,6 +195,47 @@ json directorates_round(Run& run, std::vector<Laptop>& laptops,
   return round;
 }
 
+// After planning's decisions (#27): budget edits the money of proposals it has seen included,
+// then a second budget laptop, which had seen the decisions but not those edits, edits the same
+// money. The first edits are no conflicts (a change the editor had seen never conflicts with
+// it); each of the second is one (two concurrent edits of one group).
+json decided_round(Run& run) {
+  auto planning = bench::make_laptop(*run.server, run.work / "planning", "planning", "");
+  bench::sync(planning);
+  auto listed = planning.store->list({});
+  bench::require(listed ? ergon::core::Status{} : ergon::core::fail(listed.error()), "list");
+  std::vector<ergon::core::ProposalId> ids;
+  for (const auto& p : *listed)
+    if (p.state == ergon::model::State::kDraft || p.state == ergon::model::State::kSubmitted)
+      ids.push_back(p.id);
+  auto decided = planning.store->decide(ids, ergon::model::State::kIncluded, "");
+  bench::require(decided ? ergon::core::Status{} : ergon::core::fail(decided.error()), "decide");
+  bench::sync(planning);
+  auto budget = bench::make_laptop(*run.server, run.work / "budget", "budget", "");
+  auto other = bench::make_laptop(*run.server, run.work / "budget-2", "budget", "");
+  bench::sync(budget);
+  bench::sync(other);
+  std::size_t count = std::min<std::size_t>(ids.size(), run.config.quick ? 10 : 100);
+  auto edit_money = [&](Laptop& laptop, int euros) {
+    for (std::size_t i = 0; i < count; ++i) {
+      auto amount = std::to_string(euros + static_cast<int>(i)) + ".00";
+      auto edited =
+          laptop.store->edit(ids[i], {{"allocation", amount}, {"funding", "1099=" + amount}});
+      bench::require(edited ? ergon::core::Status{} : ergon::core::fail(edited.error()),
+                     "a budget edit");
+    }
+    return bench::sync(laptop);
+  };
+  auto seen = edit_money(budget, 500);
+  auto unseen = edit_money(other, 600);
+  return {{"decisions", ids.size()},
+          {"edits_after_seen_decision", count},
+          {"conflicts_seen", seen.conflicts},
+          {"edits_concurrent", count},
+          {"conflicts_concurrent", unseen.conflicts},
+          {"rejected", seen.rejected + unseen.rejected}};
+}
+
 // One laptop pushes an outbox of `push_changes` (creates, then edits of them) alone.
 json push_measure(Run& run) {
   auto laptop = bench::make_laptop(*run.server, run.work / "pusher", "directorate", "DTE");
@@ -487,6 +528,13 @@ void print_table(const json& r) {
        "no errors, p99 <= 250 ms, <= 300 MB (1,000)");
   line("converged, nothing lost",
        round["converged"].get<bool>() && round["outcomes_missing"] == 0 ? "yes" : "NO", "yes");
+  const auto& d = r["decided"];
+  std::snprintf(v, sizeof v, "%zu of %zu edits", d["conflicts_seen"].get<std::size_t>(),
+                d["edits_after_seen_decision"].get<std::size_t>());
+  line("conflicts, money edits after a seen decision", v, "0 (none is concurrent)");
+  std::snprintf(v, sizeof v, "%zu of %zu edits", d["conflicts_concurrent"].get<std::size_t>(),
+                d["edits_concurrent"].get<std::size_t>());
+  line("conflicts, concurrent money edits", v, "every one");
 }
 
 }  // namespace
@@ -520,6 +568,7 @@ int main(int argc, char** argv) {
   results["pull"] = pull_measure(idle, idle_cursor);
   results["push"] = push_measure(run);
   results["latency"] = latency_measure(run, laptops.front());
+  results["decided"] = decided_round(run);
   auto changes = results["round"]["changes"].get<std::size_t>();
   auto rows_per_s = sqlite_limit(work / "limit.db", changes, 200, 500);
   results["limit"] = {{"rows_per_s", rows_per_s},
@@ -535,8 +584,11 @@ int main(int argc, char** argv) {
   print_table(results);
   std::ofstream(config.out) << results.dump(2) << "\n";
   std::cout << "figures written to " << config.out << "\n";
-  bool ok = results["round"]["converged"].get<bool>() &&
-            results["round"]["outcomes_missing"] == 0 && concurrent["errors"] == 0;
+  const auto& decided = results["decided"];
+  bool ok =
+      results["round"]["converged"].get<bool>() && results["round"]["outcomes_missing"] == 0 &&
+      concurrent["errors"] == 0 && decided["conflicts_seen"] == 0 &&
+      decided["conflicts_concurrent"] == decided["edits_concurrent"] && decided["rejected"] == 0;
   fs::remove_all(work);
   return ok ? 0 : 1;
 }

@@ -20,11 +20,13 @@ work=$(mktemp -d /tmp/ergon-demo.XXXXXX)
 mkdir -p "$work/usb"
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 show() { printf '$ %s\n' "$*"; "$@"; }
+# A command the demo expects to be refused: its message and exit code are part of the show.
+refused() { printf '$ %s\n' "$*"; set +e; "$@"; echo "exit code: $?"; set -e; }
 server_pid=
 trap '[ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null; true' EXIT
 
 step "The IT department creates the server store (TLS key included) and enrols four devices"
-show "$ergond" init --data "$work/server" --year 2024
+show "$ergond" init --data "$work/server" --year 2024 --municipality 'Δήμος Ηρακλείου'
 fingerprint=$("$ergond" fingerprint --data "$work/server")
 planning_token=$("$ergond" enrol --data "$work/server" --role planning --name 'Τμήμα Προγραμματισμού')
 dte_token=$("$ergond" enrol --data "$work/server" --role directorate --directorate DTE --name 'Τεχνικά Έργα, laptop')
@@ -103,7 +105,7 @@ field_study=$("$ergon" "${field[@]}" add title='Μελέτη κυκλοφορι�
   area=HER-CITY total_budget=90.000,00 allocation=90.000,00 funding='1099=90.000,00' \
   new_or_continuing=new status=maturing priority=B)
 show "$ergon" "${field[@]}" init --server "$address" --token "$field_token" --fingerprint "$fingerprint"
-show "$ergon" "${field[@]}" sync
+refused "$ergon" "${field[@]}" sync
 show "$ergon" "${field[@]}" list --directorate DPOL
 show "$ergon" "${field[@]}" resend "${field_study:0:8}" year=2024
 show "$ergon" "${field[@]}" sync
@@ -117,6 +119,9 @@ show "$ergon" "${planning[@]}" sync
 
 step "Budget sets the envelopes; source 1099 is over-committed and raises a flag"
 show "$ergon" "${budget[@]}" init --user 'Γιώργος Σταυράκης' --server "$address" --token "$budget_token" --fingerprint "$fingerprint"
+show "$ergon" "${budget[@]}" sync
+echo "Budget moves money on a work it has seen included: accepted, no conflict"
+show "$ergon" "${budget[@]}" edit "$square" allocation=1.400.000,00 funding='0518=1.000.000,00|1099=400.000,00'
 show "$ergon" "${budget[@]}" sync
 show "$ergon" "${budget[@]}" envelope set 1099 300.000,00 --year 2024
 show "$ergon" "${budget[@]}" envelope set 0518 5.000.000,00 --year 2024
@@ -133,6 +138,19 @@ show "$ergon" "${dte[@]}" list --state included
 show "$ergon" "${dte[@]}" flags --year 2024
 show "$ergon" "${dte[@]}" status
 
+step "The draft is frozen only once every proposal is decided: the refusal names the undecided"
+refused "$ergon" "${planning[@]}" stage advance draft --date 2024-01-15
+mapfile -t rest < <("$ergon" "${planning[@]}" list --year 2024 --json | python3 -c 'import json,sys; [print(p["id"][:8]) for p in json.load(sys.stdin) if p["state"] in ("draft", "submitted")]')
+show "$ergon" "${planning[@]}" decide "${rest[@]:0:2}" deferred --reason 'Δεν ωρίμασε ακόμη: στο πρόγραμμα του 2025'
+show "$ergon" "${planning[@]}" decide "${rest[@]:2}" included
+show "$ergon" "${planning[@]}" sync
+show "$ergon" "${planning[@]}" sync
+# The inclusions move the envelopes' use: planning acknowledges each flag it raises, with a reason.
+for flag in $("$ergon" "${planning[@]}" flags --year 2024 --json | python3 -c 'import json,sys; [print(f["id"]) for f in json.load(sys.stdin) if not f["acknowledged"]]'); do
+  show "$ergon" "${planning[@]}" flag ack "$flag" --reason 'Εξετάστηκε από τον Προγραμματισμό: καλύπτεται με αναμόρφωση'
+done
+show "$ergon" "${planning[@]}" sync
+
 step "The programme's stages: the draft is frozen and goes to consultation"
 show "$ergon" "${planning[@]}" stage advance draft --date 2024-01-15
 show "$ergon" "${planning[@]}" stage advance consultation --date 2024-01-22
@@ -140,19 +158,19 @@ show "$ergon" "${planning[@]}" edit "$square" remarks='Μετά τη διαβο�
 show "$ergon" "${planning[@]}" sync
 
 step "The Municipal Committee and the Council decide; each stage is frozen with its checkpoint"
-show "$ergon" "${planning[@]}" stage advance committee --decision 45/2024 --date 2024-02-20 --ada 'ΨΩ1ΓΩΗΓ-7ΑΒ'
+echo "A clerk types the ΑΔΑ without its hyphen and the date in the future: both are refused, with the forms"
+refused "$ergon" "${planning[@]}" stage advance committee --decision 45/2024 --date 20/02/2024 --ada 'ΨΩ1ΓΩΗΓ7ΑΒ'
+refused "$ergon" "${planning[@]}" stage advance committee --decision 45/2024 --date 20/02/2099 --ada 'ΨΩ1ΓΩΗΓ-7ΑΒ'
+show "$ergon" "${planning[@]}" stage advance committee --decision 45/2024 --date 20/02/2024 --ada 'ΨΩ1ΓΩΗΓ-7ΑΒ'
 show "$ergon" "${planning[@]}" stage advance approved --decision 101/2024 --date 2024-03-01 --ada '6ΞΥ4ΩΗΓ-1ΑΒ'
 
-step "After approval the programme is locked: a directorate's edit is rejected, with the reason"
-undecided=$("$ergon" "${dte[@]}" list --directorate DTE --state draft --json | first_id)
-show "$ergon" "${dte[@]}" edit "${undecided:0:8}" remarks='Αλλαγή μετά την έγκριση'
-set +e
-"$ergon" "${dte[@]}" sync
-echo "exit code: $?"
-set -e
+step "After approval the programme is locked: a directorate's new proposal is refused on its own laptop"
+show "$ergon" "${dte[@]}" sync
+refused "$ergon" "${dte[@]}" add title='Νέα πρόταση μετά την έγκριση' category=study area=HER-CITY \
+  total_budget=50.000,00 allocation=50.000,00 funding=1099 new_or_continuing=new status=maturing priority=C
 
 step "An amendment: planning opens it, moves money, and the Council closes it"
-show "$ergon" "${planning[@]}" stage advance amendment
+show "$ergon" "${planning[@]}" stage advance amendment --decision 250/2024 --date 10/06/2024
 show "$ergon" "${planning[@]}" sync
 show "$ergon" "${planning[@]}" edit "${ids[0]}" allocation=250.000,00 funding=0518
 show "$ergon" "${planning[@]}" sync
@@ -176,7 +194,7 @@ show "$ergon" "${dte[@]}" audit verify
 show "$ergond" audit verify --data "$work/server" --head "$("$ergon" "${dpol[@]}" status --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["chain_head"])')"
 
 step "Amendment 2, prepared in a spreadsheet: export, an edit in the app, the old sheet comes back stale"
-show "$ergon" "${planning[@]}" stage advance amendment
+show "$ergon" "${planning[@]}" stage advance amendment --decision 380/2024 --date 15/09/2024
 show "$ergon" "${planning[@]}" sync
 show "$ergon" "${planning[@]}" export "$work/programme-2024.csv"
 show "$ergon" "${planning[@]}" export "$work/programme-2024.xlsx"
@@ -202,7 +220,7 @@ show "$ergon" "${planning[@]}" sync
 show "$ergon" "${planning[@]}" stage close amendment-2 --decision 401/2024 --date 2024-09-30
 
 step "The official table of the approved programme: terminal, PDF for the council, Excel"
-show "$ergon" "${planning[@]}" report --year 2024 --as-of approved
+show "$ergon" "${planning[@]}" report --year 2024 --as-of approved --all
 show "$ergon" "${planning[@]}" report --year 2024 --as-of approved --format pdf --out "$work/programme-2024-approved.pdf"
 show "$ergon" "${planning[@]}" report --year 2024 --as-of amendment-2 --format xlsx --out "$work/programme-2024-amendment-2.xlsx"
 show "$ergon" "${planning[@]}" report --year 2024 --format html --out "$work/programme-2024.html"

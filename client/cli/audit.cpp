@@ -50,12 +50,12 @@ json event_json(const wire::HistoryEvent& e) {
 }
 
 void print_event(const wire::HistoryEvent& e, bool with_entity) {
-  std::cout << core::format_local(e.server_ms()) << "  #" << e.position().seq() << "  " << e.kind();
+  std::cout << core::format_human(e.server_ms()) << "  #" << e.position().seq() << "  " << e.kind();
   if (with_entity) std::cout << "  " << e.entity().substr(0, 8);
   std::cout << "\n    by " << (e.user().empty() ? "(no name stated)" : e.user()) << ", device "
             << e.enrolment().substr(0, 8) << " (" << e.role()
             << (e.directorate().empty() ? "" : " " + e.directorate()) << "), device clock "
-            << core::format_local(e.client_ms()) << "\n";
+            << core::format_human(e.client_ms()) << "\n";
   for (const auto& f : e.fields())
     std::cout << "    " << f.name() << ": " << field_value_text(f.name(), f.old_value()) << " → "
               << field_value_text(f.name(), f.new_value()) << "\n";

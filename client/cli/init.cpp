@@ -58,7 +58,8 @@ void add_init_options(CLI::App& cmd, Options& opts) {
   cmd.add_option("--user", opts.user, "your name, recorded with every change you make");
   cmd.add_option(
       "--year", opts.year,
-      "the programme year for new proposals (default: the latest in the reference data)");
+      "the programme year for new proposals until the first sync (default: the latest year of "
+      "years.csv); from then on the server's newest open year");
   cmd.add_option("--reference", opts.reference,
                  "folder with directorates.csv, areas.csv, funding-sources.csv, years.csv");
   cmd.add_option("--server", opts.server, "the server, HOST:PORT");
@@ -70,8 +71,10 @@ void add_init_options(CLI::App& cmd, Options& opts) {
   cmd.add_flag("--insecure", opts.insecure, "plain TCP without TLS: for tests on one machine only");
   cmd.footer(
       R"(Safe to re-run: the device id and every edit made offline are kept; given options are updated.
+The year is the server's: at every sync a home takes the server's newest open year for its new
+proposals (planning opens the next one with 'ergon year start').
 Examples:
-  ergon init --directorate DTE --user 'Μαρία Παπαδάκη' --year 2024      (offline only)
+  ergon init --directorate DTE --user 'Μαρία Παπαδάκη' --year 2024      (offline until a server)
   ergon init --server ergon.heraklion.gr:7400 --token 7ea7….ec85… --fingerprint SHA256:LHKN…
   ergon init --directorate DTE --token 7ea7….ec85… --fingerprint SHA256:LHKN…  (bundles only))");
 }
@@ -103,6 +106,9 @@ core::Status run_init(const Options& opts, const Context& ctx) {
   options.reference_dir = opts.reference;
   auto store = LocalStore::init(ctx.home(), options);
   if (!store) return core::fail(store.error());
+  // A year the user gave stays given when init runs again without --year: never "assumed".
+  if (opts.year != 0) ERGON_TRY(store->set_setting("year_given", "1"));
+  bool is_given = opts.year != 0 || store->setting("year_given") == "1";
   if (is_offline_only) {
     ERGON_TRY(store->set_setting("token", opts.token));
     ERGON_TRY(store->set_setting("fingerprint", pinned));
@@ -120,10 +126,10 @@ core::Status run_init(const Options& opts, const Context& ctx) {
             << "user:        " << (d.user.empty() ? "(not stated)" : d.user) << "\n"
             << "year:        " << d.year
             << (!store->setting("server_id").empty() ? ""
-                : opts.year == 0
+                : !is_given
                     ? " (assumed: the latest year of the reference data; the server confirms it at "
                       "the first sync)"
-                    : " (the server confirms it at the first sync)")
+                    : " (as given; the server confirms it at the first sync)")
             << "\n";
   if (is_offline_only)
     std::cout << "server:      none: syncs by bundle (ergon bundle export), answers checked "

@@ -132,7 +132,7 @@ core::Status run_flags(const FlagsOptions& opts, const Context& ctx) {
               << "\n";
     if (ack)
       std::cout << "  by " << (ack->user.empty() ? "(no name)" : ack->user) << " at "
-                << core::format_utc(ack->at_ms) << ": " << ack->reason << "\n";
+                << core::format_human(ack->at_ms) << ": " << ack->reason << "\n";
   }
   if (opts.json)
     std::cout << out.dump(2) << "\n";

@@ -286,7 +286,7 @@ void print_status(LocalStore& store, const OutboxSummary& s,
                 : !store.setting("token").empty() ? "none: syncs by bundle ('ergon bundle export')"
                                                   : "none configured (working offline)")
             << "\n"
-            << "last sync:   " << (last_sync ? core::format_local(*last_sync) : "never") << "\n";
+            << "last sync:   " << (last_sync ? core::format_human(*last_sync) : "never") << "\n";
   if (auto head = held_head_text(store); !head.empty())
     std::cout << "chain head:  " << head
               << "  (the log as this client saw it; 'ergon audit verify')\n";

@@ -17,8 +17,8 @@ namespace {
 
 struct Options {
   int year = 0;
-  std::string format = "table", out, as_of;
-  bool include_withdrawn = false;
+  std::string format = "table", out, as_of, directorate, area;
+  bool all = false;
 };
 
 // The programme the report prints, with what its footer says of it.
@@ -27,6 +27,7 @@ struct Source {
   std::map<std::string, model::Money> envelopes;  // by source
   ReportStage stage;
   bool is_current = true;
+  std::string standing;  // the stage the year stood at (proposals, draft-1 …)
 };
 
 core::Result<Source> current_source(LocalStore& store, int year) {
@@ -36,9 +37,11 @@ core::Result<Source> current_source(LocalStore& store, int year) {
   if (!proposals) return core::fail(proposals.error());
   auto uses = store.envelope_uses(year);
   if (!uses) return core::fail(uses.error());
-  Source source{std::move(*proposals), {}, {}, true};
+  Source source{std::move(*proposals), {}, {}, true, "proposals"};
   for (const auto& use : *uses)
     if (use.envelope) source.envelopes[use.source] = *use.envelope;
+  for (const auto& y : store.device().years)
+    if (y.year == year) source.standing = y.stage;
   auto held = SyncState(store).held_head();
   if (held && *held)
     source.stage.checkpoint = changelog::head_text((*held)->first, (*held)->second);
@@ -48,7 +51,7 @@ core::Result<Source> current_source(LocalStore& store, int year) {
 core::Result<Source> remote_source(LocalStore& store, int year, const std::string& as_of) {
   auto programme = programme_at(store, year, as_of);
   if (!programme) return core::fail(programme.error());
-  Source source{std::move(programme->proposals), {}, {}, false};
+  Source source{std::move(programme->proposals), {}, {}, false, programme->standing};
   std::string prefix = std::to_string(year) + ":";
   for (const auto& [key, amount] : programme->envelopes)
     if (key.rfind(prefix, 0) == 0) source.envelopes[key.substr(prefix.size())] = amount;
@@ -85,14 +88,34 @@ core::Status run_report(const Options& o, const Context& ctx) {
   auto source =
       o.as_of.empty() ? current_source(*store, year) : remote_source(*store, year, o.as_of);
   if (!source) return core::fail(source.error());
-  ReportOptions options{year, o.include_withdrawn, {}, source->envelopes, source->stage};
+  const auto& ref = store->reference();
+  if (!o.directorate.empty() && !ref.directorate(o.directorate))
+    return core::fail(core::ErrorCode::kUsage,
+                      "--directorate: '" + o.directorate +
+                          "' is not a directorate code of directorates.csv (e.g. DTE)");
+  if (!o.area.empty() && !ref.area(o.area))
+    return core::fail(core::ErrorCode::kUsage,
+                      "--area: '" + o.area + "' is not an area code of areas.csv (e.g. ALL)");
+  // A part of the programme: the other rows leave every format, the CSV too.
+  std::erase_if(source->proposals, [&](const model::Proposal& p) {
+    return (!o.directorate.empty() && p.directorate != o.directorate) ||
+           (!o.area.empty() && p.area != o.area);
+  });
+  ReportOptions options;
+  options.year = year;
+  options.is_programme = is_programme_stage(source->standing);
+  options.list_not_included = o.all;
+  options.directorate = o.directorate;
+  options.area = o.area;
+  options.municipality = store->setting("municipality");
+  options.envelopes = source->envelopes;
+  options.stage = source->stage;
   if (source->is_current) {  // the flags of now do not describe a frozen programme
     auto flags = store->flags(year);
     if (!flags) return core::fail(flags.error());
     for (const auto& f : *flags)
       options.flags.push_back({f.id, f.flag.message, f.flag.proposals, f.acknowledged.has_value()});
   }
-  const auto& ref = store->reference();
   auto report = build_report(source->proposals, ref, options);
   bool is_binary = o.format == "pdf" || o.format == "xlsx";
   std::string out = o.out.empty() ? (is_binary ? default_out(o, year) : "-") : o.out;
@@ -129,17 +152,29 @@ void add_report_command(CLI::App& app, Context& ctx) {
   cmd->add_option("--out", opts->out,
                   "write to this file ('-': standard output; pdf and xlsx default to "
                   "programme-YEAR[-STAGE].pdf|xlsx here)");
-  cmd->add_flag("--include-withdrawn", opts->include_withdrawn,
-                "also list withdrawn, rejected and deferred proposals (not counted in totals)");
+  cmd->add_flag("--all,--include-withdrawn", opts->all,
+                "add a second table, the proposals the first leaves out (deferred, rejected, "
+                "withdrawn) with their reasons; not counted in the totals");
+  cmd->add_option(
+      "--directorate", opts->directorate,
+      "only this directorate's rows (a code, e.g. DTE), totals over them, no envelopes");
+  cmd->add_option("--area", opts->area,
+                  "only this area's rows (a code of areas.csv), totals over them, no envelopes");
   cmd->add_option("--as-of", opts->as_of,
                   "the programme as the server froze it at a stage (draft, approved, "
                   "amendment-1 …) or held it at a date or time (asks the server)");
-  cmd->footer(R"(Grouped by directorate and category in priority order, with subtotals, the totals
-per funding source against its envelope, flagged rows marked ⚑, and the stage, its decision
-and checkpoint at the foot. Without --as-of it prints what this client holds (offline).
+  cmd->footer(
+      R"(From the first draft on (draft-1, consultation, committee, approved, amendments) the
+table is the programme: the included proposals only, and every total, per-source figure and
+diff is over them. Before it, the proposals' table: every draft, submitted and included one.
+Rows are grouped by directorate and category in priority and ΚΑ order, with subtotals; the
+funding sources against their envelopes (requested: submitted and included; allocated:
+included); flagged rows marked ⚑; the stage, its decision and checkpoint at the foot. Without
+--as-of it prints what this client holds (offline).
 Examples:
   ergon report
   ergon report --as-of approved --format pdf --out programme-2024.pdf
+  ergon report --directorate DTE --all
   ergon report --format xlsx --out programme-2024.xlsx)");
   cmd->callback([&ctx, opts] {
     ctx.action = [&ctx, opts]() -> core::Status { return run_report(*opts, ctx); };

@@ -48,7 +48,7 @@ json record_json(const wire::StageRecord& r) {
 std::string decision_text(const wire::StageDecision& d) {
   std::string text = d.body();
   if (!d.number().empty()) text += ", απόφαση " + d.number();
-  if (!d.date().empty()) text += " της " + d.date();
+  if (!d.date().empty()) text += " της " + core::format_human_date(d.date());
   if (!d.ada().empty()) text += " (ΑΔΑ " + d.ada() + ")";
   return text;
 }
@@ -84,7 +84,7 @@ core::Status run_move(const Context& ctx, const MoveOptions& o, const std::strin
     std::cout << "The programme of " << r.year() << " is now in " << r.name()
               << ", open: planning and budget may change it until it is closed with\n  ergon "
                  "stage close "
-              << r.name() << " --decision NO --date YYYY-MM-DD\n";
+              << r.name() << " --decision NO/YEAR --date DD/MM/YYYY\n";
   else
     std::cout << "The programme of " << r.year() << " is now at '"
               << reply->stage_move_reply().year().stage() << "'; frozen as " << r.name() << " ("
@@ -98,9 +98,15 @@ void add_move(CLI::App& stage, Context& ctx, const std::string& action, const st
   auto o = std::make_shared<MoveOptions>();
   auto* cmd = stage.add_subcommand(action, help);
   cmd->add_option("STAGE", o->target, target_help)->required();
-  cmd->add_option("--decision", o->number, "the decision's number (required from committee on)");
-  cmd->add_option("--date", o->date, "the decision's date, YYYY-MM-DD");
-  cmd->add_option("--ada", o->ada, "the decision's Diavgeia id (ΑΔΑ)");
+  cmd->add_option("--decision", o->number,
+                  "the decision's number, NO/YEAR (45/2024); required from the committee on, and "
+                  "for an amendment's opening and closing");
+  cmd->add_option("--date", o->date,
+                  "the decision's date: 22/01/2024, 22-01-2024 or 2024-01-22; not after today nor "
+                  "before the previous stage's");
+  cmd->add_option("--ada", o->ada,
+                  "the decision's Diavgeia id (ΑΔΑ): 7 or 10 Greek capitals and digits, a hyphen, "
+                  "3 more (6ΞΥ4ΩΗΓ-1ΑΒ)");
   cmd->add_option("--body", o->body, "who decided (default: the body of the stage)");
   cmd->add_option("--year", o->year, "the programme year (default: this client's)");
   cmd->add_flag("--json", o->json, "print the stage record as JSON");
@@ -141,7 +147,7 @@ core::Status run_stages(const Context& ctx, int year, bool as_json) {
     for (const auto& r : answer.records()) {
       if (r.year() != y.year()) continue;
       std::cout << "  " << fit(r.name(), 14) << " " << fit(r.action(), 8) << " "
-                << core::format_local(r.at_ms()) << "  " << decision_text(r.decision());
+                << core::format_human(r.at_ms()) << "  " << decision_text(r.decision());
       if (r.frozen())
         std::cout << "  [" << r.proposals() << " proposals, " << checkpoint_text(r) << "]";
       std::cout << "\n";
@@ -159,14 +165,22 @@ void add_stage_commands(CLI::App& app, Context& ctx) {
   add_move(*stage, ctx, "advance", "Enter the next stage, recording the decision that moved it",
            "draft, consultation, committee, approved, or amendment (opens the next one)",
            R"(Each stage freezes the programme as it is and records the checkpoint (log row and
-chain head). Number and date are required from committee on; no stage moves while a flag
-is open (acknowledge it or fix its cause). From approved on, changes need an open amendment.
-Example:  ergon stage advance committee --decision 45/2024 --date 2024-02-20 --ada 6ΞΥ4ΩΗΓ-1ΑΒ)");
+chain head). Number and date are required from committee on, and to open an amendment (the
+Municipal Committee's proposal; the Council's decision closes it). No stage moves while a flag
+is open (acknowledge it or fix its cause); the draft is frozen only when every proposal of the
+year is decided (included, deferred or rejected). From approved on, changes need an open
+amendment.
+Examples:  ergon stage advance draft --date 15/01/2024
+           ergon stage advance committee --decision 45/2024 --date 20/02/2024 --ada 6ΞΥ4ΩΗΓ-1ΑΒ
+           ergon stage advance amendment --decision 250/2024 --date 10/06/2024)");
   add_move(*stage, ctx, "reopen", "Reopen the draft before the committee (frozen as draft-N)",
-           "draft", "Example:  ergon stage reopen draft --body 'Δήμαρχος' --date 2024-01-10");
+           "draft",
+           "Every proposal of the year must be decided first.\nExample:  ergon stage reopen draft "
+           "--body 'Δήμαρχος' --date 10/01/2024");
   add_move(*stage, ctx, "close", "Close the open amendment with its decision",
            "the open amendment, e.g. amendment-1",
-           "Example:  ergon stage close amendment-1 --decision 312/2024 --date 2024-06-28");
+           "The Council's decision on the amendment.\nExample:  ergon stage close amendment-1 "
+           "--decision 312/2024 --date 28/06/2024");
 
   auto year = std::make_shared<int>(0);
   auto as_json = std::make_shared<bool>(false);

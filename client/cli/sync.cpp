@@ -90,7 +90,7 @@ core::Status sync_forever(LocalStore& store, const SyncOptions& options,
   for (;;) {
     auto before = standing(store);
     auto report = sync_once(store, options);
-    auto now = core::format_utc(core::system_clock().now_ms());
+    auto now = core::format_human(core::system_clock().now_ms());
     int wait = opts.interval;
     if (report) {
       failures = 0;
@@ -120,6 +120,13 @@ core::Status run_sync(const SyncCommandOptions& opts, const Context& ctx) {
   auto report = sync_once(*store, options);
   if (!report) return core::fail(report.error());
   print_report(*report, before, standing(*store), opts.json);
+  // A script must notice a refusal: the sync itself worked, but not everything sent landed.
+  if (report->rejected > 0)
+    return core::fail(core::ErrorCode::kInvalidArgument,
+                      std::to_string(report->rejected) +
+                          (report->rejected == 1 ? " change sent was" : " changes sent were") +
+                          " rejected by the server; 'ergon status' gives each reason (fix it "
+                          "and 'ergon resend', or 'ergon dismiss')");
   return {};
 }
 
@@ -132,8 +139,9 @@ void add_sync_command(CLI::App& app, Context& ctx) {
                 "keep syncing; after a failure, retry with backoff and jitter");
   cmd->add_option("--interval", opts->interval, "seconds between syncs with --watch (default 30)");
   cmd->footer(
-      R"(Exit code 0 also when conflicts were parked (see 'ergon conflicts'); 4 when the server cannot
-be reached or refuses the token; 5 when its key or identity does not match what this client pinned.
+      R"(Exit code 0 also when conflicts were parked (see 'ergon conflicts'); 3 when the server
+rejected a change sent (the counts still print; 'ergon status' gives the reasons); 4 when the
+server cannot be reached or refuses the token; 5 when its key or identity does not match what this client pinned.
 Nothing is lost when a sync fails: the next one continues where it stopped.
 Examples:  ergon sync        ergon sync --json        ergon sync --watch --interval 60)");
   cmd->callback([&ctx, opts] {
@@ -153,7 +161,7 @@ std::string setter_text(const std::optional<MasterSetter>& who) {
   if (!who) return {};
   std::string line = "            set by " + (who->user.empty() ? "(no name)" : who->user) +
                      " on device " + who->device_id.substr(0, 8);
-  if (who->at_ms) line += " at " + core::format_utc(who->at_ms);
+  if (who->at_ms) line += " at " + core::format_human(who->at_ms);
   return line + " (log " + changelog::conflict_id_text(who->revision) + ")\n";
 }
 
@@ -166,8 +174,12 @@ core::Status run_conflicts(bool as_json, const Context& ctx) {
   for (const auto& c : *list) {
     if (c.status != ConflictStatus::kOpen) continue;
     model::FieldValues master;
+    std::string title;
     if (auto id = core::ProposalId::parse(c.entity); id)
-      if (auto p = store->get(*id); p) master = model::group_values(*p, c.group);
+      if (auto p = store->get(*id); p) {
+        master = model::group_values(*p, c.group);
+        title = p->title;
+      }
     json incoming = json::array();
     for (const auto& in : c.incoming)
       incoming.push_back({{"change_id", in.change_id},
@@ -180,19 +192,20 @@ core::Status run_conflicts(bool as_json, const Context& ctx) {
     if (!setter) return core::fail(setter.error());
     out.push_back({{"id", conflict_id},
                    {"proposal", c.entity},
+                   {"title", title},
                    {"group", c.group},
                    {"master", group_json(master)},
                    {"master_set_by", setter_json(*setter)},
                    {"incoming", incoming}});
     if (as_json) continue;
-    std::cout << "conflict " << conflict_id << "  proposal " << c.entity.substr(0, 8) << "  group "
-              << c.group << "\n  master:   " << group_text(master) << "\n"
+    std::cout << "conflict " << conflict_id << "  proposal " << c.entity.substr(0, 8) << " «"
+              << title << "»  group " << c.group << "\n  master:   " << group_text(master) << "\n"
               << setter_text(*setter);
     for (const auto& in : c.incoming)
       std::cout << "  incoming: " << group_text(in.values) << "\n            by "
                 << (in.user.empty() ? "(no name)" : in.user) << " on device "
-                << in.device_id.hex().substr(0, 8) << " at " << core::format_utc(in.client_time_ms)
-                << "\n";
+                << in.device_id.hex().substr(0, 8) << " at "
+                << core::format_human(in.client_time_ms) << "\n";
   }
   if (as_json)
     std::cout << out.dump(2) << "\n";

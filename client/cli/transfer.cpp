@@ -2,6 +2,7 @@
 #include <fstream>
 #include <iostream>
 #include <sstream>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -104,13 +105,18 @@ core::Status run_import(const ImportArgs& args, const Context& ctx) {
   std::error_code size_ec;
   auto size = std::filesystem::file_size(args.file, size_ec);
   options.progress = {&show_progress, size_ec ? 0 : static_cast<std::size_t>(size)};
+  // The rows are told only once the import committed: a bad row later in the file applies
+  // nothing, and then nothing may read as "created".
+  // Only what is shown is kept (a large import holds one row at a time).
   json rows = json::array();
-  std::size_t shown = 0;
+  std::vector<RowChange> shown;
+  std::size_t changed = 0;
   options.on_change = [&](const RowChange& row) {
+    ++changed;
     if (args.json)
       rows.push_back(row_json(row));
-    else if (shown++ < kRowsShown)
-      print_row(row, args.dry_run);
+    else if (shown.size() < kRowsShown)
+      shown.push_back(row);
   };
   auto report = import_csv(*store, in, options);
   if (report && report->rows >= 500) std::cerr << "\n";
@@ -119,8 +125,9 @@ core::Status run_import(const ImportArgs& args, const Context& ctx) {
     std::cout << report_json(*report, std::move(rows)).dump(2) << "\n";
     return {};
   }
-  if (shown > kRowsShown)
-    std::cout << "  … and " << shown - kRowsShown << " more rows (--json lists them all)\n";
+  for (const auto& row : shown) print_row(row, args.dry_run);
+  if (changed > kRowsShown)
+    std::cout << "  … and " << changed - kRowsShown << " more rows (--json lists them all)\n";
   print_summary(*report);
   return {};
 }

@@ -2,6 +2,7 @@
 // continuing works and studies into it as drafts of its own (creates like any offline edit,
 // so the log says who carried them). A retry carries only what is not carried yet.
 
+#include <algorithm>
 #include <iostream>
 #include <set>
 
@@ -89,7 +90,12 @@ core::Status run_year_start(const Context& ctx, const YearOptions& o) {
   const auto& started = reply->year_start_reply();
   // New proposals belong to the new year from now on (a sync would say so too).
   const auto& d = store->device();
-  ERGON_TRY(SyncState(*store).set_identity(d.role, d.directorate, o.year));
+  auto years = d.years;
+  const auto& y = started.year();
+  if (std::none_of(years.begin(), years.end(),
+                   [&](const auto& known) { return known.year == o.year; }))
+    years.push_back({y.year(), y.stage(), y.amendment_open(), y.drafts(), y.amendments()});
+  ERGON_TRY(SyncState(*store).set_identity(d.role, d.directorate, o.year, years));
   auto carried = carry_over(*store, o.year);
   if (!carried) return core::fail(carried.error());
   if (o.json) {

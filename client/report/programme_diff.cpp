@@ -13,8 +13,12 @@ std::map<std::string, const Proposal*> by_id(const std::vector<Proposal>& propos
   return out;
 }
 
+// The programme is what planning included: the totals and the per-source allocations count
+// those only (the one definition of "allocated", as `envelopes` and `report` use it).
+bool is_counted(const Proposal& p) { return p.state == model::State::kIncluded; }
+
 std::int64_t counted(const Proposal* p, const model::Money Proposal::*member) {
-  return p && model::is_in_programme(p->state) ? (p->*member).cents() : 0;
+  return p && is_counted(*p) ? (p->*member).cents() : 0;
 }
 
 ProposalDelta delta_of(const Proposal* before, const Proposal* after) {
@@ -40,7 +44,7 @@ ProposalDelta delta_of(const Proposal* before, const Proposal* after) {
 }
 
 void add_funding(std::map<std::string, SourceDelta>& sources, const Proposal& p, bool is_after) {
-  if (!model::is_in_programme(p.state)) return;
+  if (!is_counted(p)) return;
   for (const auto& line : p.funding) {
     auto& s = sources[line.source];
     s.source = line.source;

@@ -1,8 +1,9 @@
 #pragma once
 // Two states of a year's programme compared (`ergon diff draft approved`): the proposals added,
 // removed and changed, field by field, with the money deltas, and the totals per funding
-// source against their envelopes. Totals count what is in the programme
-// (model::is_in_programme). Pure functions of their inputs; thread-safe.
+// source against their envelopes. Totals and per-source figures count the programme proper,
+// the included proposals (allocated, as `envelopes` and `report` define it). Pure functions of
+// their inputs; thread-safe.
 
 #include <cstdint>
 #include <map>

@@ -40,6 +40,7 @@ body { font-family: "DejaVu Sans", "Liberation Sans", Arial, sans-serif; font-si
 h1 { font-size: 13pt; margin: 0 0 2mm; }
 h2 { font-size: 10pt; margin: 5mm 0 2mm; page-break-after: avoid; }
 p.stage { margin: 0 0 3mm; font-size: 9pt; }
+p.municipality { margin: 0 0 1mm; font-size: 10pt; font-weight: bold; }
 table { border-collapse: collapse; width: 100%; }
 thead { display: table-header-group; }
 th, td { border: 0.4pt solid #777; padding: 1.2mm 1.2mm; vertical-align: top; }
@@ -63,42 +64,44 @@ footer { margin-top: 5mm; font-size: 8pt; border-top: 0.6pt solid #000; padding-
 
 // Column widths on A4 landscape: the title takes what the figures leave.
 constexpr std::string_view kHeader =
-    "<colgroup><col style=\"width:3%\"><col style=\"width:7.5%\"><col style=\"width:26%\">"
-    "<col style=\"width:9%\"><col style=\"width:8.5%\"><col style=\"width:12%\">"
-    "<col style=\"width:5.5%\"><col style=\"width:10%\"><col style=\"width:3.5%\">"
-    "<col style=\"width:7.5%\"><col style=\"width:8%\"></colgroup>\n"
+    "<colgroup><col style=\"width:3%\"><col style=\"width:7%\"><col style=\"width:23%\">"
+    "<col style=\"width:8.5%\"><col style=\"width:8%\"><col style=\"width:8%\">"
+    "<col style=\"width:11%\"><col style=\"width:5%\"><col style=\"width:9%\">"
+    "<col style=\"width:3%\"><col style=\"width:7%\"><col style=\"width:7.5%\"></colgroup>\n"
     "<thead><tr><th>α/α</th><th>Κ.Α.</th><th>Τίτλος έργου / μελέτης</th>"
-    "<th>Συνολικός προϋπολογισμός</th><th>Πίστωση έτους</th><th>Πηγές χρηματοδότησης</th>"
-    "<th>Νέο / Συνεχ.</th><th>Δημοτική Ενότητα / Κοινότητα</th><th>Προτ.</th>"
-    "<th>Κατάσταση</th><th>Απόφαση</th></tr></thead>\n";
+    "<th>Συνολικός προϋπολογισμός</th><th>Πληρωμές έως 31/12</th><th>Πίστωση έτους</th>"
+    "<th>Πηγές χρηματοδότησης</th><th>Νέο / Συνεχ.</th><th>Δημοτική Ενότητα / Κοινότητα</th>"
+    "<th>Προτ.</th><th>Κατάσταση</th><th>Απόφαση</th></tr></thead>\n";
 
-constexpr int kColumns = 11;
+constexpr int kColumns = 12;
 
 std::string cell(std::string_view text, std::string_view css = "") {
   return (css.empty() ? "<td>" : "<td class=\"" + std::string(css) + "\">") + escape(text) +
          "</td>";
 }
 
-std::string row_html(const ReportRow& row, const model::ReferenceData& ref) {
+std::string row_html(const ReportRow& row, const model::ReferenceData& ref, bool is_left_out) {
   const auto& p = *row.proposal;
   std::string css = row.is_flagged ? "flagged" : "";
-  if (!row.is_counted) css += css.empty() ? "out" : " out";
+  if (is_left_out) css += css.empty() ? "out" : " out";
   std::string number = std::to_string(row.number) + (row.is_flagged ? " ⚑" : "");
+  std::string decision(state_el(p.state));
+  if (is_left_out && !p.decision_reason.empty()) decision += ": " + p.decision_reason;
   return (css.empty() ? "<tr>" : "<tr class=\"" + css + "\">") + cell(number, "n") +
          cell(p.ka_code ? p.ka_code->canonical() : "—", "ka") + cell(p.title, "title") +
-         cell(p.total_budget.greek_euro(), "n") + cell(p.allocation.greek_euro(), "n") +
-         cell(funding_text(p)) + cell(continuity_el(p.new_or_continuing)) +
-         cell(area_name(ref, p.area)) + cell(model::to_string(p.priority), "c") +
-         cell(work_status_el(p.status)) +
-         cell(std::string(state_el(p.state)) + (row.is_counted ? "" : " (εκτός συνόλων)")) +
+         cell(p.total_budget.greek_euro(), "n") + cell(p.paid_to_date.greek_euro(), "n") +
+         cell(p.allocation.greek_euro(), "n") + cell(funding_text(p)) +
+         cell(continuity_el(p.new_or_continuing)) + cell(area_name(ref, p.area)) +
+         cell(model::to_string(p.priority), "c") + cell(work_status_el(p.status)) + cell(decision) +
          "</tr>\n";
 }
 
 std::string total_html(std::string_view css, const std::string& label, model::Money total,
-                       model::Money allocation) {
+                       model::Money paid, model::Money allocation) {
   return "<tr class=\"" + std::string(css) + "\"><td colspan=\"3\">" + escape(label) + "</td>" +
-         cell(total.greek_euro(), "n") + cell(allocation.greek_euro(), "n") + "<td colspan=\"" +
-         std::to_string(kColumns - 5) + "\"></td></tr>\n";
+         cell(total.greek_euro(), "n") + cell(paid.greek_euro(), "n") +
+         cell(allocation.greek_euro(), "n") + "<td colspan=\"" + std::to_string(kColumns - 6) +
+         "\"></td></tr>\n";
 }
 
 std::string table_html(const ProgrammeReport& report, const model::ReferenceData& ref) {
@@ -110,32 +113,43 @@ std::string table_html(const ProgrammeReport& report, const model::ReferenceData
     for (const auto& g : d.groups) {
       std::string category(category_el(g.category));
       out += "<tr class=\"group\">" + span + escape(category) + "</td></tr>\n";
-      for (const auto& row : g.rows) out += row_html(row, ref);
+      for (const auto& row : g.rows) out += row_html(row, ref, false);
       out += total_html("subtotal", "Σύνολο " + category + " – " + d.name, g.total_budget,
-                        g.allocation);
+                        g.paid_to_date, g.allocation);
     }
-    out += total_html("subtotal", "Σύνολο Διεύθυνσης: " + d.name, d.total_budget, d.allocation);
+    out += total_html("subtotal", "Σύνολο Διεύθυνσης: " + d.name, d.total_budget, d.paid_to_date,
+                      d.allocation);
   }
   out += total_html("total",
                     "ΓΕΝΙΚΟ ΣΥΝΟΛΟ (" + std::to_string(report.counted_rows) + " έργα και μελέτες)",
-                    report.total_budget, report.allocation);
+                    report.total_budget, report.paid_to_date, report.allocation);
+  out += "</tbody></table>\n";
+  if (report.not_included.empty()) return out;
+  out += "<h2>" + escape(kNotIncludedTitle) + " (εκτός συνόλων)</h2>\n<table class=\"others\">\n" +
+         std::string(kHeader) + "<tbody>\n";
+  for (const auto& row : report.not_included) out += row_html(row, ref, true);
   return out + "</tbody></table>\n";
 }
 
 std::string sources_html(const ProgrammeReport& report, const model::ReferenceData& ref) {
+  // A part of the programme (one directorate or area) is not measured against the envelopes.
   std::string out =
-      "<h2>Ανά πηγή χρηματοδότησης</h2>\n<table class=\"sources\"><thead><tr><th>Πηγή</th>"
-      "<th>Ονομασία</th><th>Φάκελος (διαθέσιμα)</th><th>Εγκεκριμένα</th><th>Αιτούμενα</th>"
-      "<th>Υπόλοιπο</th></tr></thead><tbody>\n";
+      "<h2>Ανά πηγή χρηματοδότησης</h2>\n<table class=\"sources\"><thead><tr>"
+      "<th>Πηγή</th><th>Ονομασία</th>" +
+      std::string(report.is_part ? "" : "<th>Φάκελος (διαθέσιμα)</th>") +
+      "<th>Εγκεκριμένα</th><th>Αιτούμενα</th>" +
+      std::string(report.is_part ? "" : "<th>Υπόλοιπο</th>") + "</tr></thead><tbody>\n";
   for (const auto& use : report.sources) {
     const auto* s = ref.funding_source(use.source);
-    out +=
-        std::string(use.is_over() ? "<tr class=\"flagged\">" : "<tr>") + cell(use.source) +
-        cell(s ? s->name_el : "") +
-        cell(use.envelope ? use.envelope->greek_euro() : "χωρίς φάκελο", "n") +
-        cell(use.allocated.greek_euro(), "n") + cell(use.requested.greek_euro(), "n") +
-        cell(use.remaining ? (use.is_over() ? "⚑ " : "") + use.remaining->greek_euro() : "—", "n") +
-        "</tr>\n";
+    out += std::string(use.is_over() ? "<tr class=\"flagged\">" : "<tr>") + cell(use.source) +
+           cell(s ? s->name_el : "");
+    if (!report.is_part)
+      out += cell(use.envelope ? use.envelope->greek_euro() : "χωρίς φάκελο", "n");
+    out += cell(use.allocated.greek_euro(), "n") + cell(use.requested.greek_euro(), "n");
+    if (!report.is_part)
+      out += cell(use.remaining ? (use.is_over() ? "⚑ " : "") + use.remaining->greek_euro() : "—",
+                  "n");
+    out += "</tr>\n";
   }
   return out + "</tbody></table>\n";
 }
@@ -207,14 +221,16 @@ std::string flags_and_footer(const ProgrammeReport& report) {
 }  // namespace
 
 std::string render_programme_html(const ProgrammeReport& report, const model::ReferenceData& ref) {
-  std::string year = std::to_string(report.year);
+  std::string title = report_title(report);
   std::string out = "<!DOCTYPE html>\n<html lang=\"el\">\n<head>\n<meta charset=\"utf-8\">\n" +
-                    std::string(kReportSecurityPolicy) + "<title>Τεχνικό Πρόγραμμα " + year +
-                    "</title>\n" + std::string(kStyle) + "\n</head>\n<body>\n";
-  out += "<h1>ΤΕΧΝΙΚΟ ΠΡΟΓΡΑΜΜΑ " + year + "</h1>\n<p class=\"stage\">" +
+                    std::string(kReportSecurityPolicy) + "<title>" + escape(title) + "</title>\n" +
+                    std::string(kStyle) + "\n</head>\n<body>\n";
+  if (!report.municipality.empty())
+    out += "<p class=\"municipality\">" + escape(report.municipality) + "</p>\n";
+  out += "<h1>" + escape(title) + "</h1>\n<p class=\"stage\">" +
          escape(stage_lines(report.stage).front()) + "</p>\n";
-  out += table_html(report, ref) + sources_html(report, ref) + charts_html(report, ref) +
-         flags_and_footer(report);
+  out += table_html(report, ref) + sources_html(report, ref) +
+         (report.is_part ? "" : charts_html(report, ref)) + flags_and_footer(report);
   return out + "</body>\n</html>\n";
 }
 

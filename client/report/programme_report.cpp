@@ -1,8 +1,11 @@
 #include "client/report/programme_report.h"
 
 #include <algorithm>
+#include <functional>
 #include <limits>
 #include <tuple>
+
+#include "shared/core/clock.h"
 
 namespace ergon::client {
 namespace {
@@ -25,75 +28,92 @@ bool starts_with(std::string_view text, std::string_view prefix) {
   return text.substr(0, prefix.size()) == prefix;
 }
 
-// Per source: the funding of every row the totals count (requested) and of the included ones
-// (allocated), against the envelope.
-std::vector<merge::EnvelopeUse> source_uses(const ProgrammeReport& report,
-                                            const std::map<std::string, Money>& envelopes) {
-  std::map<std::string, merge::EnvelopeUse> by_source;
-  for (const auto& [source, amount] : envelopes) {
-    by_source[source].source = source;
-    by_source[source].envelope = amount;
-  }
-  for (const auto& d : report.directorates)
-    for (const auto& g : d.groups)
-      for (const auto& r : g.rows) {
-        if (!r.is_counted) continue;
-        for (const auto& line : r.proposal->funding) {
-          auto& use = by_source[line.source];
-          use.source = line.source;
-          use.requested = add(use.requested, line.amount);
-          if (r.proposal->state == model::State::kIncluded)
-            use.allocated = add(use.allocated, line.amount);
-        }
-      }
-  std::vector<merge::EnvelopeUse> out;
-  for (auto& [source, use] : by_source) {
-    if (use.envelope) use.remaining = use.envelope->minus(use.allocated);
-    out.push_back(std::move(use));
-  }
-  return out;
+// The table's order within a category: priority, ΚΑ code (rows without one last), title, id.
+bool comes_before(const Proposal* a, const Proposal* b) {
+  auto key = [](const Proposal* p) {
+    return std::make_tuple(p->priority, p->ka_code ? 0 : 1,
+                           p->ka_code ? p->ka_code->canonical() : std::string(),
+                           std::cref(p->title), std::cref(p->id));
+  };
+  return key(a) < key(b);
+}
+
+// Whether the main table lists and sums a row: the programme proper lists what planning
+// included; the proposals' table every proposal still in the running.
+bool is_listed(const Proposal& p, bool is_programme) {
+  return is_programme ? p.state == model::State::kIncluded : model::is_in_programme(p.state);
+}
+
+bool is_selected(const Proposal& p, const ReportOptions& o) {
+  return p.year == o.year && (o.directorate.empty() || p.directorate == o.directorate) &&
+         (o.area.empty() || p.area == o.area);
 }
 
 }  // namespace
 
+bool is_programme_stage(std::string_view stage) { return !stage.empty() && stage != "proposals"; }
+
+std::string report_title(const ProgrammeReport& report) {
+  return std::string(report.is_programme ? "ΤΕΧΝΙΚΟ ΠΡΟΓΡΑΜΜΑ "
+                                         : "ΠΡΟΤΑΣΕΙΣ ΓΙΑ ΤΟ ΤΕΧΝΙΚΟ ΠΡΟΓΡΑΜΜΑ ") +
+         std::to_string(report.year);
+}
+
 ProgrammeReport build_report(const std::vector<Proposal>& proposals,
                              const model::ReferenceData& ref, const ReportOptions& options) {
   std::map<std::string, std::map<model::Category, std::vector<const Proposal*>>> grouped;
+  std::vector<const Proposal*> left_out;
+  std::vector<Proposal> selected;
   for (const auto& p : proposals) {
-    if (p.year != options.year) continue;
-    if (!options.include_out_of_programme && !model::is_in_programme(p.state)) continue;
-    grouped[p.directorate][p.category].push_back(&p);
+    if (!is_selected(p, options)) continue;
+    selected.push_back(p);
+    if (is_listed(p, options.is_programme))
+      grouped[p.directorate][p.category].push_back(&p);
+    else if (options.list_not_included)
+      left_out.push_back(&p);
   }
   ProgrammeReport report;
   report.year = options.year;
+  report.municipality = options.municipality;
+  report.is_programme = options.is_programme;
+  report.is_part = !options.directorate.empty() || !options.area.empty();
   report.flags = options.flags;
   report.stage = options.stage;
   int number = 0;
   for (auto& [code, by_category] : grouped) {
     const auto* d = ref.directorate(code);
-    ReportDirectorate directorate{code, d ? d->name_el : code, {}, {}, {}};
+    ReportDirectorate directorate{code, d ? d->name_el : code, {}, {}, {}, {}};
     for (auto& [category, rows] : by_category) {
-      std::sort(rows.begin(), rows.end(), [](const Proposal* a, const Proposal* b) {
-        return std::tie(a->priority, a->title, a->id) < std::tie(b->priority, b->title, b->id);
-      });
-      ReportGroup group{category, {}, {}, {}};
+      std::sort(rows.begin(), rows.end(), comes_before);
+      ReportGroup group{category, {}, {}, {}, {}};
       for (const auto* p : rows) {
-        bool counted = model::is_in_programme(p->state);
-        group.rows.push_back({++number, p, counted, is_flagged(*p, options.flags)});
-        if (!counted) continue;
+        group.rows.push_back({++number, p, is_flagged(*p, options.flags)});
         group.total_budget = add(group.total_budget, p->total_budget);
+        group.paid_to_date = add(group.paid_to_date, p->paid_to_date);
         group.allocation = add(group.allocation, p->allocation);
         ++report.counted_rows;
       }
       directorate.total_budget = add(directorate.total_budget, group.total_budget);
+      directorate.paid_to_date = add(directorate.paid_to_date, group.paid_to_date);
       directorate.allocation = add(directorate.allocation, group.allocation);
       directorate.groups.push_back(std::move(group));
     }
     report.total_budget = add(report.total_budget, directorate.total_budget);
+    report.paid_to_date = add(report.paid_to_date, directorate.paid_to_date);
     report.allocation = add(report.allocation, directorate.allocation);
     report.directorates.push_back(std::move(directorate));
   }
-  report.sources = source_uses(report, options.envelopes);
+  std::sort(left_out.begin(), left_out.end(), [](const Proposal* a, const Proposal* b) {
+    return std::tie(a->directorate, a->category) != std::tie(b->directorate, b->category)
+               ? std::tie(a->directorate, a->category) < std::tie(b->directorate, b->category)
+               : comes_before(a, b);
+  });
+  int other = 0;
+  for (const auto* p : left_out)
+    report.not_included.push_back({++other, p, is_flagged(*p, options.flags)});
+  // A part of the programme is not measured against the envelopes of the whole.
+  report.sources = merge::envelope_uses(
+      options.year, selected, report.is_part ? std::map<std::string, Money>{} : options.envelopes);
   return report;
 }
 
@@ -172,7 +192,7 @@ std::vector<std::string> stage_lines(const ReportStage& stage) {
   if (!stage.number.empty() || !stage.date.empty()) {
     std::string decision = "Απόφαση " + (stage.number.empty() ? "—" : stage.number);
     if (!stage.body.empty()) decision += " του οργάνου: " + stage.body;
-    if (!stage.date.empty()) decision += ", ημερομηνία " + stage.date;
+    if (!stage.date.empty()) decision += ", ημερομηνία " + core::format_human_date(stage.date);
     if (!stage.ada.empty()) decision += ", ΑΔΑ " + stage.ada;
     lines.push_back(decision);
   }

@@ -37,42 +37,59 @@ struct ReportStage {
 
 struct ReportOptions {
   int year = 0;
-  bool include_out_of_programme = false;  // also list withdrawn, rejected, deferred rows
-  std::vector<ReportFlag> flags;          // flagged rows are marked ⚑ and the flags listed
+  // From draft-1 on the table is the programme: the included proposals only. Before it, the
+  // proposals' table: every proposal still in the running (draft, submitted, included).
+  bool is_programme = false;
+  bool list_not_included = false;  // --all: a second table of those the first leaves out
+  std::string directorate, area;   // only these rows (empty: all); a part has no envelopes
+  std::string municipality;        // the header's Δήμος
+  std::vector<ReportFlag> flags;   // flagged rows are marked ⚑ and the flags listed
   std::map<std::string, model::Money> envelopes;  // by source code
   ReportStage stage;
 };
 
 struct ReportRow {
-  int number = 0;  // α/α, running through the whole table
+  int number = 0;  // α/α, running through its table
   const model::Proposal* proposal = nullptr;
-  bool is_counted = true;  // false for withdrawn, rejected, deferred: listed, not summed
   bool is_flagged = false;
 };
 
 struct ReportGroup {
   model::Category category = model::Category::kWork;
-  std::vector<ReportRow> rows;  // priority, then title
-  model::Money total_budget, allocation;
+  std::vector<ReportRow> rows;  // priority, then ΚΑ code, then title
+  model::Money total_budget, paid_to_date, allocation;
 };
 
 struct ReportDirectorate {
   std::string code, name;
   std::vector<ReportGroup> groups;  // category order
-  model::Money total_budget, allocation;
+  model::Money total_budget, paid_to_date, allocation;
 };
 
 struct ProgrammeReport {
   int year = 0;
+  std::string municipality;
+  bool is_programme = false;  // the included proposals only (from draft-1 on)
+  bool is_part = false;       // filtered to a directorate or area: no envelope figures
   std::vector<ReportDirectorate> directorates;  // code order
-  model::Money total_budget, allocation;
+  model::Money total_budget, paid_to_date, allocation;
   int counted_rows = 0;
-  // Every source with an envelope or funding in a counted row: requested is the funding of the
-  // rows the totals count, allocated that of the included ones, remaining envelope − allocated.
+  // The rows the table leaves out, with their decision and reason (--all), in the same order.
+  std::vector<ReportRow> not_included;
+  // Per funding source, one definition everywhere (merge::envelope_uses): requested is the
+  // funding of the submitted and included proposals, allocated that of the included ones.
   std::vector<merge::EnvelopeUse> sources;
   std::vector<ReportFlag> flags;
   ReportStage stage;
 };
+
+/// The title the table prints: `ΤΕΧΝΙΚΟ ΠΡΟΓΡΑΜΜΑ 2024`, or for the proposals' table before
+/// the first draft `ΠΡΟΤΑΣΕΙΣ ΓΙΑ ΤΟ ΤΕΧΝΙΚΟ ΠΡΟΓΡΑΜΜΑ 2024`.
+std::string report_title(const ProgrammeReport& report);
+/// The heading of the second table (--all).
+inline constexpr std::string_view kNotIncludedTitle = "Προτάσεις που δεν εντάχθηκαν";
+/// Whether a frozen stage's programme is the programme proper (draft-1 and every later one).
+bool is_programme_stage(std::string_view stage);
 
 /// Groups, numbers and sums `proposals` of `options.year`. Sums saturate at Money's largest
 /// amount rather than wrap.

@@ -53,36 +53,49 @@ std::string codes(const model::Proposal& p) {
   return out;
 }
 
-std::string row_lines(const ReportRow& row, const model::ReferenceData& ref) {
+std::string row_lines(const ReportRow& row, const model::ReferenceData& ref, bool with_reason) {
   const auto& p = *row.proposal;
   auto title = wrap(p.title, kTitleWidth);
-  std::string out = fit(std::to_string(row.number), 4, true) + " " +
-                    fit(p.ka_code ? p.ka_code->canonical() : "—", 12) + " " +
-                    fit(title.front(), kTitleWidth) + " " +
-                    fit(p.total_budget.greek_euro(), 17, true) + " " +
-                    fit(p.allocation.greek_euro(), 16, true) + " " + fit(codes(p), 10) + " " +
-                    fit(continuity_el(p.new_or_continuing).substr(0, 2), 3) + " " +
-                    fit(area_name(ref, p.area), 18) + " " + fit(model::to_string(p.priority), 2) +
-                    " " + fit(state_el(p.state), 11) + (row.is_flagged ? " ⚑" : "") +
-                    (row.is_counted ? "" : " (εκτός συνόλων)") + "\n";
+  std::string out =
+      fit(std::to_string(row.number), 4, true) + " " +
+      fit(p.ka_code ? p.ka_code->canonical() : "—", 12) + " " + fit(title.front(), kTitleWidth) +
+      " " + fit(p.total_budget.greek_euro(), 17, true) + " " +
+      fit(p.paid_to_date.greek_euro(), 16, true) + " " + fit(p.allocation.greek_euro(), 16, true) +
+      " " + fit(codes(p), 10) + " " + fit(continuity_el(p.new_or_continuing).substr(0, 2), 3) +
+      " " + fit(area_name(ref, p.area), 18) + " " + fit(model::to_string(p.priority), 2) + " " +
+      fit(state_el(p.state), 11) + (row.is_flagged ? " ⚑" : "");
+  if (with_reason && !p.decision_reason.empty()) out += " " + p.decision_reason;
+  out += "\n";
   for (std::size_t i = 1; i < title.size(); ++i)
     out += std::string(18, ' ') + fit(title[i], kTitleWidth) + "\n";
   return out;
 }
 
-std::string total_line(const std::string& label, model::Money total, model::Money allocation) {
+std::string total_line(const std::string& label, model::Money total, model::Money paid,
+                       model::Money allocation) {
   return std::string(18, ' ') + fit(label, kTitleWidth) + " " + fit(total.greek_euro(), 17, true) +
-         " " + fit(allocation.greek_euro(), 16, true) + "\n";
+         " " + fit(paid.greek_euro(), 16, true) + " " + fit(allocation.greek_euro(), 16, true) +
+         "\n";
+}
+
+std::string column_heads() {
+  return fit("α/α", 4) + " " + fit("Κ.Α.", 12) + " " + fit("Τίτλος", kTitleWidth) + " " +
+         fit("Προϋπολογισμός", 17, true) + " " + fit("Πληρωμές ως 31/12", 16, true) + " " +
+         fit("Πίστωση έτους", 16, true) + " " + fit("Πηγές", 10) + " " + fit("Ν/Σ", 3) + " " +
+         fit("Περιοχή", 18) + " " + fit("Π", 2) + " " + fit("Κατάσταση", 11) + "\n";
 }
 
 std::string sources_and_flags(const ProgrammeReport& report, const model::ReferenceData& ref) {
+  // A part of the programme (one directorate or area) is not measured against the envelopes.
   std::string out = "\nΑνά πηγή χρηματοδότησης\n  " + fit("πηγή", 6) + " " + fit("", 44) + " " +
-                    fit("φάκελος", 18, true) + " " + fit("εγκεκριμένα", 18, true) + " " +
-                    fit("αιτούμενα", 18, true) + "\n";
+                    (report.is_part ? "" : fit("φάκελος", 18, true) + " ") +
+                    fit("εγκεκριμένα", 18, true) + " " + fit("αιτούμενα", 18, true) + "\n";
   for (const auto& use : report.sources) {
     const auto* s = ref.funding_source(use.source);
     out += "  " + fit(use.source, 6) + " " + fit(s ? s->name_el : "", 44) + " " +
-           fit(use.envelope ? use.envelope->greek_euro() : "χωρίς όριο", 18, true) + " " +
+           (report.is_part
+                ? ""
+                : fit(use.envelope ? use.envelope->greek_euro() : "χωρίς όριο", 18, true) + " ") +
            fit(use.allocated.greek_euro(), 18, true) + " " +
            fit(use.requested.greek_euro(), 18, true) + (use.is_over() ? " ⚑ υπέρβαση" : "") + "\n";
   }
@@ -98,28 +111,30 @@ std::string sources_and_flags(const ProgrammeReport& report, const model::Refere
 }  // namespace
 
 std::string render_programme_text(const ProgrammeReport& report, const model::ReferenceData& ref) {
-  const std::string rule(160, '-');
-  std::string out = "ΤΕΧΝΙΚΟ ΠΡΟΓΡΑΜΜΑ " + std::to_string(report.year) + "\n" + rule + "\n";
-  out += fit("α/α", 4) + " " + fit("Κ.Α.", 12) + " " + fit("Τίτλος", kTitleWidth) + " " +
-         fit("Προϋπολογισμός", 17, true) + " " + fit("Πίστωση έτους", 16, true) + " " +
-         fit("Πηγές", 10) + " " + fit("Ν/Σ", 3) + " " + fit("Περιοχή", 18) + " " + fit("Π", 2) +
-         " " + fit("Κατάσταση", 11) + "\n" + rule + "\n";
+  const std::string rule(176, '-');
+  std::string out = report.municipality.empty() ? "" : report.municipality + "\n";
+  out += report_title(report) + "\n" + rule + "\n" + column_heads() + rule + "\n";
   for (const auto& directorate : report.directorates) {
     out += directorate.name + " (" + directorate.code + ")\n";
     for (const auto& group : directorate.groups) {
       out += "  " + std::string(category_el(group.category)) + "\n";
-      for (const auto& row : group.rows) out += row_lines(row, ref);
+      for (const auto& row : group.rows) out += row_lines(row, ref, false);
       out +=
           total_line("Σύνολο " + std::string(category_el(group.category)) + " " + directorate.code,
-                     group.total_budget, group.allocation);
+                     group.total_budget, group.paid_to_date, group.allocation);
     }
     out += total_line("Σύνολο Διεύθυνσης " + directorate.code, directorate.total_budget,
-                      directorate.allocation);
+                      directorate.paid_to_date, directorate.allocation);
   }
   out += rule + "\n" +
          total_line("ΓΕΝΙΚΟ ΣΥΝΟΛΟ (" + std::to_string(report.counted_rows) + " έργα και μελέτες)",
-                    report.total_budget, report.allocation) +
+                    report.total_budget, report.paid_to_date, report.allocation) +
          rule + "\n";
+  if (!report.not_included.empty()) {
+    out += "\n" + std::string(kNotIncludedTitle) + " (εκτός συνόλων)\n" + rule + "\n";
+    for (const auto& row : report.not_included) out += row_lines(row, ref, true);
+    out += rule + "\n";
+  }
   return out + sources_and_flags(report, ref);
 }
 

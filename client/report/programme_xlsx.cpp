@@ -18,13 +18,13 @@ enum Column : lxw_col_t {
   kKa,
   kTitle,
   kTotal,
+  kPaid,
   kAllocation,
   kContinuity,
   kArea,
   kPriority,
   kStatus,
   kState,
-  kCounted,
   kFlag,
   kFirstSource
 };
@@ -32,24 +32,23 @@ constexpr const char* kHeaders[] = {"α/α",
                                     "Κ.Α.",
                                     "Τίτλος έργου / μελέτης",
                                     "Συνολικός προϋπολογισμός",
+                                    "Πληρωμές έως 31/12",
                                     "Πίστωση έτους",
                                     "Νέο / Συνεχιζόμενο",
                                     "Δημοτική Ενότητα / Κοινότητα",
                                     "Προτεραιότητα",
                                     "Κατάσταση",
                                     "Απόφαση",
-                                    "Στα σύνολα",
                                     "⚑"};
 constexpr lxw_row_t kHeaderRow = 3;
 
 // A total row's formula for a money column.
 using Formula = std::function<std::string(lxw_col_t)>;
 
-// The rows first..last of a group, counting only those marked "ναι" in the Στα σύνολα column.
-Formula sumif(lxw_row_t first, lxw_row_t last) {
+// The rows first..last of a group (every row of the table counts).
+Formula sum_rows(lxw_row_t first, lxw_row_t last) {
   return [first, last](lxw_col_t col) {
-    return "=SUMIF(" + cell_name(first, kCounted) + ":" + cell_name(last, kCounted) + ",\"ναι\"," +
-           cell_name(first, col) + ":" + cell_name(last, col) + ")";
+    return "=SUM(" + cell_name(first, col) + ":" + cell_name(last, col) + ")";
   };
 }
 
@@ -84,22 +83,25 @@ class ProgrammeSheet {
     for (const auto& d : report_.directorates) directorate_rows.push_back(directorate(d));
     lxw_row_t at = row_++;
     total_row(at, "ΓΕΝΙΚΟ ΣΥΝΟΛΟ (" + std::to_string(report_.counted_rows) + " έργα και μελέτες)",
-              sum_of(directorate_rows), {report_.total_budget, report_.allocation},
+              sum_of(directorate_rows),
+              {report_.total_budget, report_.paid_to_date, report_.allocation},
               source_totals_all());
     ++row_;
+    not_included();
     sources_table();
     footer();
   }
 
  private:
   struct Totals {
-    Money total, allocation;
+    Money total, paid, allocation;
   };
 
   void heading() {
-    worksheet_write_string(sheet_, 0, 0,
-                           ("ΤΕΧΝΙΚΟ ΠΡΟΓΡΑΜΜΑ " + std::to_string(report_.year)).c_str(), f_.title);
-    worksheet_write_string(sheet_, 1, 0, stage_lines(report_.stage).front().c_str(), nullptr);
+    if (!report_.municipality.empty())
+      worksheet_write_string(sheet_, 0, 0, report_.municipality.c_str(), f_.bold);
+    worksheet_write_string(sheet_, 1, 0, report_title(report_).c_str(), f_.title);
+    worksheet_write_string(sheet_, 2, 0, stage_lines(report_.stage).front().c_str(), nullptr);
     lxw_col_t col = 0;
     for (const char* h : kHeaders) worksheet_write_string(sheet_, kHeaderRow, col++, h, f_.header);
     for (const auto& s : sources_)
@@ -107,7 +109,7 @@ class ProgrammeSheet {
     worksheet_set_column(sheet_, kNumber, kNumber, 5, nullptr);
     worksheet_set_column(sheet_, kKa, kKa, 12, nullptr);
     worksheet_set_column(sheet_, kTitle, kTitle, 60, f_.wrap);
-    worksheet_set_column(sheet_, kTotal, kAllocation, 17, nullptr);
+    worksheet_set_column(sheet_, kTotal, kAllocation, 17, nullptr);  // kPaid between them
     worksheet_set_column(sheet_, kContinuity, kState, 14, f_.wrap);
     worksheet_set_column(sheet_, kArea, kArea, 24, f_.wrap);
     worksheet_set_column(sheet_, kFirstSource,
@@ -130,16 +132,25 @@ class ProgrammeSheet {
       for (const auto& r : g.rows) proposal_row(r);
       lxw_row_t at = row_++;
       group_rows.push_back(at);
-      total_row(at, "Σύνολο " + category + " – " + d.name, sumif(first, at - 1),
-                {g.total_budget, g.allocation}, source_totals(g));
+      total_row(at, "Σύνολο " + category + " – " + d.name, sum_rows(first, at - 1),
+                {g.total_budget, g.paid_to_date, g.allocation}, source_totals(g));
     }
     lxw_row_t at = row_++;
     total_row(at, "Σύνολο Διεύθυνσης: " + d.name, sum_of(group_rows),
-              {d.total_budget, d.allocation}, source_totals(d));
+              {d.total_budget, d.paid_to_date, d.allocation}, source_totals(d));
     return at;
   }
 
-  void proposal_row(const ReportRow& r) {
+  // The rows the table leaves out (--all), after its total: not summed, each with its reason.
+  void not_included() {
+    if (report_.not_included.empty()) return;
+    std::string heading = std::string(kNotIncludedTitle) + " (εκτός συνόλων)";
+    worksheet_write_string(sheet_, row_++, kTitle, heading.c_str(), f_.bold);
+    for (const auto& r : report_.not_included) proposal_row(r, true);
+    ++row_;
+  }
+
+  void proposal_row(const ReportRow& r, bool with_reason = false) {
     const auto& p = *r.proposal;
     auto text = [&](Column c, const std::string& s) {
       worksheet_write_string(sheet_, row_, c, s.c_str(), nullptr);
@@ -148,13 +159,15 @@ class ProgrammeSheet {
     text(kKa, p.ka_code ? p.ka_code->canonical() : "");
     worksheet_write_string(sheet_, row_, kTitle, p.title.c_str(), f_.wrap);
     worksheet_write_number(sheet_, row_, kTotal, euros(p.total_budget), f_.money);
+    worksheet_write_number(sheet_, row_, kPaid, euros(p.paid_to_date), f_.money);
     worksheet_write_number(sheet_, row_, kAllocation, euros(p.allocation), f_.money);
     text(kContinuity, std::string(continuity_el(p.new_or_continuing)));
     text(kArea, area_name(ref_, p.area));
     text(kPriority, std::string(model::to_string(p.priority)));
     text(kStatus, std::string(work_status_el(p.status)));
-    text(kState, std::string(state_el(p.state)));
-    text(kCounted, r.is_counted ? "ναι" : "όχι");
+    std::string decision(state_el(p.state));
+    if (with_reason && !p.decision_reason.empty()) decision += ": " + p.decision_reason;
+    text(kState, decision);
     if (r.is_flagged) text(kFlag, "⚑");
     for (const auto& line : p.funding)
       worksheet_write_number(sheet_, row_, source_column(line.source), euros(line.amount),
@@ -168,6 +181,8 @@ class ProgrammeSheet {
     worksheet_write_string(sheet_, at, kTitle, label.c_str(), f_.bold);
     worksheet_write_formula_num(sheet_, at, kTotal, formula(kTotal).c_str(), f_.bold_money,
                                 euros(totals.total));
+    worksheet_write_formula_num(sheet_, at, kPaid, formula(kPaid).c_str(), f_.bold_money,
+                                euros(totals.paid));
     worksheet_write_formula_num(sheet_, at, kAllocation, formula(kAllocation).c_str(),
                                 f_.bold_money, euros(totals.allocation));
     for (std::size_t i = 0; i < sources_.size(); ++i) {
@@ -183,11 +198,10 @@ class ProgrammeSheet {
   }
   void add_counted(const ReportGroup& g, std::vector<Money>& by_source) const {
     for (const auto& r : g.rows)
-      if (r.is_counted)
-        for (const auto& line : r.proposal->funding) {
-          auto& sum = by_source[source_column(line.source) - kFirstSource];
-          sum = sum.plus(line.amount).value_or(sum);
-        }
+      for (const auto& line : r.proposal->funding) {
+        auto& sum = by_source[source_column(line.source) - kFirstSource];
+        sum = sum.plus(line.amount).value_or(sum);
+      }
   }
   std::vector<Money> source_totals(const ReportGroup& g) const {
     std::vector<Money> by_source(sources_.size());
@@ -217,11 +231,15 @@ class ProgrammeSheet {
   lxw_row_t row_ = 0;
 };
 
-// Each source against its envelope; the remainder is a formula.
+// Each source against its envelope; the remainder is a formula. A part of the programme (one
+// directorate or area) shows what it requests and is allocated, not the envelopes of the whole.
 void ProgrammeSheet::sources_table() {
   worksheet_write_string(sheet_, row_++, kTitle, "Ανά πηγή χρηματοδότησης", f_.bold);
-  const char* heads[] = {"Πηγή",        "Ονομασία",  "Φάκελος (διαθέσιμα)",
-                         "Εγκεκριμένα", "Αιτούμενα", "Υπόλοιπο"};
+  const bool whole = !report_.is_part;
+  std::vector<const char*> heads = {"Πηγή", "Ονομασία"};
+  if (whole) heads.push_back("Φάκελος (διαθέσιμα)");
+  heads.insert(heads.end(), {"Εγκεκριμένα", "Αιτούμενα"});
+  if (whole) heads.push_back("Υπόλοιπο");
   lxw_col_t col = kKa;
   for (const char* h : heads) worksheet_write_string(sheet_, row_, col++, h, f_.header);
   ++row_;
@@ -229,18 +247,24 @@ void ProgrammeSheet::sources_table() {
     const auto* s = ref_.funding_source(use.source);
     worksheet_write_string(sheet_, row_, kKa, use.source.c_str(), nullptr);
     worksheet_write_string(sheet_, row_, kTitle, s ? s->name_el.c_str() : "", f_.wrap);
-    if (use.envelope)
-      worksheet_write_number(sheet_, row_, kTotal, euros(*use.envelope), f_.money);
-    else
-      worksheet_write_string(sheet_, row_, kTotal, "χωρίς φάκελο", nullptr);
-    worksheet_write_number(sheet_, row_, kAllocation, euros(use.allocated), f_.money);
-    worksheet_write_number(sheet_, row_, kContinuity, euros(use.requested), f_.money);
-    if (use.remaining)
+    auto at = static_cast<lxw_col_t>(kTotal);
+    lxw_col_t envelope_col = at;
+    if (whole) {
+      if (use.envelope)
+        worksheet_write_number(sheet_, row_, at, euros(*use.envelope), f_.money);
+      else
+        worksheet_write_string(sheet_, row_, at, "χωρίς φάκελο", nullptr);
+      ++at;
+    }
+    lxw_col_t allocated_col = at;
+    worksheet_write_number(sheet_, row_, at++, euros(use.allocated), f_.money);
+    worksheet_write_number(sheet_, row_, at++, euros(use.requested), f_.money);
+    if (whole && use.remaining)
       worksheet_write_formula_num(
-          sheet_, row_, kArea,
-          ("=" + cell_name(row_, kTotal) + "-" + cell_name(row_, kAllocation)).c_str(), f_.money,
-          euros(*use.remaining));
-    if (use.is_over()) worksheet_write_string(sheet_, row_, kPriority, "⚑ υπέρβαση", f_.bold);
+          sheet_, row_, at,
+          ("=" + cell_name(row_, envelope_col) + "-" + cell_name(row_, allocated_col)).c_str(),
+          f_.money, euros(*use.remaining));
+    if (whole && use.is_over()) worksheet_write_string(sheet_, row_, at + 1, "⚑ υπέρβαση", f_.bold);
     ++row_;
   }
   ++row_;

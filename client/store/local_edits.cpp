@@ -5,6 +5,7 @@
 
 #include "client/store/local_sql.h"
 #include "client/store/local_store.h"
+#include "client/store/sync_state.h"
 #include "shared/changelog/field_value_io.h"
 #include "shared/core/numbers.h"
 #include "shared/merge/decide.h"
@@ -181,7 +182,7 @@ core::Result<EditResult> EditBatch::edit(const core::ProposalId& id, const Field
     if (auto refused = merge::check_edit(change_of(id, group, after), *current, permission))
       return fail(refused->code, refused->reason);
     if (model::group_values(*current, group) == after) continue;  // the server's no-op too
-    auto base = base_for(id.hex(), group);
+    auto base = horizon_for(id.hex());
     if (!base) return fail(base.error());
     auto seq =
         queue_change(changelog::EntityKind::kProposal, id.hex(), std::string(group), after, *base);
@@ -239,18 +240,22 @@ core::Result<GroupSeen> EditBatch::seen(const std::string& entity, std::string_v
   return seen;
 }
 
-core::Result<changelog::Base> EditBatch::base_for(const std::string& entity,
-                                                  std::string_view group) {
-  auto seen_now = seen(entity, group);
-  if (!seen_now) return fail(seen_now.error());
+core::Result<changelog::Base> EditBatch::horizon_for(const std::string& entity) {
+  // What the editor had seen (docs/merge.md, "The horizon"): the last server log row this home
+  // applied, which covers every group of every entity. Its own changes to the entity still in
+  // flight show their values in place of the server's and so hide what another device wrote
+  // since they were queued: then it has seen no more than the earliest of them had.
   changelog::Base base;
-  if (seen_now->pending_seq) {
-    base.kind = changelog::Base::Kind::kOwnChange;
-    base.own_seq = *seen_now->pending_seq;
-  } else if (seen_now->server) {
-    base.kind = changelog::Base::Kind::kRevision;
-    base.revision = *seen_now->server;
-  }
+  base.kind = changelog::Base::Kind::kRevision;
+  auto applied = SyncState(*store_).applied_position();
+  if (!applied) return fail(applied.error());
+  base.revision = *applied;
+  auto stmt = store_->statement(sql::kOutboxEarliestHorizon);
+  if (!stmt) return fail(stmt.error());
+  (*stmt)->bind(1, entity);
+  ERGON_TRY((*stmt)->for_each([&](storage::Statement& s) {
+    base.revision = std::min(base.revision, {s.column_uint64(0), s.column_uint64(1)});
+  }));
   return base;
 }
 
@@ -370,7 +375,7 @@ core::Result<EditResult> EditBatch::settle(const ClientConflict& conflict,
   ERGON_TRY(model::validate_proposal(next, store_->reference_));
   auto change_values = values;
   change_values[std::string(changelog::kResolvesKey)] = changelog::conflict_id_text(conflict.id);
-  auto base = base_for(conflict.entity, conflict.group);
+  auto base = horizon_for(conflict.entity);
   if (!base) return fail(base.error());
   auto seq = queue_change(changelog::EntityKind::kProposal, conflict.entity, conflict.group,
                           change_values, *base);
@@ -395,19 +400,10 @@ core::Result<std::uint64_t> LocalStore::set_envelope(int year, const std::string
     return fail(refused->code, refused->reason);
   auto batch = begin_edits();
   if (!batch) return fail(batch.error());
-  // The base: this device's own pending change to the envelope, else the synced revision.
-  changelog::Base base;
-  auto own = batch->base_for(change.entity.key, "amount");
-  if (!own) return fail(own.error());
-  if (own->kind == changelog::Base::Kind::kOwnChange) {
-    base = *own;
-  } else {
-    auto synced = batch->base_for(changelog::envelope_entity(change.entity.key), "amount");
-    if (!synced) return fail(synced.error());
-    base = *synced;
-  }
+  auto base = batch->horizon_for(change.entity.key);
+  if (!base) return fail(base.error());
   auto seq = batch->queue_change(changelog::EntityKind::kEnvelope, change.entity.key, "amount",
-                                 change.values, base);
+                                 change.values, *base);
   if (!seq) return fail(seq.error());
   ERGON_TRY(batch->commit());
   return seq;

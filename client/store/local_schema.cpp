@@ -32,6 +32,25 @@ DROP TABLE server_revisions;
 ALTER TABLE server_revisions_by_entity RENAME TO server_revisions;
 )sql";
 
+// Protocol 2: a change's base is its horizon, what the home had seen of the whole log, where it
+// was the revision of the edited group or the device's own earlier change to it. A queued change
+// keeps its group's revision (never later than what the home had seen: at worst a conflict a
+// person settles, never an overwrite); one based on an own change takes the horizon at the root
+// of that chain (zero when it was a create or is gone).
+constexpr std::string_view kOutboxHorizons = R"sql(
+WITH RECURSIVE chain(device_seq, kind, epoch, seq, own) AS (
+  SELECT device_seq, base_kind, base_epoch, base_seq, base_own_seq FROM outbox WHERE base_kind = 2
+  UNION ALL
+  SELECT chain.device_seq, o.base_kind, o.base_epoch, o.base_seq, o.base_own_seq
+  FROM chain JOIN outbox o ON o.device_seq = chain.own WHERE chain.kind = 2),
+root(device_seq, epoch, seq) AS (SELECT device_seq, epoch, seq FROM chain WHERE kind != 2)
+UPDATE outbox SET base_kind = 1,
+  base_epoch = coalesce((SELECT epoch FROM root WHERE root.device_seq = outbox.device_seq), 0),
+  base_seq = coalesce((SELECT seq FROM root WHERE root.device_seq = outbox.device_seq), 0),
+  base_own_seq = 0
+WHERE base_kind = 2;
+)sql";
+
 }  // namespace
 
 const std::vector<storage::Migration>& local_migrations() {
@@ -86,6 +105,7 @@ ALTER TABLE server_revisions ADD COLUMN at_ms INTEGER NOT NULL DEFAULT 0;
 )sql"},
       {6, kKeyedRevisions},
       {7, kRevisionObjects},
+      {8, kOutboxHorizons},
   };
   return steps;
 }

@@ -44,6 +44,16 @@ inline constexpr std::string_view kOutboxInsert =
 inline constexpr std::string_view kOutboxLastForGroup =
     "SELECT max(device_seq) FROM outbox WHERE entity = ?1 AND (grp = ?2 OR grp = 'create') AND "
     "status = 'pending'";
+// The earliest horizon among the entity's changes still in flight (a change's base is its
+// horizon since protocol 2; the client's schema step 8 gave older rows theirs).
+inline constexpr std::string_view kOutboxEarliestHorizon =
+    "SELECT base_epoch, base_seq FROM outbox WHERE entity = ?1 AND status = 'pending' ORDER BY "
+    "base_epoch, base_seq LIMIT 1";
+// After a server restore: no change may claim to have seen more of the log than the restored
+// server has (the entries beyond its head were lost; what replaced them was not seen).
+inline constexpr std::string_view kOutboxClampHorizons =
+    "UPDATE outbox SET base_epoch = ?1, base_seq = ?2 WHERE status = 'pending' AND base_kind = 1 "
+    "AND (base_epoch > ?1 OR (base_epoch = ?1 AND base_seq > ?2))";
 inline constexpr std::string_view kOutboxAll =
     "SELECT device_seq, entity_kind, entity, grp, vals, base_kind, base_epoch, base_seq, "
     "base_own_seq, hlc_wall, hlc_logical, user, status, reason FROM outbox ORDER BY device_seq";

@@ -192,6 +192,7 @@ core::Status LocalStore::load_settings() {
         damaged_home(home_ / kDatabaseFile, !role ? role.error().message : year.error().message));
   device_.role = *role;
   device_.year = *year;
+  device_.years = parse_years_text(setting("years"));
   auto wall = core::parse_number<std::int64_t>(setting("hlc_wall"), "hlc_wall");
   auto logical = core::parse_number<std::uint32_t>(setting("hlc_logical"), "hlc_logical");
   if (wall && logical) hlc_.observe(core::Hlc{*wall, *logical});  // unset before the first edit
@@ -203,7 +204,37 @@ core::Status LocalStore::load_settings() {
 
 merge::Permission LocalStore::permission(merge::Role unknown_as) const {
   bool knows_identity = device_.role != merge::Role::kDirectorate || !device_.directorate.empty();
-  return merge::Permission{knows_identity ? device_.role : unknown_as, device_.directorate, {}, {}};
+  merge::Permission p{knows_identity ? device_.role : unknown_as, device_.directorate, {}, {}};
+  merge::set_years(p, device_.years);
+  return p;
+}
+
+std::string years_text(const std::vector<merge::YearStage>& years) {
+  std::string out;
+  for (const auto& y : years)
+    out += (out.empty() ? "" : ";") + std::to_string(y.year) + " " + y.stage + " " +
+           (y.is_amendment_open ? "1" : "0");
+  return out;
+}
+
+std::vector<merge::YearStage> parse_years_text(std::string_view text) {
+  std::vector<merge::YearStage> years;
+  while (!text.empty()) {
+    auto end = text.find(';');
+    auto item = text.substr(0, end);
+    text = end == std::string_view::npos ? std::string_view{} : text.substr(end + 1);
+    auto first = item.find(' ');
+    auto last = item.rfind(' ');
+    if (first == std::string_view::npos || last == first) return {};
+    auto year = core::parse_number<int>(item.substr(0, first), "year");
+    if (!year) return {};
+    merge::YearStage y;
+    y.year = *year;
+    y.stage = std::string(item.substr(first + 1, last - first - 1));
+    y.is_amendment_open = item.substr(last + 1) == "1";
+    years.push_back(std::move(y));
+  }
+  return years;
 }
 
 core::Result<storage::Statement*> LocalStore::statement(std::string_view sql) {

@@ -23,6 +23,7 @@
 #include "shared/crypto/crypto.h"
 #include "shared/merge/flags.h"
 #include "shared/merge/permission.h"
+#include "shared/merge/stages.h"
 #include "shared/model/fields.h"
 #include "shared/model/proposal.h"
 #include "shared/model/reference.h"
@@ -36,7 +37,15 @@ struct DeviceInfo {
   std::string user;         // the person's stated name
   merge::Role role = merge::Role::kDirectorate;  // assumed until a server says otherwise
   int year = 0;                                  // the programme year new proposals belong to
+  // The open years and their stages as the last sync said (empty before it): the offline
+  // stage locks and open years, the server's own rules (merge::set_years).
+  std::vector<merge::YearStage> years;
 };
+
+/// The open years as a home keeps them ("2024 approved 1;2025 proposals 0") and back; an
+/// unreadable text reads as none known.
+std::string years_text(const std::vector<merge::YearStage>& years);
+std::vector<merge::YearStage> parse_years_text(std::string_view text);
 
 struct InitOptions {
   std::string directorate;
@@ -325,8 +334,9 @@ class EditBatch {
  private:
   friend class LocalStore;
   EditBatch(LocalStore& store, storage::Transaction tx) : store_(&store), tx_(std::move(tx)) {}
-  [[nodiscard]] core::Result<changelog::Base> base_for(const std::string& entity,
-                                                       std::string_view group);
+  /// The horizon of a change to `entity` queued now (kRevision, its revision what this home
+  /// had seen of the server's log).
+  [[nodiscard]] core::Result<changelog::Base> horizon_for(const std::string& entity);
   [[nodiscard]] core::Result<std::uint64_t> queue_change(changelog::EntityKind kind,
                                                          const std::string& entity,
                                                          const std::string& group,

@@ -69,13 +69,29 @@ core::Result<std::uint64_t> SyncState::held_proposals() {
   return counts->empty() ? 0 : counts->front();
 }
 
-core::Result<std::size_t> SyncState::requeue_after(std::uint64_t high_water_mark) {
+core::Result<changelog::Revision> SyncState::applied_position() {
+  auto seq = cursor();
+  if (!seq) return fail(seq.error());
+  if (*seq == 0) return changelog::Revision{};
+  // The epoch is recorded at the end of a sync; a sync cut short in a new epoch leaves the
+  // older one, which compares lower: the position is never overstated.
+  auto epoch = store_.setting("epoch");
+  auto number = core::parse_number<std::uint64_t>(epoch.empty() ? "1" : epoch, "the home's epoch");
+  if (!number) return fail(ErrorCode::kCorrupt, number.error().message);
+  return changelog::Revision{*number, *seq};
+}
+
+core::Result<std::size_t> SyncState::requeue_after(std::uint64_t high_water_mark,
+                                                   const changelog::Revision& log_head) {
   std::size_t count = 0;
   ERGON_TRY(store_.in_transaction([&]() -> core::Status {
     auto stmt = store_.statement(sql::kOutboxRequeue);
     if (!stmt) return fail(stmt.error());
     ERGON_TRY((*stmt)->bind(1, high_water_mark).run());
     count = static_cast<std::size_t>(store_.db_->changes());
+    auto clamp = store_.statement(sql::kOutboxClampHorizons);
+    if (!clamp) return fail(clamp.error());
+    ERGON_TRY((*clamp)->bind(1, log_head.epoch).bind(2, log_head.seq).run());
     return rebuild_view();
   }));
   return count;
@@ -94,15 +110,18 @@ core::Status SyncState::replace_reference(const std::map<std::string, std::strin
   return {};
 }
 
-core::Status SyncState::set_identity(merge::Role role, const std::string& directorate, int year) {
+core::Status SyncState::set_identity(merge::Role role, const std::string& directorate, int year,
+                                     const std::vector<merge::YearStage>& years) {
   ERGON_TRY(store_.in_transaction([&]() -> core::Status {
     ERGON_TRY(store_.set_meta("role", merge::to_string(role)));
     ERGON_TRY(store_.set_meta("directorate", directorate));
+    ERGON_TRY(store_.set_meta("years", years_text(years)));
     return store_.set_meta("year", std::to_string(year));
   }));
   store_.device_.role = role;
   store_.device_.directorate = directorate;
   store_.device_.year = year;
+  store_.device_.years = years;
   return {};
 }
 
@@ -189,7 +208,7 @@ core::Status SyncState::put_revision_rows(const std::vector<changelog::RevisionR
   // apart from each other would merge into it all the same.
   RevisionObject object;
   for (std::size_t i = 0; i < rows.size(); ++i) {
-    object.add(rows[i].group, rows[i].revision);
+    object.add(rows[i].group, rows[i].revision, rows[i].user, rows[i].at_ms);
     if (i + 1 == rows.size() || rows[i + 1].entity != rows[i].entity)
       ERGON_TRY(merge_server_revisions(rows[i].entity, object));
   }
@@ -444,15 +463,14 @@ core::Status SyncState::rebuild_view_from(const std::set<std::string>* only,
 
 core::Result<std::optional<std::pair<changelog::Revision, crypto::Digest>>> SyncState::held_head() {
   using Held = std::optional<std::pair<changelog::Revision, crypto::Digest>>;
-  auto seq = cursor();
-  if (!seq) return fail(seq.error());
-  if (*seq == 0) return Held{};
+  auto position = applied_position();
+  if (!position) return fail(position.error());
+  if (position->seq == 0) return Held{};
   auto hash = store_.meta("chain_head");
   if (!hash && hash.error().code == ErrorCode::kNotFound) return Held{};
   if (!hash) return fail(hash.error());
-  auto epoch = store_.setting("epoch");
-  auto parsed = changelog::parse_head((epoch.empty() ? "1" : epoch) + "." + std::to_string(*seq) +
-                                      ":" + *hash);
+  auto parsed = changelog::parse_head(std::to_string(position->epoch) + "." +
+                                      std::to_string(position->seq) + ":" + *hash);
   if (!parsed) return fail(ErrorCode::kCorrupt, "the chain head this home keeps is damaged");
   return Held{*parsed};
 }

@@ -40,6 +40,9 @@ class SyncState {
   held_head();
   /// The last server log position applied (0 before the first sync).
   [[nodiscard]] core::Result<std::uint64_t> cursor();
+  /// The same with its epoch: what this home had seen of the log, the horizon of a change
+  /// queued now (zero before the first sync).
+  [[nodiscard]] core::Result<changelog::Revision> applied_position();
   /// How many proposals the last synced server state holds.
   [[nodiscard]] core::Result<std::uint64_t> held_proposals();
   /// The digest of the last synced server state, computed from it: every field read.
@@ -51,13 +54,17 @@ class SyncState {
   /// Replaces the kept digest with `digest` (the computed one, after a mismatch).
   [[nodiscard]] core::Status keep_digest(const changelog::StateDigest& digest);
   /// After a server restore (a new epoch): changes the server decided above its high-water mark
-  /// are gone from it, so they go back to pending to be pushed again. Returns how many.
-  [[nodiscard]] core::Result<std::size_t> requeue_after(std::uint64_t high_water_mark);
+  /// are gone from it, so they go back to pending to be pushed again, and no pending change
+  /// claims to have seen beyond the restored `log_head`. Returns how many went back.
+  [[nodiscard]] core::Result<std::size_t> requeue_after(std::uint64_t high_water_mark,
+                                                        const changelog::Revision& log_head);
   /// Replaces the reference lists with the server's (sent with a snapshot).
   [[nodiscard]] core::Status replace_reference(const std::map<std::string, std::string>& files);
-  /// Records what the server says this device is (role, directorate, programme year).
+  /// Records what the server says this device is (role, directorate, programme year) and
+  /// where its open years stand (none: not told).
   [[nodiscard]] core::Status set_identity(merge::Role role, const std::string& directorate,
-                                          int year);
+                                          int year,
+                                          const std::vector<merge::YearStage>& years = {});
 
  private:
   /// The view of `only` (all when null) from the server state stored, with the pending outbox.

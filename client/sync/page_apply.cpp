@@ -79,7 +79,7 @@ core::Result<bool> adopt_welcome(LocalStore& store, const wire::Welcome& w,
   bool rewound = !known_epoch.empty() && known_epoch == std::to_string(w.epoch()) &&
                  w.log_head() > 0 && w.log_head() < *cursor;
   if ((!known_epoch.empty() && known_epoch != std::to_string(w.epoch())) || rewound) {
-    auto requeued = sync.requeue_after(w.high_water_mark());
+    auto requeued = sync.requeue_after(w.high_water_mark(), {w.epoch(), w.log_head()});
     if (!requeued) return fail(requeued.error());
     report.requeued = *requeued;
     bootstrap = true;
@@ -98,7 +98,11 @@ core::Result<bool> adopt_welcome(LocalStore& store, const wire::Welcome& w,
   }
   auto role = merge::parse_role(w.role());
   if (!role) return fail(ErrorCode::kProtocol, "the welcome names " + role.error().message);
-  ERGON_TRY(sync.set_identity(*role, w.directorate(), w.year()));
+  std::vector<merge::YearStage> years;
+  for (const auto& y : w.years())
+    years.push_back({y.year(), y.stage(), y.amendment_open(), y.drafts(), y.amendments()});
+  ERGON_TRY(sync.set_identity(*role, w.directorate(), w.year(), years));
+  ERGON_TRY(store.set_setting("municipality", w.municipality()));
   if (known_server.empty()) ERGON_TRY(store.set_setting("server_id", w.server_id()));
   return bootstrap;
 }

@@ -137,6 +137,7 @@ core::Result<RemoteProgramme> fetch_programme(LocalStore& store, int year, const
   for (const auto& e : answer.envelopes())
     out.envelopes[e.key()] = model::Money::from_cents(e.amount_cents());
   if (answer.has_stage()) out.stage = answer.stage();
+  out.standing = answer.standing();
   out.at = {answer.at().epoch(), answer.at().seq()};
   return out;
 }

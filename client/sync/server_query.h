@@ -40,6 +40,7 @@ struct RemoteProgramme {
   std::map<std::string, model::Money> envelopes;  // YEAR:SOURCE
   std::optional<wire::StageRecord> stage;         // the freeze, when a stage was asked
   changelog::Revision at;                         // the log's last row included
+  std::string standing;  // the stage the year stood at then (proposals, draft-1 …, approved)
 };
 
 /// `stage` a stage name (draft, draft-2, approved, amendment-1 …); else `as_of_ms` (server

@@ -123,7 +123,7 @@ core::Status run_restore(const BackupOptions& o) {
     return {};
   }
   std::cout << "restored " << o.from << " into " << o.data << "\n"
-            << "  the backup of " << core::format_local(r->backup_ms) << " holds the log up to "
+            << "  the backup of " << core::format_human(r->backup_ms) << " holds the log up to "
             << r->from_epoch << "." << r->backup_seq << "; the server goes on in epoch " << r->epoch
             << "\n";
   if (!r->replaced_into.empty())

@@ -3,6 +3,7 @@
 // server/store, so it works while a server runs on the same folder.
 
 #include <algorithm>
+#include <cstdlib>
 #include <ctime>
 #include <functional>
 #include <iostream>
@@ -16,6 +17,7 @@
 #include "server/backup/data_lock.h"
 #include "server/net/server.h"
 #include "server/store/master_store.h"
+#include "shared/core/clock.h"
 #include "shared/model/reference.h"
 #include "shared/net/tls.h"
 
@@ -32,7 +34,7 @@ Start with:  ergond init --data /var/lib/ergon --year 2024
 Then:        ergond enrol --data /var/lib/ergon --role directorate --directorate DTE --name 'Laptop Τεχνικών Έργων')";
 
 struct Options {
-  std::string data, reference, role, directorate, name, listen = "127.0.0.1:7400";
+  std::string data, reference, role, directorate, name, municipality, listen = "127.0.0.1:7400";
   int year = 0;
   std::vector<std::string> heads;
   bool json = false;
@@ -42,16 +44,9 @@ struct Options {
   std::size_t max_logging_in = server::ServerOptions{}.max_unadmitted_per_address;
 };
 
-// Local time of a millisecond timestamp, "YYYY-MM-DD HH:MM" (the server's zone), or "never".
-std::string local_time(std::int64_t ms) {
-  if (ms <= 0) return "never";
-  std::time_t t = static_cast<std::time_t>(ms / 1000);
-  std::tm tm{};
-  localtime_r(&t, &tm);
-  char text[32];
-  std::strftime(text, sizeof text, "%Y-%m-%d %H:%M", &tm);
-  return text;
-}
+// A millisecond timestamp as people read it (01/03/2024 14:30, the municipality's time), or
+// "never".
+std::string local_time(std::int64_t ms) { return ms <= 0 ? "never" : core::format_human(ms); }
 
 // Raises the open-file limit to what max_connections needs (each connection is a descriptor,
 // plus the store's files and the listener); lowers max_connections when the hard limit is lower.
@@ -79,6 +74,7 @@ core::Status run_init(const Options& o) {
       o.reference.empty() ? model::default_reference_dir() : std::filesystem::path(o.reference),
       year);
   if (!store) return core::fail(store.error());
+  if (!o.municipality.empty()) ERGON_TRY(store->set_municipality(o.municipality));
   ERGON_TRY(net::create_server_identity(o.data));
   auto fingerprint = net::server_fingerprint(o.data);
   if (!fingerprint) return core::fail(fingerprint.error());
@@ -215,9 +211,38 @@ void add_init_command(CLI::App& app, Options& o, Action& action) {
                    "folder with directorates.csv, areas.csv, funding-sources.csv, years.csv "
                    "(default: the shipped data/)");
   init->add_option("--year", o.year, "the programme year (default: the latest in years.csv)");
+  init->add_option("--municipality", o.municipality,
+                   "the municipality's name, printed at the head of every table (e.g. 'Δήμος "
+                   "Ηρακλείου'; 'ergond settings' changes it later)");
   init->add_flag("--json", o.json, "print server id, epoch and year as JSON");
-  init->footer("Example:  ergond init --data /var/lib/ergon --year 2024");
+  init->footer(
+      "Example:  ergond init --data /var/lib/ergon --year 2024 --municipality 'Δήμος Ηρακλείου'");
   init->callback([&o, &action] { action = [&o] { return run_init(o); }; });
+}
+
+core::Status run_settings(const Options& o) {
+  auto store = server::MasterStore::open(o.data);
+  if (!store) return core::fail(store.error());
+  if (!o.municipality.empty()) ERGON_TRY(store->set_municipality(o.municipality));
+  auto name = store->municipality();
+  if (!name) return core::fail(name.error());
+  if (o.json)
+    std::cout << json{{"municipality", *name}}.dump(2) << "\n";
+  else
+    std::cout << "municipality: " << (name->empty() ? "(not set)" : *name) << "\n";
+  return {};
+}
+
+void add_settings_command(CLI::App& app, Options& o, Action& action) {
+  auto* settings = app.add_subcommand(
+      "settings", "Show or change the server's settings (clients learn them at their next sync)");
+  settings->add_option("--data", o.data, "the server's data folder")->required();
+  settings->add_option("--municipality", o.municipality,
+                       "the municipality's name, printed at the head of every table");
+  settings->add_flag("--json", o.json, R"(print {"municipality"})");
+  settings->footer(
+      "Example:  ergond settings --data /var/lib/ergon --municipality 'Δήμος Ηρακλείου'");
+  settings->callback([&o, &action] { action = [&o] { return run_settings(o); }; });
 }
 
 void add_enrol_command(CLI::App& app, Options& o, Action& action) {
@@ -333,6 +358,10 @@ int run_action(const Action& action) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Dates are the municipality's (a stage decision "not after today") unless the environment
+  // names a zone; set before any thread starts.
+  setenv("TZ", "Europe/Athens", /*overwrite=*/0);
+  tzset();
   CLI::App app{
       "ergond — the Ergon server: holds the master Technical Programme, merges the "
       "directorates' changes, keeps the audit chain"};
@@ -343,6 +372,7 @@ int main(int argc, char** argv) {
   Action action;
   add_init_command(app, o, action);
   add_enrol_command(app, o, action);
+  add_settings_command(app, o, action);
   add_serve_command(app, o, action);
   add_fingerprint_command(app, o, action);
   add_devices_command(app, o, action);

@@ -181,6 +181,17 @@ core::Result<wire::Message> RequestRouter::programme(std::uint64_t request_id,
     e->set_amount_cents(cents);
   }
   if (programme->stage) to_proto(*programme->stage, reply->mutable_stage());
+  // Where the year stood then: the frozen stage asked, the stage now, or the last move made by
+  // that moment (the table lists the programme proper from draft-1 on).
+  std::string standing = query.stage.empty() ? year->stage : query.stage;
+  if (query.stage.empty() && asked.as_of_ms() > 0) {
+    auto events = store_.stage_events(year->year);
+    if (!events) return fail(events.error());
+    standing = "proposals";
+    for (const auto& e : *events)
+      if (e.at_ms <= asked.as_of_ms() && !e.starts_year) standing = e.name;
+  }
+  reply->set_standing(standing);
   reply->mutable_at()->set_epoch(programme->at.epoch);
   reply->mutable_at()->set_seq(programme->at.seq);
   return m;

@@ -115,6 +115,17 @@ core::Result<wire::Message> RequestRouter::welcome(std::uint64_t request_id,
   w->set_backup_seq(*backup ? (*backup)->seq : 0);
   w->set_enrolled_device_id(record->device_id);
   w->set_stage(newest.stage);
+  auto municipality = store_.municipality();
+  if (!municipality) return fail(municipality.error());
+  w->set_municipality(*municipality);
+  for (const auto& y : *years) {
+    auto* state = w->add_years();
+    state->set_year(y.year);
+    state->set_stage(y.stage);
+    state->set_amendment_open(y.is_amendment_open);
+    state->set_drafts(y.drafts);
+    state->set_amendments(y.amendments);
+  }
   auto head = store_.last_seq();
   if (!head) return fail(head.error());
   w->set_log_head(*head);

@@ -82,11 +82,11 @@ namespace {
 
 core::Result<merge::YearFigures> year_figures(StoreConnection& impl, int year);
 
-// What the editor had seen: its base revision, or what its own earlier change had seen.
+// What the editor had seen: the horizon its base carries (protocol 2: the device's applied log
+// position), or, for a change of protocol 1 based on its own earlier one, what that one had seen.
 core::Result<Revision> horizon_of(StoreConnection& impl, const changelog::Change& change) {
   using Kind = changelog::Base::Kind;
-  Revision horizon;
-  if (change.base.kind == Kind::kRevision) horizon = change.base.revision;
+  Revision horizon = change.base.revision;
   if (change.base.kind == Kind::kOwnChange)
     ERGON_TRY(impl.query(
         "SELECT horizon_epoch, horizon_seq FROM log WHERE device_id = ?1 AND device_seq = ?2",
@@ -120,6 +120,7 @@ core::Result<merge::GroupState> MasterStore::Batch::group_state(const changelog:
   auto horizon = horizon_of(impl, change);
   if (!horizon) return fail(horizon.error());
   gs.horizon = *horizon;
+  gs.log_head = Revision{state_->store->info_.epoch, state_->last_seq};
   if (change.entity.kind == changelog::EntityKind::kFlag) {
     auto level = flag_level(impl, key);
     if (!level) return fail(level.error());

@@ -55,6 +55,13 @@ core::Result<Snapshot> MasterStore::snapshot() {
 
 namespace {
 
+// A snapshot's revision rows with the user and device clock of the change that set each (one
+// lookup by the log's device index): a client's conflicts name who set the master's value.
+constexpr std::string_view kRevisionSelect =
+    "SELECT r.entity, r.grp, r.epoch, r.seq, r.device_id, r.device_seq, coalesce(l.user, ''), "
+    "coalesce(l.hlc_wall, 0) FROM revisions r LEFT JOIN log l ON l.device_id = r.device_id AND "
+    "l.device_seq = r.device_seq ";
+
 // What only a bootstrap's first part carries: the revisions of non-proposal entities, the
 // envelopes, the reference lists, the changes parked in open conflicts and the flag
 // acknowledgements (log entries the client records as it would from a page).
@@ -62,9 +69,8 @@ template <class AddRevision>
 core::Status add_whole_programme_parts(StoreConnection& impl, Snapshot& snap,
                                        AddRevision& add_revision) {
   ERGON_TRY(impl.query(
-      "SELECT entity, grp, epoch, seq, device_id, device_seq FROM revisions WHERE length(entity) "
-      "!= 32",
-      [](storage::Statement&) {}, add_revision));
+      std::string(kRevisionSelect) + "WHERE length(r.entity) != 32", [](storage::Statement&) {},
+      add_revision));
   ERGON_TRY(impl.query(
       "SELECT key, amount FROM envelopes", [](storage::Statement&) {},
       [&](storage::Statement& s) {
@@ -137,8 +143,8 @@ core::Result<Snapshot> MasterStore::snapshot_in_read(const std::string& after,
   };
   if (!rows.empty())
     ERGON_TRY(impl_->query(
-        "SELECT entity, grp, epoch, seq, device_id, device_seq FROM revisions WHERE entity > ?1 "
-        "AND entity <= ?2 AND length(entity) = 32",
+        std::string(kRevisionSelect) +
+            "WHERE r.entity > ?1 AND r.entity <= ?2 AND length(r.entity) = 32",
         [&](storage::Statement& s) { s.bind(1, after).bind(2, rows.back().first); }, add_revision));
   if (!after.empty()) return snap;  // the rest came with the first part
   ERGON_TRY(add_whole_programme_parts(*impl_, snap, add_revision));

@@ -69,6 +69,50 @@ core::Result<std::string> open_flags(StoreConnection& impl, int year) {
   return lines;
 }
 
+// Why a draft cannot be frozen yet: the year's proposals still undecided (draft or submitted),
+// how many and the first ids. Empty when every one is decided or withdrawn.
+core::Result<std::string> undecided(StoreConnection& impl, int year) {
+  std::uint64_t count = 0;
+  std::string first;
+  ERGON_TRY(impl.query(
+      "SELECT id FROM proposals WHERE year = ?1 AND state IN ('draft', 'submitted') ORDER BY id",
+      [&](storage::Statement& s) { s.bind(1, year); },
+      [&](storage::Statement& s) {
+        if (++count <= 5) first += (first.empty() ? "" : ", ") + s.column_text(0).substr(0, 8);
+      }));
+  if (count == 0) return std::string();
+  return std::to_string(count) + (count == 1 ? " proposal is" : " proposals are") +
+         " still undecided (" + first + (count > 5 ? ", …" : "") +
+         "); planning decides each first: 'ergon decide ID… included|deferred|rejected' (see "
+         "'ergon list --state submitted' and '--state draft')";
+}
+
+// What refuses an allowed move: open flags; a decision dated before the previous move's or
+// after today; a draft frozen with proposals still undecided (#27).
+core::Status check_move(StoreConnection& impl, int year, const merge::PlannedMove& planned,
+                        const std::vector<StageEvent>& events) {
+  auto flags = open_flags(impl, year);
+  if (!flags) return fail(flags.error());
+  if (!flags->empty())
+    return fail(ErrorCode::kStageLocked,
+                "the programme of " + std::to_string(year) +
+                    " cannot move while flags are open; acknowledge each with a reason "
+                    "('ergon flag ack ID --reason TEXT') or fix its cause:" +
+                    *flags);
+  std::string previous;
+  for (const auto& past : events)
+    if (!past.decision.date.empty()) previous = past.decision.date;
+  ERGON_TRY(merge::check_decision_date(planned.decision.date, previous,
+                                       core::format_local(impl.clock->now_ms()).substr(0, 10)));
+  if (!planned.name.starts_with("draft")) return {};
+  auto pending = undecided(impl, year);
+  if (!pending) return fail(pending.error());
+  if (pending->empty()) return {};
+  return fail(ErrorCode::kStageLocked, "the programme of " + std::to_string(year) +
+                                           " cannot be frozen as " + planned.name + ": " +
+                                           *pending);
+}
+
 core::Status freeze(StoreConnection& impl, int year, const std::string& name) {
   auto bind = [&](storage::Statement& s) { s.bind(1, year).bind(2, name); };
   ERGON_TRY(
@@ -147,14 +191,9 @@ core::Result<StageEvent> MasterStore::move_stage(int year, const merge::StageMov
                 "the programme of " + std::to_string(year) + " is not open on this server");
   auto planned = merge::plan_stage_move(*now, move);
   if (!planned) return fail(planned.error());
-  auto flags = open_flags(*impl_, year);
-  if (!flags) return fail(flags.error());
-  if (!flags->empty())
-    return fail(ErrorCode::kStageLocked,
-                "the programme of " + std::to_string(year) +
-                    " cannot move while flags are open; acknowledge each with a reason "
-                    "('ergon flag ack ID --reason TEXT') or fix its cause:" +
-                    *flags);
+  auto events = stage_events(year);
+  if (!events) return fail(events.error());
+  ERGON_TRY(check_move(*impl_, year, *planned, *events));
   StageEvent e;
   e.year = year;
   e.name = planned->name;

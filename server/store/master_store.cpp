@@ -5,6 +5,7 @@
 #include "server/store/schema.h"
 #include "server/store/store_connection.h"
 #include "shared/core/numbers.h"
+#include "shared/model/text.h"
 
 namespace ergon::server {
 
@@ -165,6 +166,25 @@ core::Result<std::vector<Flag>> MasterStore::flags() {
                        s.column_text(3)});
       }));
   return out;
+}
+
+core::Result<std::string> MasterStore::municipality() {
+  std::string name;
+  ERGON_TRY(impl_->query(
+      "SELECT value FROM meta WHERE key = 'municipality'", [](storage::Statement&) {},
+      [&](storage::Statement& s) { name = s.column_text(0); }));
+  return name;
+}
+
+core::Status MasterStore::set_municipality(const std::string& name) {
+  auto text = model::normalise_text(name);
+  if (!text) return fail(ErrorCode::kInvalidArgument, "--municipality: " + text.error().message);
+  auto length = model::count_characters(*text);
+  if (length == 0 || length > 120)
+    return fail(ErrorCode::kInvalidArgument,
+                "--municipality: give the municipality's name, 1 to 120 characters, e.g. 'Δήμος "
+                "Ηρακλείου'");
+  return impl_->set_meta("municipality", *text);
 }
 
 }  // namespace ergon::server

@@ -249,6 +249,11 @@ class MasterStore {
   ~MasterStore();
 
   const ServerInfo& info() const { return info_; }
+  /// The municipality every printed table names (`ergond init|settings --municipality`),
+  /// read afresh (another process may have set it); empty when none was set.
+  [[nodiscard]] core::Result<std::string> municipality();
+  /// Sets it: normalised text of 1 to 120 characters, e.g. 'Δήμος Ηρακλείου'.
+  [[nodiscard]] core::Status set_municipality(const std::string& name);
   const model::ReferenceData& reference() const { return reference_; }
 
   // --- devices ---

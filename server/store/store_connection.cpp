@@ -153,7 +153,9 @@ core::Result<changelog::RevisionRow> revision_row(storage::Statement& s) {
   return changelog::RevisionRow{
       s.column_text(0),
       s.column_text(1),
-      {{s.column_uint64(2), s.column_uint64(3)}, *device, s.column_uint64(5)}};
+      {{s.column_uint64(2), s.column_uint64(3)}, *device, s.column_uint64(5)},
+      s.column_text(6),
+      s.column_int64(7)};
 }
 
 core::Result<crypto::Digest> hash_column(storage::Statement& s, int index) {

@@ -74,7 +74,8 @@ core::Result<changelog::Outcome> outcome_from_row(storage::Statement& s, int fir
 inline constexpr std::string_view kOutcomeColumns =
     "epoch, seq, outcome, reason, new_revision, conflict_epoch, conflict_seq";
 
-/// A revisions row (entity, grp, epoch, seq, device_id, device_seq).
+/// A revisions row (entity, grp, epoch, seq, device_id, device_seq) with the user and device
+/// clock of the change that set it.
 core::Result<changelog::RevisionRow> revision_row(storage::Statement& s);
 
 /// A stored chain hash: exactly 32 bytes, else kCorrupt.

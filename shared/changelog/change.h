@@ -24,12 +24,13 @@ struct Revision {
   friend auto operator<=>(const Revision&, const Revision&) = default;
 };
 
-/// What the editor had seen of the group when editing it.
+/// What the editor had seen when editing: its horizon (docs/merge.md), the last server log row
+/// its device had applied, or less while its own earlier changes to the entity were in flight.
 struct Base {
   enum class Kind : std::uint8_t {
-    kNone = 0,       // the group did not exist for the editor (a creation)
-    kRevision = 1,   // the server revision the editor last synced
-    kOwnChange = 2,  // the device's own earlier, not yet acknowledged change to the group
+    kNone = 0,       // the entity did not exist for the editor (a creation)
+    kRevision = 1,   // `revision` is the horizon
+    kOwnChange = 2,  // protocol 1 only (logged before #27): what the own change `own_seq` had seen
   };
   Kind kind = Kind::kNone;
   Revision revision;          // when kRevision

@@ -26,6 +26,8 @@ struct RevisionRow {
   std::string entity;  // a proposal id, or `envelope:YEAR:SOURCE`
   std::string group;
   GroupRevision revision;
+  std::string user;        // who the change that set it names (conflicts show the master's setter)
+  std::int64_t at_ms = 0;  // that change's device clock
 };
 
 struct Snapshot {

@@ -41,6 +41,23 @@ std::string format_local(std::int64_t ms) {
   return buffer;
 }
 
+std::string format_human(std::int64_t ms) {
+  std::time_t seconds = static_cast<std::time_t>(ms / 1000);
+  std::tm tm{};
+  localtime_r(&seconds, &tm);
+  char buffer[64];
+  std::snprintf(buffer, sizeof buffer, "%02d/%02d/%04d %02d:%02d", tm.tm_mday, tm.tm_mon + 1,
+                tm.tm_year + 1900, tm.tm_hour, tm.tm_min);
+  return buffer;
+}
+
+std::string format_human_date(std::string_view iso_date) {
+  bool is_iso = iso_date.size() == 10 && iso_date[4] == '-' && iso_date[7] == '-';
+  if (!is_iso) return std::string(iso_date);
+  return std::string(iso_date.substr(8, 2)) + "/" + std::string(iso_date.substr(5, 2)) + "/" +
+         std::string(iso_date.substr(0, 4));
+}
+
 core::Result<std::int64_t> parse_time(std::string_view text) {
   auto bad = [&] {
     return core::fail(core::ErrorCode::kUsage,

@@ -44,6 +44,13 @@ std::string format_utc(std::int64_t ms);
 /// Europe/Athens) with its offset, from the system's tzdata, for people.
 std::string format_local(std::int64_t ms);
 
+/// "01/03/2024 14:30": the local time zone (both programs default it to Europe/Athens) in the
+/// one form every human output uses; JSON keeps format_utc (ISO 8601, offset Z).
+std::string format_human(std::int64_t ms);
+
+/// "01/03/2024" for a date stored as "2024-03-01"; any other text unchanged.
+std::string format_human_date(std::string_view iso_date);
+
 /// An ISO 8601 date or date-time as milliseconds since 1970: "2024-03-05" (local midnight),
 /// "2024-03-05T14:30", "2024-03-05 14:30:15" (local), with "Z" or "+02:00" (that offset).
 /// kUsage shows the forms.

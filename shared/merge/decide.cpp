@@ -8,19 +8,20 @@
 #include "shared/model/validate.h"
 
 namespace ergon::merge {
+
+Decision rejected(core::ErrorCode code, std::string reason) {
+  Decision d;
+  d.kind = changelog::OutcomeKind::kRejected;
+  d.code = code;
+  d.reason = std::move(reason);
+  return d;
+}
+
 namespace {
 
 using changelog::OutcomeKind;
 using core::ErrorCode;
 using model::State;
-
-Decision rejected(ErrorCode code, std::string reason) {
-  Decision d;
-  d.kind = OutcomeKind::kRejected;
-  d.code = code;
-  d.reason = std::move(reason);
-  return d;
-}
 
 Decision conflict(std::string reason, std::optional<changelog::Revision> joins = std::nullopt) {
   Decision d;
@@ -209,6 +210,8 @@ std::optional<Decision> check_edit(const changelog::Change& change, const model:
   if (auto foreign = check_values_in_group(change)) return foreign;
   auto kind = kind_of_group(change.group);
   if (auto denied = check_role(change, kind, &current, p)) return denied;
+  // A stage the editor's permission does not know is `proposals`: no lock.
+  if (auto locked = check_stage(p, current.year)) return locked;
   if (auto denied = check_life(kind, current, p)) return denied;
   if (kind == GroupKind::kState) return check_transition(current, change);
   return std::nullopt;
@@ -395,51 +398,10 @@ std::optional<Decision> check_life_concurrency(const changelog::Change& change, 
 
 }  // namespace
 
-std::optional<Decision> check_values_in_group(const changelog::Change& change) {
-  // The names each entity kind's change may carry: a proposal's group its own fields (a create
-  // every field, checked by apply_values), an envelope its amount, a flag acknowledgement its
-  // reason and the level it saw. Anything else would be applied beside the group the role
-  // table judged: a directorate's `remarks` change carrying `state` would decide its proposal.
-  auto refuse = [&](const std::string& name, const std::string& allowed) {
-    return rejected(ErrorCode::kInvalidArgument, "'" + name + "' is not in the change's group '" +
-                                                     change.group + "'; it carries " + allowed);
-  };
-  switch (change.entity.kind) {
-    case changelog::EntityKind::kEnvelope:
-      if (change.group != kEnvelopeGroup)
-        return rejected(ErrorCode::kInvalidArgument,
-                        "an envelope change is of the group 'amount', not '" + change.group + "'");
-      for (const auto& [name, value] : change.values)
-        if (name != "amount") return refuse(name, "'amount' only");
-      return std::nullopt;
-    case changelog::EntityKind::kFlag:
-      if (change.group != kFlagAckGroup)
-        return rejected(ErrorCode::kInvalidArgument,
-                        "a flag acknowledgement is of the group 'ack', not '" + change.group + "'");
-      for (const auto& [name, value] : change.values)
-        if (name != "reason" && name != "level") return refuse(name, "'reason' and 'level' only");
-      return std::nullopt;
-    case changelog::EntityKind::kProposal:
-      break;
-    default:
-      return std::nullopt;  // stages and server events are refused as edits by decide()
-  }
-  if (change.group == changelog::kCreateGroup) return std::nullopt;
-  for (const auto& [name, value] : changelog::field_values(change)) {
-    const auto* spec = model::find_field(name);
-    if (spec && spec->group == change.group) continue;
-    std::string allowed;
-    for (auto field : model::fields_of_group(change.group))
-      allowed += (allowed.empty() ? "'" : ", '") + std::string(field) + "'";
-    return refuse(name, allowed.empty() ? "no fields (it is not a field group)"
-                                        : "only its own fields: " + allowed);
-  }
-  return std::nullopt;
-}
-
 Decision decide(const changelog::Change& change, const GroupState& state, const Permission& p,
                 const model::ReferenceData& reference) {
   if (auto foreign = check_values_in_group(change)) return *foreign;
+  if (auto beyond = check_horizon(state)) return *beyond;
   if (change.entity.kind == changelog::EntityKind::kEnvelope)
     return decide_envelope(change, state, p, reference);
   if (change.entity.kind == changelog::EntityKind::kFlag) return decide_flag_ack(change, state, p);

@@ -31,10 +31,11 @@ struct ConflictRecord {
 
 /// The master's side of one decision, read by the store inside the batch's transaction.
 struct GroupState {
-  std::optional<model::Proposal> current;     // the master row; nullopt: no such proposal
-  std::optional<model::Money> envelope;       // for envelope changes: the current amount
-  changelog::Revision horizon;                // what the editor had seen (from the base)
-  std::optional<changelog::Revision> parked;  // an open conflict of this device on this group
+  std::optional<model::Proposal> current;       // the master row; nullopt: no such proposal
+  std::optional<model::Money> envelope;         // for envelope changes: the current amount
+  changelog::Revision horizon;                  // what the editor had seen (from the base)
+  std::optional<changelog::Revision> log_head;  // the server's last log row before this change
+  std::optional<changelog::Revision> parked;    // an open conflict of this device on this group
   // Whether another device's accepted change lies after the editor's horizon (DESIGN.md, rule
   // 2): to the change's group (a create counts for every group), to the state group, to any
   // group of the entity. "The newest revision is my own" is not enough: an equal write of
@@ -66,19 +67,28 @@ Envelope check_envelope(const changelog::Change& change, const core::DeviceId& a
 inline constexpr std::string_view kEnvelopeGroup = "amount";
 inline constexpr std::string_view kFlagAckGroup = "ack";
 
+/// A rejection: its code and the reason the editor reads.
+Decision rejected(core::ErrorCode code, std::string reason);
+
 /// The first rule of every decision, on the server and offline: a change carries values of its
 /// own group only (a proposal's group its fields, an envelope its amount, a flag acknowledgement
 /// its reason and level). nullopt: it does; otherwise the rejection naming the foreign value.
 std::optional<Decision> check_values_in_group(const changelog::Change& change);
+
+/// The second, on the server: the change's horizon lies within the log (`state.log_head`, when
+/// known). A home of another server, or a forged change claiming to have seen writes it has
+/// not, would otherwise overwrite them without a conflict.
+std::optional<Decision> check_horizon(const GroupState& state);
 
 /// The outcome of `change` (see docs/merge.md for the table).
 Decision decide(const changelog::Change& change, const GroupState& state,
                 const Permission& permission, const model::ReferenceData& reference);
 
 /// The part of decide() that needs only the proposal as the editor sees it and the editor's
-/// permission: the role table, the life state and the state transitions (not the stage, not
-/// concurrency). The client runs it before queuing a change, so offline it refuses exactly
-/// what the server would. nullopt: allowed.
+/// permission: the role table, the stage lock (as far as the permission knows the stage: the
+/// client learns it at every sync), the life state and the state transitions (not
+/// concurrency). The client runs it before queuing a change, so offline it refuses exactly what
+/// the server would, in its words. nullopt: allowed.
 std::optional<Decision> check_edit(const changelog::Change& change, const model::Proposal& current,
                                    const Permission& permission);
 

@@ -2,6 +2,8 @@
 
 #include <charconv>
 #include <chrono>
+#include <cstdio>
+#include <utility>
 
 namespace ergon::merge {
 
@@ -11,27 +13,88 @@ using core::fail;
 namespace {
 
 // The body whose act moves the programme into a stage, when the move names none.
-std::string default_body(std::string_view entered) {
+std::string default_body(std::string_view entered, bool freezes) {
   if (entered.starts_with("draft")) return "Τμήμα Προγραμματισμού";
+  if (entered.starts_with("amendment") && !freezes) return "Δημοτική Επιτροπή";  // its proposal
   if (entered == "consultation") return "Επιτροπή Διαβούλευσης";
   if (entered == "committee") return "Δημοτική Επιτροπή";
   return "Δημοτικό Συμβούλιο";  // approved, and an amendment's closing
 }
 
-bool is_date(std::string_view text) {
-  if (text.size() != 10 || text[4] != '-' || text[7] != '-') return false;
+bool is_number(std::string_view part, auto& out) {
+  auto [end, ec] = std::from_chars(part.data(), part.data() + part.size(), out);
+  return !part.empty() && ec == std::errc{} && end == part.data() + part.size();
+}
+
+// YYYY-MM-DD of a date written so, or as DD/MM/YYYY or DD-MM-YYYY (the forms a clerk types);
+// nullopt for anything else or a day the calendar lacks.
+std::optional<std::string> iso_date(std::string_view text) {
   int y = 0;
   unsigned m = 0, d = 0;
-  auto number = [](std::string_view part, auto& out) {
-    auto [end, ec] = std::from_chars(part.data(), part.data() + part.size(), out);
-    return ec == std::errc{} && end == part.data() + part.size();
-  };
-  if (!number(text.substr(0, 4), y) || !number(text.substr(5, 2), m) ||
-      !number(text.substr(8, 2), d))
-    return false;
-  return std::chrono::year_month_day{std::chrono::year{y}, std::chrono::month{m},
-                                     std::chrono::day{d}}
-      .ok();
+  bool is_iso = text.size() == 10 && text[4] == '-' && text[7] == '-';
+  bool is_greek = text.size() == 10 && text[2] == text[5] && (text[2] == '/' || text[2] == '-');
+  if (is_iso) {
+    if (!is_number(text.substr(0, 4), y) || !is_number(text.substr(5, 2), m) ||
+        !is_number(text.substr(8, 2), d))
+      return std::nullopt;
+  } else if (is_greek) {
+    if (!is_number(text.substr(6, 4), y) || !is_number(text.substr(3, 2), m) ||
+        !is_number(text.substr(0, 2), d))
+      return std::nullopt;
+  } else {
+    return std::nullopt;
+  }
+  std::chrono::year_month_day date{std::chrono::year{y}, std::chrono::month{m},
+                                   std::chrono::day{d}};
+  if (!date.ok()) return std::nullopt;
+  char out[11];
+  std::snprintf(out, sizeof out, "%04d-%02u-%02u", y, m, d);
+  return std::string(out);
+}
+
+// A council or committee decision number: N/YYYY (45/2024).
+bool is_decision_number(std::string_view text) {
+  auto slash = text.find('/');
+  unsigned n = 0;
+  int year = 0;
+  return slash != std::string_view::npos && slash <= 6 && text.size() == slash + 5 &&
+         is_number(text.substr(0, slash), n) && n > 0 && is_number(text.substr(slash + 1), year);
+}
+
+// The Greek capital a Latin capital looks like (A → Α), for an ΑΔΑ typed on a Latin keyboard.
+constexpr std::pair<char, std::string_view> kGreekAlike[] = {
+    {'A', "Α"}, {'B', "Β"}, {'E', "Ε"}, {'Z', "Ζ"}, {'H', "Η"}, {'I', "Ι"}, {'K', "Κ"},
+    {'M', "Μ"}, {'N', "Ν"}, {'O', "Ο"}, {'P', "Ρ"}, {'T', "Τ"}, {'Y', "Υ"}, {'X', "Χ"}};
+
+// Diavgeia's id of an act (ΑΔΑ): Greek capitals and digits, 7 or 10 of them, a hyphen, 3 more
+// (6ΞΥ4ΩΗΓ-1ΑΒ, ΨΑΒΓ46ΜΓΘΓ-ΧΥΖ); Latin look-alikes are read as the Greek letters they look
+// like. nullopt when it is not of that form.
+std::optional<std::string> diavgeia_id(std::string_view text) {
+  std::string out;
+  std::size_t before = 0, after = 0;
+  bool is_after = false;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    auto c = static_cast<unsigned char>(text[i]);
+    if (c == '-' && !is_after) {
+      is_after = true;
+      out += '-';
+      continue;
+    }
+    std::string letter;
+    if (c >= '0' && c <= '9') letter = std::string(1, static_cast<char>(c));
+    for (const auto& [latin, greek] : kGreekAlike)
+      if (c == static_cast<unsigned char>(latin)) letter = greek;
+    // U+0391..U+03A9 (no U+03A2): CE 91..CE A9 in UTF-8.
+    if (c == 0xCE && i + 1 < text.size()) {
+      auto next = static_cast<unsigned char>(text[i + 1]);
+      if (next >= 0x91 && next <= 0xA9 && next != 0xA2) letter = text.substr(i++, 2);
+    }
+    if (letter.empty()) return std::nullopt;
+    out += letter;
+    ++(is_after ? after : before);
+  }
+  if (!is_after || (before != 7 && before != 10) || after != 3) return std::nullopt;
+  return out;
 }
 
 int number_after(std::string_view name, std::string_view prefix) {
@@ -42,15 +105,34 @@ int number_after(std::string_view name, std::string_view prefix) {
   return ec == std::errc{} && end == digits.data() + digits.size() ? n : 0;
 }
 
-core::Status check_decision(const StageDecision& d, std::string_view entered, bool required) {
-  if (!d.date.empty() && !is_date(d.date))
+// The decision as recorded: its date as YYYY-MM-DD and its ΑΔΑ in Greek letters, or why not.
+core::Status check_decision(StageDecision& d, std::string_view entered, bool required) {
+  if (!d.date.empty()) {
+    auto date = iso_date(d.date);
+    if (!date)
+      return fail(ErrorCode::kInvalidArgument,
+                  "--date: '" + d.date +
+                      "' is not a date; write it as 22/01/2024, 22-01-2024 or 2024-01-22");
+    d.date = *date;
+  }
+  if (!d.number.empty() && !is_decision_number(d.number))
     return fail(ErrorCode::kInvalidArgument,
-                "--date: '" + d.date + "' is not a date; write it as YYYY-MM-DD (2024-03-05)");
+                "--decision: '" + d.number +
+                    "' is not a decision number; write it as NUMBER/YEAR, e.g. 45/2024");
+  if (!d.ada.empty()) {
+    auto ada = diavgeia_id(d.ada);
+    if (!ada)
+      return fail(ErrorCode::kInvalidArgument,
+                  "--ada: '" + d.ada +
+                      "' is not a Diavgeia id (ΑΔΑ); it is 7 or 10 Greek capitals and digits, a "
+                      "hyphen and 3 more, e.g. 6ΞΥ4ΩΗΓ-1ΑΒ or ΨΑΒΓ46ΜΓΘΓ-ΧΥΖ");
+    d.ada = *ada;
+  }
   if (required && (d.number.empty() || d.date.empty()))
     return fail(ErrorCode::kInvalidArgument,
                 std::string(entered) +
                     ": the decision that moves the programme here needs its number and date "
-                    "(--decision NO --date YYYY-MM-DD)");
+                    "(--decision NO/YEAR --date DD/MM/YYYY)");
   return {};
 }
 
@@ -96,8 +178,11 @@ core::Result<PlannedMove> advance(const YearStage& now, const StageMove& move) {
                     "committee, approved, amendment");
   }
   planned.after.stage = planned.name;
-  bool required = planned.freezes && (move.target == "committee" || move.target == "approved");
-  ERGON_TRY(check_decision(move.decision, planned.name, required));
+  // The committee, the council and an amendment's opening (the Municipal Committee's
+  // proposal; the council's decision closes it) each move the programme by a numbered act.
+  bool required =
+      move.target == "committee" || move.target == "approved" || move.target == "amendment";
+  ERGON_TRY(check_decision(planned.decision, planned.name, required));
   return planned;
 }
 
@@ -148,7 +233,7 @@ core::Result<PlannedMove> plan_stage_move(const YearStage& now, const StageMove&
     PlannedMove reopened{now, "draft-" + std::to_string(now.drafts + 1), true, move.decision};
     ++reopened.after.drafts;
     reopened.after.stage = reopened.name;
-    ERGON_TRY(check_decision(move.decision, reopened.name, false));
+    ERGON_TRY(check_decision(reopened.decision, reopened.name, false));
     planned = std::move(reopened);
   } else {
     if (number_after(move.target, "amendment-") == 0)
@@ -160,12 +245,25 @@ core::Result<PlannedMove> plan_stage_move(const YearStage& now, const StageMove&
                   where(now) + ": '" + move.target + "' is not the open amendment");
     PlannedMove closed{now, move.target, true, move.decision};
     closed.after.is_amendment_open = false;
-    ERGON_TRY(check_decision(move.decision, move.target, true));
+    ERGON_TRY(check_decision(closed.decision, move.target, true));
     planned = std::move(closed);
   }
   if (planned && planned->decision.body.empty())
-    planned->decision.body = default_body(planned->name);
+    planned->decision.body = default_body(planned->name, planned->freezes);
   return planned;
+}
+
+core::Status check_decision_date(const std::string& date, const std::string& previous,
+                                 const std::string& today) {
+  if (date.empty()) return {};
+  if (date > today)
+    return fail(ErrorCode::kInvalidArgument, "--date: " + date + " is after today (" + today +
+                                                 "); a stage records a decision already taken");
+  if (!previous.empty() && date < previous)
+    return fail(ErrorCode::kInvalidArgument,
+                "--date: " + date + " is before the previous stage's decision (" + previous +
+                    "); the programme's stages follow each other in time");
+  return {};
 }
 
 std::optional<std::string> resolve_stage_name(const YearStage& now, std::string_view name) {

@@ -30,8 +30,10 @@ std::string_view to_string(StageAction action);
 /// "advance", "reopen" or "close"; kInvalidArgument otherwise.
 core::Result<StageAction> parse_stage_action(std::string_view text);
 
-/// The act that moved the programme: the body that decided, its decision number and date
-/// (YYYY-MM-DD), and the act's Diavgeia id (ΑΔΑ).
+/// The act that moved the programme: the body that decided, its decision number (N/YYYY) and
+/// date (YYYY-MM-DD; typed also as DD/MM/YYYY or DD-MM-YYYY), and the act's Diavgeia id (ΑΔΑ,
+/// 7 or 10 Greek capitals and digits, a hyphen, 3 more). plan_stage_move refuses other forms
+/// and returns the decision in these forms.
 struct StageDecision {
   std::string body, number, date, ada;
 };
@@ -54,6 +56,12 @@ struct PlannedMove {
 /// The move from `now`, or why not (kStageLocked for a move out of order, kInvalidArgument
 /// for a missing or malformed decision, with what is allowed).
 core::Result<PlannedMove> plan_stage_move(const YearStage& now, const StageMove& move);
+
+/// The date rule of a stage record: `date` (YYYY-MM-DD, none: nothing to check) not after
+/// `today` and not before `previous`, the last decision date recorded for the year (empty:
+/// none; the year's start record has none).
+core::Status check_decision_date(const std::string& date, const std::string& previous,
+                                 const std::string& today);
 
 /// The role table's stage locks for every open year, into `p` (stages and open years).
 void set_years(Permission& p, const std::vector<YearStage>& years);

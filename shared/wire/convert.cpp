@@ -184,6 +184,8 @@ void to_proto(const changelog::Snapshot& in, Snapshot* out) {
     put(r.revision.revision, row->mutable_revision()->mutable_revision());
     row->mutable_revision()->set_device_id(id_bytes(r.revision.device_id));
     row->mutable_revision()->set_device_seq(r.revision.device_seq);
+    row->set_user(r.user);
+    row->set_hlc_wall_ms(r.at_ms);
   }
   out->set_cursor(in.cursor);
   out->set_digest(std::string(crypto::as_bytes(in.digest.value())));
@@ -213,7 +215,9 @@ core::Result<changelog::Snapshot> from_proto(const Snapshot& in) {
     if (!device) return fail(device.error());
     s.revisions.push_back({r.entity(),
                            r.group(),
-                           {get(r.revision().revision()), *device, r.revision().device_seq()}});
+                           {get(r.revision().revision()), *device, r.revision().device_seq()},
+                           r.user(),
+                           r.hlc_wall_ms()});
   }
   s.cursor = in.cursor();
   auto digest = digest_from(in.digest());

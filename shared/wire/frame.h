@@ -20,7 +20,8 @@
 namespace ergon::wire {
 
 /// The one protocol version client and server speak (hello carries a min..max range).
-inline constexpr std::uint32_t kProtocolVersion = 1;
+/// 2: a change's base revision is its horizon, the device's applied log position (#27).
+inline constexpr std::uint32_t kProtocolVersion = 2;
 inline constexpr std::size_t kMaxFrameBytes = 16u << 20;         // one frame on the wire
 inline constexpr std::size_t kMaxDecompressedBytes = 64u << 20;  // one message unpacked
 inline constexpr std::size_t kCompressAbove = 64u << 10;

@@ -117,6 +117,15 @@ TEST_CASE("init creates the home and prints the device id", "[cli]") {
     auto again = client.in_home({"init", "--user", "Γιώργος"});
     REQUIRE(again.exit_code() == 0);
     CHECK_THAT(again.out, Contains(match[1].str()) && Contains("Γιώργος") && Contains("DTE"));
+    // The year given the first time is still the user's, never "assumed" (#27).
+    CHECK_THAT(again.out, Contains("2024 (as given") && !Contains("assumed"));
+  }
+  SECTION("without --year ever, the year is the reference data's, said to be assumed") {
+    Client other;
+    auto first = other.in_home(
+        {"init", "--directorate", "DTE", "--reference", ergon::testing::reference_dir().string()});
+    REQUIRE(first.exit_code() == 0);
+    CHECK_THAT(first.out, Contains("(assumed"));
   }
   SECTION("an unknown directorate is a validation error") {
     auto bad = client.in_home({"init", "--directorate", "XYZ"});
@@ -450,6 +459,9 @@ TEST_CASE("a bad import file is refused with its line and column, and nothing is
   auto result = client.in_home({"import", csv.string()});
   CHECK(result.exit_code() == 3);
   CHECK_THAT(result.err, Contains("bad.csv") && Contains("line 12, column total_budget"));
+  // The ten good rows before it were applied in the transaction that rolled back: none is told
+  // as created (#27).
+  CHECK_THAT(result.out, !Contains("created"));
   CHECK(client.ok_json({"status", "--json"})["pending"] == 0);
   CHECK(client.ok_json({"list", "--json"}).empty());
 

@@ -375,8 +375,8 @@ TEST_CASE("a row changed in the spreadsheet updates its proposal with one change
     CHECK(c.device_seq == 21u);
     CHECK(c.entity.key == roads.id.hex());
     CHECK(c.group == "money");
-    CHECK(c.base.kind == Base::Kind::kOwnChange);
-    CHECK(c.base.own_seq == create_seq);
+    CHECK(c.base.kind == Base::Kind::kRevision);  // the horizon: nothing seen yet
+    CHECK(c.base.revision == ergon::changelog::Revision{});
     CHECK(c.values.at("allocation") == "1000000.00");
     CHECK(c.values.at("funding") == "1099=1000000.00");
     auto now = store.get(roads.id);

@@ -159,7 +159,7 @@ TEST_CASE("a create missing a required field is refused and uses no sequence num
   CHECK(outbox[0].change.device_seq == 1u);
 }
 
-TEST_CASE("an edit of allocation and funding queues one money change based on the create",
+TEST_CASE("an edit of allocation and funding queues one money change with the home's horizon",
           "[store]") {
   TempDir dir;
   auto store = init_store(dir);
@@ -176,23 +176,24 @@ TEST_CASE("an edit of allocation and funding queues one money change based on th
   const auto& money = outbox[1].change;
   CHECK(money.device_seq == 2u);
   CHECK(money.group == "money");
-  CHECK(money.base.kind == Base::Kind::kOwnChange);
-  CHECK(money.base.own_seq == 1u);
+  // Its horizon: what the home had seen of the server's log (nothing yet, never synced).
+  CHECK(money.base.kind == Base::Kind::kRevision);
+  CHECK(money.base.revision == ergon::changelog::Revision{});
   CHECK(money.values == FieldValues{{"allocation", "900000.00"},
                                     {"funding", "0518=500000.00|1099=400000.00"},
                                     {"paid_to_date", "100000.00"},
                                     {"total_budget", "1500000.00"}});
   CHECK(get_of(store, p.id).allocation.cents() == 90000000);
 
-  SECTION("a second edit of the same group is based on the previous money change") {
+  SECTION("a second edit of the same group keeps the horizon of the changes in flight") {
     auto again = store.edit(p.id, {{"allocation", "700.000,00"}, {"funding", "1099"}});
     REQUIRE(again);
     REQUIRE(again->queued_seqs == std::vector<std::uint64_t>{3});
     outbox = outbox_of(store);
     REQUIRE(outbox.size() == 3u);
     CHECK(outbox[2].change.group == "money");
-    CHECK(outbox[2].change.base.kind == Base::Kind::kOwnChange);
-    CHECK(outbox[2].change.base.own_seq == 2u);
+    CHECK(outbox[2].change.base.kind == Base::Kind::kRevision);
+    CHECK(outbox[2].change.base.revision == ergon::changelog::Revision{});
     CHECK(outbox[2].change.values.at("funding") == "1099=700000.00");
   }
 
@@ -206,12 +207,11 @@ TEST_CASE("an edit of allocation and funding queues one money change based on th
     REQUIRE(outbox.size() == 4u);
     require_gap_free(outbox);
     CHECK(outbox[2].change.group == "title");
-    CHECK(outbox[2].change.base.kind == Base::Kind::kOwnChange);
-    CHECK(outbox[2].change.base.own_seq == 1u);  // no earlier title change: the create
+    CHECK(outbox[2].change.base.kind == Base::Kind::kRevision);
     CHECK(outbox[2].change.values ==
           FieldValues{{"title", "Ανάπλαση πλατείας Αγίου Τίτου (Β' φάση)"}});
     CHECK(outbox[3].change.group == "money");
-    CHECK(outbox[3].change.base.own_seq == 2u);
+    CHECK(outbox[3].change.base == outbox[2].change.base);
     CHECK(outbox[3].change.client_time > outbox[2].change.client_time);
   }
 }
@@ -296,8 +296,7 @@ TEST_CASE("a draft is submitted once and submitting again queues nothing, as on 
   REQUIRE(outbox.size() == 2u);
   CHECK(outbox[1].change.group == "state");
   CHECK(outbox[1].change.values.at("state") == "submitted");
-  CHECK(outbox[1].change.base.kind == Base::Kind::kOwnChange);
-  CHECK(outbox[1].change.base.own_seq == 1u);
+  CHECK(outbox[1].change.base.kind == Base::Kind::kRevision);
   CHECK(get_of(store, p.id).state == State::kSubmitted);
 
   auto again = store.submit(p.id);
@@ -657,4 +656,42 @@ PRAGMA user_version = 5;
   auto count = entities->collect<std::int64_t>([](auto& s) { return s.column_int64(0); });
   REQUIRE(count);
   CHECK(count->front() == 2);
+}
+
+TEST_CASE("a home of schema 7: each queued change gets the horizon it would have had", "[store]") {
+  TempDir dir;
+  auto file = dir / "home" / std::string(ergon::client::kDatabaseFile);
+  {
+    auto store = init_store(dir);
+    create_square(store);  // change 1, a create (base none)
+  }
+  {
+    // Protocol 1's bases: a group revision, or the device's own earlier change to the group.
+    auto db = ergon::storage::Database::open(file, ergon::storage::Durability::kNormal);
+    REQUIRE(db);
+    REQUIRE(db->exec(R"sql(
+INSERT INTO outbox (device_seq, entity_kind, entity, grp, vals, base_kind, base_epoch, base_seq,
+                    base_own_seq, hlc_wall, hlc_logical, user)
+  SELECT n, entity_kind, entity, grp, vals, kind, epoch, seq, own, hlc_wall + n, 0, user
+  FROM outbox, (SELECT 2 AS n, 1 AS kind, 1 AS epoch, 40 AS seq, 0 AS own
+                UNION ALL SELECT 3, 2, 0, 0, 2     -- on change 2: its revision
+                UNION ALL SELECT 4, 2, 0, 0, 3     -- on change 3, on change 2
+                UNION ALL SELECT 5, 2, 0, 0, 1     -- on the create: nothing seen
+                UNION ALL SELECT 6, 2, 0, 0, 99)   -- on a change gone: nothing seen
+  WHERE device_seq = 1;
+PRAGMA user_version = 7;
+)sql"));
+  }
+  auto reopened = LocalStore::open(dir / "home");
+  REQUIRE(reopened);
+  auto outbox = outbox_of(*reopened);
+  REQUIRE(outbox.size() == 6u);
+  using ergon::changelog::Revision;
+  const Revision expected[] = {{0, 0}, {1, 40}, {1, 40}, {1, 40}, {0, 0}, {0, 0}};
+  for (std::size_t i = 1; i < outbox.size(); ++i) {
+    INFO("change " << outbox[i].change.device_seq);
+    CHECK(outbox[i].change.base.kind == Base::Kind::kRevision);
+    CHECK(outbox[i].change.base.revision == expected[i]);
+    CHECK(outbox[i].change.base.own_seq == 0u);
+  }
 }

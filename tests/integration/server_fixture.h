@@ -66,6 +66,10 @@ json read_xlsx(const std::filesystem::path& dir, const std::filesystem::path& xl
 /// Runs `client ARGS…`, which must succeed (the test fails with its stderr otherwise).
 void ok(const Client& client, const std::vector<std::string>& args);
 
+/// Planning decides every draft and submitted proposal it holds (`included`, or `deferred` /
+/// `rejected` with a reason) and syncs: a draft is frozen only when none is undecided.
+void decide_undecided(const Client& planning, const std::string& decision = "included");
+
 /// A server data folder and, while started, the `ergond serve` process on it.
 class RunningServer {
  public:

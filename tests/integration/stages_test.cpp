@@ -5,6 +5,7 @@
 
 #include <map>
 #include <random>
+#include <regex>
 #include <set>
 #include <string>
 
@@ -24,10 +25,8 @@ std::map<std::string, json> by_id(const json& listed) {
   return out;
 }
 
-bool in_programme(const json& p) {
-  const auto& state = p.at("state");
-  return state != "withdrawn" && state != "rejected" && state != "deferred";
-}
+// The programme proper: what planning included (#27: one definition of "allocated").
+bool in_programme(const json& p) { return p.at("state") == "included"; }
 
 // Allocated cents per funding source of what is in the programme: computed here, not by Ergon.
 std::map<std::string, std::int64_t> per_source(const std::map<std::string, json>& rows) {
@@ -45,7 +44,7 @@ std::set<std::string> ids_of(const json& rows) {
   return out;
 }
 
-// Edits between the stages, from a seed: money moved, remarks, withdrawals and new works.
+// Edits between the stages, from a seed: money moved, remarks, two works deferred and new works.
 void generate_edits(const Client& planning, const std::vector<std::string>& ids,
                     std::uint64_t seed) {
   std::mt19937_64 rng(seed);
@@ -58,7 +57,8 @@ void generate_edits(const Client& planning, const std::vector<std::string>& ids,
   for (std::size_t i = 4; i < 7; ++i)
     ok(planning,
        {"edit", pool[i].substr(0, 8), "remarks=Σημείωση " + std::to_string(rng() % 1000)});
-  for (std::size_t i = 7; i < 9; ++i) ok(planning, {"withdraw", pool[i].substr(0, 8)});
+  for (std::size_t i = 7; i < 9; ++i)
+    ok(planning, {"decide", pool[i].substr(0, 8), "deferred", "--reason", "Στο επόμενο έτος"});
   for (int i = 0; i < 2; ++i)
     ok(planning,
        {"add", "title=Νέο έργο μετά το προσχέδιο " + std::to_string(i), "category=work",
@@ -86,6 +86,12 @@ TEST_CASE("stages over the wire: diff against an independent count, as-of, refus
   CHECK(early.exit_code() == 3);
   CHECK_THAT(early.err, Catch::Contains("'proposals'"));
 
+  // Undecided proposals keep the draft from being frozen (exit 3, how many, what to do).
+  auto undecided = planning.run({"stage", "advance", "draft"});
+  CHECK(undecided.exit_code() == 3);
+  CHECK_THAT(undecided.err, Catch::Contains("20 proposals are still undecided") &&
+                                Catch::Contains("ergon decide"));
+  decide_undecided(planning);
   auto draft = planning.run_json({"stage", "advance", "draft", "--json"});
   CHECK(draft.at("stage") == "draft-1");
   auto at_draft = by_id(planning.run_json({"list", "--json"}));
@@ -99,7 +105,7 @@ TEST_CASE("stages over the wire: diff against an independent count, as-of, refus
   ok(planning, {"stage", "advance", "consultation"});
   auto no_number = planning.run({"stage", "advance", "committee"});
   CHECK(no_number.exit_code() == 3);
-  CHECK_THAT(no_number.err, Catch::Contains("--decision NO --date YYYY-MM-DD"));
+  CHECK_THAT(no_number.err, Catch::Contains("--decision NO/YEAR --date DD/MM/YYYY"));
   ok(planning, {"stage", "advance", "committee", "--decision", "45/2024", "--date", "2024-02-20"});
   ok(planning, {"stage", "advance", "approved", "--decision", "101/2024", "--date", "2024-03-01",
                 "--ada", "6ΞΥ4ΩΗΓ-1ΑΒ"});
@@ -154,12 +160,26 @@ TEST_CASE("stages over the wire: diff against an independent count, as-of, refus
   auto open = dte.run_json({"list", "--json", "--directorate", "DTE", "--state", "draft"});
   REQUIRE_FALSE(open.empty());
   ok(dte, {"edit", open[0].at("id").get<std::string>().substr(0, 8), "remarks=μετά"});
-  auto locked = dte.sync();
-  CHECK(locked.at("rejected") == 1);
+  auto locked = dte.run({"sync", "--json"});
+  CHECK(locked.exit_code() == 3);  // a script notices the rejection
+  CHECK(parse_json(locked).at("rejected") == 1);
+  CHECK_THAT(locked.err, Catch::Contains("1 change sent was rejected"));
+  // Now that the client knows the stage, it refuses the same offline, in the server's words.
+  auto offline =
+      dte.run({"edit", open[0].at("id").get<std::string>().substr(0, 8), "remarks=ξανά"});
+  CHECK(offline.exit_code() == 3);
+  CHECK_THAT(offline.err, Catch::Contains("the programme is at stage 'approved'"));
   auto stages = planning.run_json({"stages", "--json"});
   REQUIRE(stages.size() == 1u);
   CHECK(stages[0].at("stage") == "approved");
   CHECK(stages[0].at("records").size() == 4u);
   CHECK(stages[0].at("records")[3].at("decision").at("ada") == "6ΞΥ4ΩΗΓ-1ΑΒ");
+  CHECK(stages[0].at("records")[3].at("decision").at("date") == "2024-03-01");
+  // People read one form of date and time, the municipality's; JSON keeps ISO 8601 (#27).
+  auto printed = planning.run({"stages"});
+  REQUIRE(printed.status.ok());
+  CHECK_THAT(printed.out, Catch::Contains("της 01/03/2024") && !Catch::Contains("2024-03-01"));
+  CHECK(std::regex_search(printed.out, std::regex(R"(\d\d/\d\d/\d{4} \d\d:\d\d)")));
+  CHECK_THAT(stages[0].at("records")[3].at("at").get<std::string>(), Catch::EndsWith("Z"));
   CHECK(server.verify().at("ok") == true);
 }

@@ -197,6 +197,16 @@ void run_case(std::uint64_t seed) {
       // No accepted change overwrote a write of another device it had not seen.
       INFO("change " << entry.outcome.change_id << " group " << c.group);
       CHECK_FALSE((accepted_new && changes_values && stale));
+      // And no false conflict (#27): a change whose horizon covers every accepted change of
+      // the other devices to the entity conflicts only by joining its device's parked one.
+      bool entity_unseen = false;
+      for (auto it = writes.lower_bound({c.entity.key, ""});
+           it != writes.end() && it->first.first == c.entity.key; ++it)
+        entity_unseen |= std::any_of(it->second.begin(), it->second.end(), [&](const auto& w) {
+          return w.first > horizon.seq && w.second != c.device_id;
+        });
+      if (entry.outcome.kind == OutcomeKind::kConflict && !entity_unseen)
+        CHECK_THAT(entry.outcome.reason, Catch::Contains("joins the open conflict"));
     }
     // Every accepted write counts, even one that wrote no new value (the old hole).
     if (entry.outcome.kind == OutcomeKind::kAccepted) {

@@ -689,3 +689,92 @@ TEST_CASE("a create for a year the server has not open is rejected, naming the o
   INFO(accepted.front().reason);
   CHECK(accepted.front().kind == OutcomeKind::kAccepted);
 }
+
+// #27: the horizon is what the device had seen of the whole log, not of the edited group.
+TEST_CASE("a device that had seen a change never conflicts with it; an unseen one still conflicts",
+          "[merge][scenario][horizon]") {
+  SyncHarness h;
+  auto& dte = h.add_client(Role::kDirectorate, "DTE", "dte");
+  auto& planning = h.add_client(Role::kPlanning, "", "planning");
+  auto& budget = h.add_client(Role::kBudget, "", "budget");
+  auto id = create(dte, "Ανάπλαση πάρκου", "DTE");
+  h.sync(dte);
+  h.pull(planning);
+  h.pull(budget);
+
+  // A changes G1 and is accepted: a submit, a decision, a withdrawal, an edit of the money.
+  auto what = GENERATE(as<std::string>{}, "submit", "include", "withdraw", "money");
+  INFO("A's change: " << what);
+  auto& a = what == "include" ? planning : dte;
+  if (what == "submit" || what == "include") REQUIRE(dte.store->submit(id));
+  if (what == "include") {
+    h.sync(dte);
+    h.pull(planning);
+    REQUIRE(planning.store->decide({id}, model::State::kIncluded, ""));
+  }
+  if (what == "withdraw") REQUIRE(dte.store->withdraw(id));
+  if (what == "money") edit(dte, id, {{"allocation", "120.000,00"}, {"funding", "1099"}});
+  for (const auto& o : h.push(a)) REQUIRE(o.kind == OutcomeKind::kAccepted);
+
+  SECTION("B synced first: its edits of another group and of the same group are accepted") {
+    h.pull(budget);
+    edit(budget, id, {{"allocation", "250.000,00"}, {"funding", "1099"}});
+    auto money = h.push(budget);
+    REQUIRE(money.size() == 1u);
+    INFO(money[0].reason);
+    CHECK(money[0].kind == OutcomeKind::kAccepted);
+    h.pull(planning);
+    edit(planning, id, {{"remarks", "ελέγχθηκε"}});
+    auto remarks = h.push(planning);
+    REQUIRE(remarks.size() == 1u);
+    INFO(remarks[0].reason);
+    CHECK(remarks[0].kind == OutcomeKind::kAccepted);
+  }
+  SECTION("B edits the same group before it has synced A's change: a conflict") {
+    if (what == "withdraw" || what == "money") {
+      edit(budget, id, {{"allocation", "250.000,00"}, {"funding", "1099"}});
+      auto outcomes = h.push(budget);
+      REQUIRE(outcomes.size() == 1u);
+      CHECK(outcomes[0].kind == OutcomeKind::kConflict);
+    } else {
+      // A decision and a submit are state changes: a withdrawal that had not seen them meets
+      // them as a conflict (dte submitted; planning decided).
+      auto& b = what == "submit" ? planning : dte;
+      REQUIRE(b.store->withdraw(id));
+      auto outcomes = h.push(b);
+      REQUIRE(outcomes.size() == 1u);
+      CHECK(outcomes[0].kind == OutcomeKind::kConflict);
+    }
+  }
+  for (auto* c : {&dte, &planning, &budget}) {
+    h.pull(*c);
+    CHECK(h.converged(*c));
+  }
+}
+
+TEST_CASE("a device's own change in flight hides what others wrote since: its next edit conflicts",
+          "[merge][scenario][horizon]") {
+  SyncHarness h;
+  auto& dte = h.add_client(Role::kDirectorate, "DTE", "dte");
+  auto& budget = h.add_client(Role::kBudget, "", "budget");
+  auto id = create(dte, "Ανάπλαση πάρκου", "DTE");
+  h.sync(dte);
+  h.pull(budget);
+  // Budget's money edit waits offline; dte's money edit lands meanwhile.
+  edit(budget, id, {{"allocation", "250.000,00"}, {"funding", "1099"}});
+  edit(dte, id, {{"allocation", "120.000,00"}, {"funding", "1099"}});
+  REQUIRE(h.push(dte).front().kind == OutcomeKind::kAccepted);
+  // Budget pulls dte's write, but its own pending value still shows in its view: a second edit
+  // of the money has not seen dte's, and must not overwrite it.
+  h.pull(budget);
+  CHECK(field_of(*budget.store, id, "allocation") == "250000.00");
+  edit(budget, id, {{"allocation", "260.000,00"}, {"funding", "1099"}});
+  auto outcomes = h.push(budget);
+  REQUIRE(outcomes.size() == 2u);
+  CHECK(outcomes[0].kind == OutcomeKind::kConflict);
+  CHECK(outcomes[1].kind == OutcomeKind::kConflict);
+  h.pull(budget);
+  h.pull(dte);
+  CHECK(h.converged(budget));
+  CHECK(field_of(*dte.store, id, "allocation") == "120000.00");  // nothing overwritten
+}

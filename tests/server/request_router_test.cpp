@@ -199,7 +199,9 @@ TEST_CASE("admit refuses a hello whose version range leaves out the server's", "
   auto older = hello_of(d, kBinding);
   older.set_min_version(0);
   older.set_max_version(wire::kProtocolVersion - 1);
-  CHECK(refusal_of(router.admit(older, kBinding)).code == ErrorCode::kVersionMismatch);
+  auto too_old = refusal_of(router.admit(older, kBinding));
+  CHECK(too_old.code == ErrorCode::kVersionMismatch);
+  CHECK_THAT(too_old.message, Contains("upgrade the older side"));
 
   // The same hello with a range around the server's version is admitted.
   auto around = hello_of(d, kBinding);

@@ -36,6 +36,19 @@ server::StageEvent advance(SyncHarness& h, const std::string& to,
 
 const merge::StageDecision kDecision{"", "45/2024", "2024-02-20", "6ΞΥ4ΩΗΓ-1ΑΒ"};
 
+// Planning includes every proposal still undecided: a draft is frozen only then (#27).
+void include_all(SyncHarness& h, SyncHarness::Client& planning) {
+  h.pull(planning);
+  auto listed = planning.store->list({});
+  REQUIRE(listed);
+  std::vector<core::ProposalId> ids;
+  for (const auto& p : *listed)
+    if (!model::is_decided(p.state) && p.state != model::State::kWithdrawn) ids.push_back(p.id);
+  if (ids.empty()) return;
+  REQUIRE(planning.store->decide(ids, model::State::kIncluded, ""));
+  h.sync(planning);
+}
+
 OutcomeKind edit_outcome(SyncHarness& h, SyncHarness::Client& c, const core::ProposalId& id,
                          const std::string& remark, std::string* reason = nullptr) {
   h.pull(c);  // on the latest revision: only the stage can refuse it
@@ -60,10 +73,20 @@ TEST_CASE("each stage freezes the master with its checkpoint, and the freeze nev
           "[stages]") {
   SyncHarness h;
   auto& dte = h.add_client(Role::kDirectorate, "DTE", "dte");
+  auto& planning = h.add_client(Role::kPlanning, "", "planning");
   auto first = dte.store->create(a_work("Ανάπλαση πλατείας"));
   auto second = dte.store->create(a_work("Οδοποιία Βούτων"));
   REQUIRE((first && second));
   h.sync(dte);
+  // Undecided proposals keep the draft from being frozen; the refusal counts and names them.
+  auto undecided = move(h, StageAction::kAdvance, "draft");
+  REQUIRE_FALSE(undecided);
+  CHECK(undecided.error().code == core::ErrorCode::kStageLocked);
+  CHECK_THAT(undecided.error().message, Catch::Contains("2 proposals are still undecided") &&
+                                            Catch::Contains(first->id.hex().substr(0, 8)) &&
+                                            Catch::Contains("ergon decide"));
+  CHECK(h.master().stage_events(2024)->empty());
+  include_all(h, planning);
 
   auto draft = advance(h, "draft");
   CHECK(draft.name == "draft-1");
@@ -76,7 +99,7 @@ TEST_CASE("each stage freezes the master with its checkpoint, and the freeze nev
   CHECK(draft.chain_head == verified->head);
 
   std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  CHECK(edit_outcome(h, dte, first->id, "μετά το προσχέδιο") == OutcomeKind::kAccepted);
+  CHECK(edit_outcome(h, planning, first->id, "μετά το προσχέδιο") == OutcomeKind::kAccepted);
 
   auto frozen = programme(h, "draft-1");
   auto now = programme(h, "");
@@ -111,15 +134,27 @@ TEST_CASE("stages go in order, with their decisions, and the draft reopens befor
   advance(h, "consultation");
   auto no_number = move(h, StageAction::kAdvance, "committee");
   REQUIRE_FALSE(no_number);
-  CHECK_THAT(no_number.error().message, Catch::Contains("--decision NO --date YYYY-MM-DD"));
-  auto bad_date = move(h, StageAction::kAdvance, "committee", {"", "45/2024", "20/02/2024", ""});
+  CHECK_THAT(no_number.error().message, Catch::Contains("--decision NO/YEAR --date DD/MM/YYYY"));
+  auto bad_date = move(h, StageAction::kAdvance, "committee", {"", "45/2024", "30/02/2024", ""});
   REQUIRE_FALSE(bad_date);
-  CHECK_THAT(bad_date.error().message, Catch::Contains("YYYY-MM-DD"));
+  CHECK_THAT(bad_date.error().message, Catch::Contains("22/01/2024, 22-01-2024 or 2024-01-22"));
   auto committee = advance(h, "committee", kDecision);
   CHECK(committee.decision.ada == "6ΞΥ4ΩΗΓ-1ΑΒ");
   CHECK(move(h, StageAction::kReopen, "draft").error().code == core::ErrorCode::kStageLocked);
+  // A decision date is never before the previous move's, nor in the future (#27).
+  auto earlier = move(h, StageAction::kAdvance, "approved", {"", "101/2024", "19/02/2024", ""});
+  REQUIRE_FALSE(earlier);
+  CHECK_THAT(earlier.error().message,
+             Catch::Contains("before the previous stage's decision (2024-02-20)"));
+  auto future = move(h, StageAction::kAdvance, "approved", {"", "101/2024", "2099-03-01", ""});
+  REQUIRE_FALSE(future);
+  CHECK_THAT(future.error().message, Catch::Contains("after today"));
   advance(h, "approved", {"", "101/2024", "2024-03-01", ""});
-  auto opened = advance(h, "amendment");
+  // An amendment opens on the Municipal Committee's proposal: its number and date are needed.
+  CHECK_FALSE(move(h, StageAction::kAdvance, "amendment"));
+  auto opened = advance(h, "amendment", {"", "250/2024", "10-06-2024", ""});
+  CHECK(opened.decision.body == "Δημοτική Επιτροπή");
+  CHECK(opened.decision.date == "2024-06-10");
   CHECK(opened.name == "amendment-1");
   CHECK_FALSE(opened.frozen);
   CHECK(move(h, StageAction::kAdvance, "amendment").error().code ==
@@ -128,7 +163,7 @@ TEST_CASE("stages go in order, with their decisions, and the draft reopens befor
   auto closed = move(h, StageAction::kClose, "amendment-1", {"", "312/2024", "2024-06-28", ""});
   REQUIRE(closed);
   CHECK(closed->frozen);
-  CHECK(advance(h, "amendment").name == "amendment-2");
+  CHECK(advance(h, "amendment", {"", "380/2024", "2024-09-15", ""}).name == "amendment-2");
 
   auto events = h.master().stage_events(2024);
   REQUIRE(events);
@@ -147,11 +182,15 @@ TEST_CASE("stage locks: who may change the programme at each stage", "[stages]")
   SyncHarness h;
   auto& dte = h.add_client(Role::kDirectorate, "DTE", "dte");
   auto& planning = h.add_client(Role::kPlanning, "", "planning");
-  auto p = dte.store->create(a_work("Ανάπλαση πλατείας"));
+  auto included = dte.store->create(a_work("Ανάπλαση πλατείας"));
+  REQUIRE(included);
+  h.sync(dte);
+  include_all(h, planning);
+  advance(h, "draft");
+  // At the draft a directorate still proposes and edits its new (undecided) proposals.
+  auto p = dte.store->create(a_work("Οδοποιία Βούτων"));
   REQUIRE(p);
   h.sync(dte);
-  h.pull(planning);
-  advance(h, "draft");
   CHECK(edit_outcome(h, dte, p->id, "στο προσχέδιο") == OutcomeKind::kAccepted);
   advance(h, "consultation");
   std::string reason;
@@ -162,7 +201,7 @@ TEST_CASE("stage locks: who may change the programme at each stage", "[stages]")
   advance(h, "approved", kDecision);
   CHECK(edit_outcome(h, planning, p->id, "μετά την έγκριση", &reason) == OutcomeKind::kRejected);
   CHECK_THAT(reason, Catch::Contains("'approved'") && Catch::Contains("open amendment"));
-  advance(h, "amendment");
+  advance(h, "amendment", kDecision);
   CHECK(edit_outcome(h, planning, p->id, "στην αναθεώρηση") == OutcomeKind::kAccepted);
   CHECK(edit_outcome(h, dte, p->id, "η διεύθυνση", &reason) == OutcomeKind::kRejected);
   REQUIRE(move(h, StageAction::kClose, "amendment-1", kDecision));

@@ -74,23 +74,82 @@ TEST_CASE("a stage move records its decision: number and date from the committee
   auto no_number = plan(at("consultation"), StageAction::kAdvance, "committee");
   REQUIRE_FALSE(no_number);
   CHECK(no_number.error().code == core::ErrorCode::kInvalidArgument);
-  CHECK_THAT(no_number.error().message, Catch::Contains("--decision NO --date YYYY-MM-DD"));
-  for (const auto* bad : {"2024-02-30", "20/02/2024", "2024-2-20", "2024-02-20x"}) {
+  CHECK_THAT(no_number.error().message, Catch::Contains("--decision NO/YEAR --date DD/MM/YYYY"));
+  for (const auto* bad : {"2024-02-30", "30/02/2024", "2024-2-20", "2024-02-20x", "20.02.2024",
+                          "20/02-2024", "2/2/2024"}) {
     auto refused =
         plan(at("consultation"), StageAction::kAdvance, "committee", {"", "45/2024", bad, ""});
     REQUIRE_FALSE(refused);
-    CHECK_THAT(refused.error().message, Catch::Contains(bad) && Catch::Contains("YYYY-MM-DD"));
+    CHECK_THAT(refused.error().message,
+               Catch::Contains(bad) && Catch::Contains("22/01/2024, 22-01-2024 or 2024-01-22"));
+  }
+  // The forms a clerk types are recorded as YYYY-MM-DD.
+  for (const auto* good : {"20/02/2024", "20-02-2024", "2024-02-20"}) {
+    auto planned =
+        plan(at("consultation"), StageAction::kAdvance, "committee", {"", "45/2024", good, ""});
+    INFO(good);
+    REQUIRE(planned);
+    CHECK(planned->decision.date == "2024-02-20");
   }
   auto draft = plan(at("proposals", false, 0), StageAction::kAdvance, "draft");
   REQUIRE(draft);  // no number needed before the committee
   CHECK(draft->decision.body == "Τμήμα Προγραμματισμού");
   auto approved = plan(at("committee"), StageAction::kAdvance, "approved",
-                       {"Δημοτικό Συμβούλιο (έκτακτη)", "101/2024", "2024-03-01", "ΑΔΑ1"});
+                       {"Δημοτικό Συμβούλιο (έκτακτη)", "101/2024", "2024-03-01", "6ΞΥ4ΩΗΓ-1ΑΒ"});
   REQUIRE(approved);
   CHECK(approved->decision.body == "Δημοτικό Συμβούλιο (έκτακτη)");
   CHECK_FALSE(plan(at("amendment-1", true, 1, 1), StageAction::kClose, "amendment-1"));
   CHECK_FALSE(plan(at("draft-1"), StageAction::kAdvance, "council"));
   CHECK_FALSE(plan(at("draft-1"), StageAction::kReopen, "consultation"));
+  // An amendment opens on the Municipal Committee's proposal, numbered and dated.
+  CHECK_FALSE(plan(at("approved"), StageAction::kAdvance, "amendment"));
+  auto opened = plan(at("approved"), StageAction::kAdvance, "amendment", kDecided);
+  REQUIRE(opened);
+  CHECK(opened->decision.body == "Δημοτική Επιτροπή");
+}
+
+TEST_CASE("decision numbers are N/YYYY and an ΑΔΑ is Diavgeia's, Latin look-alikes read as Greek",
+          "[stages]") {
+  auto committee = [](const std::string& number, const std::string& ada) {
+    return plan(at("consultation"), StageAction::kAdvance, "committee",
+                {"", number, "2024-02-20", ada});
+  };
+  for (const auto* bad : {"45", "45/24", "/2024", "45/2024/1", "0/2024", "αβ/2024", "45 /2024"}) {
+    auto refused = committee(bad, "");
+    INFO(bad);
+    REQUIRE_FALSE(refused);
+    CHECK_THAT(refused.error().message, Catch::Contains("NUMBER/YEAR, e.g. 45/2024"));
+  }
+  for (const auto* good_ada : {"6ΞΥ4ΩΗΓ-1ΑΒ", "ΨΑΒΓ46ΜΓΘΓ-ΧΥΖ"}) {
+    auto planned = committee("45/2024", good_ada);
+    INFO(good_ada);
+    REQUIRE(planned);
+    CHECK(planned->decision.ada == good_ada);
+  }
+  // Typed on a Latin keyboard: A, B, E, H, K, M, N, O, P, T, X, Y, Z, I read as Greek.
+  auto latin = committee("45/2024", "6ΞY4ΩHΓ-1AB");
+  REQUIRE(latin);
+  CHECK(latin->decision.ada == "6ΞΥ4ΩΗΓ-1ΑΒ");
+  for (const auto* bad : {"ΑΔΑ1", "6ΞΥ4ΩΗΓ1ΑΒ", "6ΞΥ4ΩΗ-1ΑΒ", "6ΞΥ4ΩΗΓ-1ΑΒΓ", "6ξυ4ωηγ-1αβ",
+                          "6ΞΥ4ΩΗΓ-1Α-", "6ΞΥ4ΩΗΓ-1ΑW"}) {
+    auto refused = committee("45/2024", bad);
+    INFO(bad);
+    REQUIRE_FALSE(refused);
+    CHECK_THAT(refused.error().message,
+               Catch::Contains("Diavgeia") && Catch::Contains("ΨΑΒΓ46ΜΓΘΓ-ΧΥΖ"));
+  }
+}
+
+TEST_CASE("a decision date is not in the future nor before the previous move's", "[stages]") {
+  CHECK(merge::check_decision_date("", "2024-03-01", "2024-05-01"));
+  CHECK(merge::check_decision_date("2024-03-01", "", "2024-05-01"));
+  CHECK(merge::check_decision_date("2024-03-01", "2024-03-01", "2024-03-01"));
+  auto earlier = merge::check_decision_date("2024-02-28", "2024-03-01", "2024-05-01");
+  REQUIRE_FALSE(earlier);
+  CHECK_THAT(earlier.error().message, Catch::Contains("before the previous stage's decision"));
+  auto future = merge::check_decision_date("2024-05-02", "2024-03-01", "2024-05-01");
+  REQUIRE_FALSE(future);
+  CHECK_THAT(future.error().message, Catch::Contains("after today (2024-05-01)"));
 }
 
 TEST_CASE("stage names as users type them", "[stages]") {

@@ -563,11 +563,16 @@ TEST_CASE("a snapshot round-trips through to_proto and from_proto", "[wire]") {
   snapshot.proposals[1].year = 2025;
   snapshot.envelopes = {{"2024:1099", ergon::model::Money::from_cents(30000000)},
                         {"2024:0518", ergon::model::Money::from_cents(0)}};
-  snapshot.revisions = {
-      {proposal.id.hex(), "money", {{3, 40}, ergon::core::DeviceId(id_bytes(0xA0)), 7}},
-      {changelog::envelope_entity("2024:1099"),
-       "amount",
-       {{3, 41}, ergon::core::DeviceId(id_bytes(0xB0)), 2}}};
+  snapshot.revisions = {{proposal.id.hex(),
+                         "money",
+                         {{3, 40}, ergon::core::DeviceId(id_bytes(0xA0)), 7},
+                         "Μαρία Παπαδάκη",
+                         1700000000000},
+                        {changelog::envelope_entity("2024:1099"),
+                         "amount",
+                         {{3, 41}, ergon::core::DeviceId(id_bytes(0xB0)), 2},
+                         "",
+                         0}};
   snapshot.cursor = 41;
   snapshot.digest.toggle(proposal.id.hex(), "title", proposal.title);
   snapshot.chain_head = digest_of("head");
@@ -587,6 +592,8 @@ TEST_CASE("a snapshot round-trips through to_proto and from_proto", "[wire]") {
     CHECK(back->revisions[i].entity == snapshot.revisions[i].entity);
     CHECK(back->revisions[i].group == snapshot.revisions[i].group);
     CHECK(back->revisions[i].revision == snapshot.revisions[i].revision);
+    CHECK(back->revisions[i].user == snapshot.revisions[i].user);
+    CHECK(back->revisions[i].at_ms == snapshot.revisions[i].at_ms);
   }
   CHECK(back->cursor == 41);
   CHECK(back->digest == snapshot.digest);

@@ -95,8 +95,8 @@ wire::Message hello_message(const std::string& token, const std::string& client_
   wire::Message m;
   m.set_request_id(1);
   auto* h = m.mutable_hello();
-  h->set_min_version(1);
-  h->set_max_version(1);
+  h->set_min_version(wire::kProtocolVersion);
+  h->set_max_version(wire::kProtocolVersion);
   h->set_token(token);
   h->set_client_device_id(client_device_id);
   h->set_user("raw peer");
