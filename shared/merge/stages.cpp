@@ -2,8 +2,9 @@
 
 #include <charconv>
 #include <chrono>
-#include <cstdio>
 #include <utility>
+
+#include "shared/core/clock.h"
 
 namespace ergon::merge {
 
@@ -21,9 +22,11 @@ std::string default_body(std::string_view entered, bool freezes) {
   return "Δημοτικό Συμβούλιο";  // approved, and an amendment's closing
 }
 
+// Digits only (no sign), read into `out`.
 bool is_number(std::string_view part, auto& out) {
+  if (part.empty() || part.find_first_not_of("0123456789") != std::string_view::npos) return false;
   auto [end, ec] = std::from_chars(part.data(), part.data() + part.size(), out);
-  return !part.empty() && ec == std::errc{} && end == part.data() + part.size();
+  return ec == std::errc{} && end == part.data() + part.size();
 }
 
 // YYYY-MM-DD of a date written so, or as DD/MM/YYYY or DD-MM-YYYY (the forms a clerk types);
@@ -47,9 +50,9 @@ std::optional<std::string> iso_date(std::string_view text) {
   std::chrono::year_month_day date{std::chrono::year{y}, std::chrono::month{m},
                                    std::chrono::day{d}};
   if (!date.ok()) return std::nullopt;
-  char out[11];
-  std::snprintf(out, sizeof out, "%04d-%02u-%02u", y, m, d);
-  return std::string(out);
+  if (is_iso) return std::string(text);
+  return std::string(text.substr(6, 4)) + "-" + std::string(text.substr(3, 2)) + "-" +
+         std::string(text.substr(0, 2));
 }
 
 // A council or committee decision number: N/YYYY (45/2024).
@@ -255,13 +258,16 @@ core::Result<PlannedMove> plan_stage_move(const YearStage& now, const StageMove&
 
 core::Status check_decision_date(const std::string& date, const std::string& previous,
                                  const std::string& today) {
+  using core::format_human_date;
   if (date.empty()) return {};
   if (date > today)
-    return fail(ErrorCode::kInvalidArgument, "--date: " + date + " is after today (" + today +
+    return fail(ErrorCode::kInvalidArgument, "--date: " + format_human_date(date) +
+                                                 " is after today (" + format_human_date(today) +
                                                  "); a stage records a decision already taken");
   if (!previous.empty() && date < previous)
     return fail(ErrorCode::kInvalidArgument,
-                "--date: " + date + " is before the previous stage's decision (" + previous +
+                "--date: " + format_human_date(date) +
+                    " is before the previous stage's decision (" + format_human_date(previous) +
                     "); the programme's stages follow each other in time");
   return {};
 }

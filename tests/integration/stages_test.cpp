@@ -94,6 +94,8 @@ TEST_CASE("stages over the wire: diff against an independent count, as-of, refus
   decide_undecided(planning);
   auto draft = planning.run_json({"stage", "advance", "draft", "--json"});
   CHECK(draft.at("stage") == "draft-1");
+  auto draft_table = planning.run({"report", "--as-of", "draft", "--all"});
+  REQUIRE(draft_table.status.ok());
   auto at_draft = by_id(planning.run_json({"list", "--json"}));
   CHECK(draft.at("proposals") == at_draft.size());
 
@@ -145,6 +147,10 @@ TEST_CASE("stages over the wire: diff against an independent count, as-of, refus
   CHECK(sources.empty());  // every source either side funds is in the diff
   CHECK(diff.at("allocation").at("before") == total_before);
   CHECK(diff.at("allocation").at("after") == total_after);
+
+  // The draft's table printed again after everything since is the same, byte for byte (#27).
+  auto again = planning.run({"report", "--as-of", "draft", "--all"});
+  CHECK(again.out == draft_table.out);
 
   // The row as the draft froze it, whatever happened since.
   for (const auto& id : changed) {

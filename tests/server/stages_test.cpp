@@ -145,7 +145,7 @@ TEST_CASE("stages go in order, with their decisions, and the draft reopens befor
   auto earlier = move(h, StageAction::kAdvance, "approved", {"", "101/2024", "19/02/2024", ""});
   REQUIRE_FALSE(earlier);
   CHECK_THAT(earlier.error().message,
-             Catch::Contains("before the previous stage's decision (2024-02-20)"));
+             Catch::Contains("19/02/2024 is before the previous stage's decision (20/02/2024)"));
   auto future = move(h, StageAction::kAdvance, "approved", {"", "101/2024", "2099-03-01", ""});
   REQUIRE_FALSE(future);
   CHECK_THAT(future.error().message, Catch::Contains("after today"));
