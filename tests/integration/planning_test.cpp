@@ -61,6 +61,21 @@ TEST_CASE("planning and budget over the wire: settle, decide, envelopes, flags",
   REQUIRE(conflicts.size() == 1u);
   CHECK(conflicts[0].at("master_set_by").at("user") == "Χρήστης planning");
   CHECK(dte.status().at("open_conflicts") == 1);
+  // A home that bootstrapped since (the programme as a snapshot) names the master's setter too,
+  // not "(no name)", and the proposal by its title (#27).
+  {
+    auto title = dte.run_json({"show", park, "--json"}).at("title").get<std::string>();
+    auto auditor = server.add_client("auditor", "auditor", "");
+    REQUIRE(auditor.sync().at("bootstrapped") == true);
+    auto seen = auditor.run_json({"conflicts", "--json"});
+    REQUIRE(seen.size() == 1u);
+    CHECK(seen[0].at("master_set_by").at("user") == "Χρήστης planning");
+    CHECK(seen[0].at("title") == title);
+    auto printed = auditor.run({"conflicts"});
+    CHECK_THAT(printed.out, Catch::Contains("«" + title + "»") &&
+                                Catch::Contains("set by Χρήστης planning") &&
+                                !Catch::Contains("(no name)"));
+  }
   auto marked = dte.run_json({"show", park, "--json"}).at("conflicts");
   REQUIRE(marked.size() == 1u);
   CHECK(marked[0].at("group") == "money");
