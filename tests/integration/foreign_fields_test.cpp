@@ -229,3 +229,38 @@ TEST_CASE("a change naming a field outside its group is rejected over the socket
     CHECK(server.verify().at("digest") == digest);
   }
 }
+
+// #27: a change claiming to have seen beyond the server's log (a home of another server, or a
+// forgery meant to overwrite unseen writes) is rejected, nothing moves, and the server serves on.
+TEST_CASE("a change whose horizon lies beyond the server's log is rejected over the socket",
+          "[integration][hardening][horizon]") {
+  TempDir dir;
+  RunningServer server(dir.path());
+  server.start();
+  auto current = dte_draft();
+  auto key = current.at("id");
+  auto setup = push_as(server, "planning", "",
+                       {change_of(wire::ENTITY_PROPOSAL, key, std::string(changelog::kCreateGroup),
+                                  current, std::nullopt)});
+  REQUIRE(setup.size() == 1);
+  REQUIRE(setup[0].kind() == wire::OUTCOME_ACCEPTED);
+  auto digest = server.verify().at("digest");
+
+  wire::Revision beyond = setup[0].position();
+  beyond.set_seq(beyond.seq() + 1000);
+  auto refused =
+      push_as(server, "planning", "",
+              {change_of(wire::ENTITY_PROPOSAL, key, "remarks", {{"remarks", "ξένο"}}, beyond)});
+  REQUIRE(refused.size() == 1);
+  CHECK(refused[0].kind() == wire::OUTCOME_REJECTED);
+  CHECK_THAT(refused[0].reason(), Catch::Contains("beyond its last entry") &&
+                                      Catch::Contains("synchronised with another server"));
+  CHECK(server.verify().at("digest") == digest);
+
+  // Another device, with a horizon the log holds, is served and accepted.
+  auto fine = push_as(server, "planning", "",
+                      {change_of(wire::ENTITY_PROPOSAL, key, "remarks", {{"remarks", "εντάξει"}},
+                                 setup[0].position())});
+  REQUIRE(fine.size() == 1);
+  CHECK(fine[0].kind() == wire::OUTCOME_ACCEPTED);
+}
