@@ -175,6 +175,7 @@ core::Result<EditResult> EditBatch::edit(const core::ProposalId& id, const Field
   // rules of every role still apply: transitions, reasons); the server then decides the rest.
   auto permission = store_->permission(merge::Role::kPlanning);
   EditResult result{next, {}};
+  std::optional<core::Result<changelog::Base>> base;
   for (auto group : model::all_groups()) {
     auto after = model::group_values(next, group);
     bool is_state = group == model::kStateGroup && values.contains("state");
@@ -182,10 +183,11 @@ core::Result<EditResult> EditBatch::edit(const core::ProposalId& id, const Field
     if (auto refused = merge::check_edit(change_of(id, group, after), *current, permission))
       return fail(refused->code, refused->reason);
     if (model::group_values(*current, group) == after) continue;  // the server's no-op too
-    auto base = horizon_for(id.hex());
-    if (!base) return fail(base.error());
+    // One horizon for the edit's changes: what the home had seen before the first of them.
+    if (!base) base = horizon_for(id.hex());
+    if (!*base) return fail(base->error());
     auto seq =
-        queue_change(changelog::EntityKind::kProposal, id.hex(), std::string(group), after, *base);
+        queue_change(changelog::EntityKind::kProposal, id.hex(), std::string(group), after, **base);
     if (!seq) return fail(seq.error());
     result.queued_seqs.push_back(*seq);
   }
